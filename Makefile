@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Every target creates or reuses .venv itself.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint docs bench ontology clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cipd model
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check cipd_graph tests bench
+	$(BIN)/ruff format --check cipd_graph tests bench
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/cipd docs --out build/docs
+
+ontology: $(STAMP)
+	$(BIN)/cipd ontology --out build/ontology
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""Configuration from ``CIPD_*`` environment variables, with documented defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cipd_graph._errors import ConfigError
+
+#: Every variable cipd-graph reads, its default and what it is for (shown by ``cipd config``).
+VARIABLES: dict[str, tuple[str, str]] = {
+    "CIPD_STORE": (
+        "var/store",
+        "Where the graph is kept: a directory for the embedded Oxigraph store, "
+        "or an http(s) URL of a remote SPARQL endpoint.",
+    ),
+    "CIPD_API_TOKEN": (
+        "",
+        "Bearer token that API write requests must present; empty turns writes off.",
+    ),
+    "CIPD_ONTOLOGY": (
+        "",
+        "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
+        "shipped with the package (or the repository's ontology/).",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration.
+
+    >>> s = Settings.from_env({"CIPD_STORE": "/tmp/g"})
+    >>> s.store, s.api_token, s.writes_enabled
+    ('/tmp/g', None, False)
+    """
+
+    store: str = VARIABLES["CIPD_STORE"][0]
+    api_token: str | None = field(default=None, repr=False)
+    ontology_dir: Path | None = None
+
+    @property
+    def writes_enabled(self) -> bool:
+        """Whether write requests can be accepted at all (a token is configured)."""
+        return bool(self.api_token)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        store = env.get("CIPD_STORE", "").strip() or VARIABLES["CIPD_STORE"][0]
+        token = env.get("CIPD_API_TOKEN", "").strip() or None
+        onto = env.get("CIPD_ONTOLOGY", "").strip()
+        ontology_dir = Path(onto) if onto else None
+        if ontology_dir is not None and not (ontology_dir / "cipd.ttl").is_file():
+            raise ConfigError(
+                f"CIPD_ONTOLOGY={onto!r}: no cipd.ttl in that directory; "
+                "point it at a directory that holds cipd.ttl and catalog-v001.xml, or unset it"
+            )
+        return cls(store=store, api_token=token, ontology_dir=ontology_dir)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(variable, effective value, meaning) for each variable, secrets masked."""
+        values = {
+            "CIPD_STORE": self.store,
+            "CIPD_API_TOKEN": "(set)" if self.api_token else "(not set: writes off)",
+            "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
+        }
+        return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]
