@@ -53,7 +53,8 @@ BROKEN: dict[str, tuple[str, str]] = {
     "property-without-domain-range": (f"cipd:x a owl:ObjectProperty ; {GOOD} .", "x"),
     "concept-without-scheme": (f"cipd:X a owl:NamedIndividual , cipd:Strand ; {GOOD} .", "X"),
     "model-element-outside-tapestry": (
-        f"cipd:X a owl:NamedIndividual , cipd:Strand ; skos:inScheme cipd:OpportunityScheme ; {GOOD} .",
+        "cipd:X a owl:NamedIndividual , cipd:Strand ;"
+        f" skos:inScheme cipd:OpportunityScheme ; {GOOD} .",
         "X",
     ),
     "duplicate-notation": (
