@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,19 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CIPD_API_TOKEN": (
         "",
         "Bearer token that API write requests must present; empty turns writes off.",
+    ),
+    "CIPD_BASE_IRI": (
+        "https://w3id.org/cipd/data/",
+        "Base IRI under which records get their IRIs (must end with '/' or '#').",
+    ),
+    "CIPD_PSEUDONYM_KEY": (
+        "",
+        "Secret key for pseudonymising person identifiers (keyed SHA-256); empty means a "
+        "random key kept in the store directory (<store>/pseudonym.key), made on first use.",
+    ),
+    "CIPD_USER": (
+        "",
+        "Who is loading, recorded in each batch's provenance; empty means the login name.",
     ),
     "CIPD_ONTOLOGY": (
         "",
@@ -40,6 +54,9 @@ class Settings:
     store: str = VARIABLES["CIPD_STORE"][0]
     api_token: str | None = field(default=None, repr=False)
     ontology_dir: Path | None = None
+    base_iri: str = VARIABLES["CIPD_BASE_IRI"][0]
+    pseudonym_key: str | None = field(default=None, repr=False)
+    user: str | None = None
 
     @property
     def writes_enabled(self) -> bool:
@@ -59,13 +76,31 @@ class Settings:
                 f"CIPD_ONTOLOGY={onto!r}: no cipd.ttl in that directory; "
                 "point it at a directory that holds cipd.ttl and catalog-v001.xml, or unset it"
             )
-        return cls(store=store, api_token=token, ontology_dir=ontology_dir)
+        base = env.get("CIPD_BASE_IRI", "").strip() or VARIABLES["CIPD_BASE_IRI"][0]
+        if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+[/#]", base):
+            raise ConfigError(
+                f"CIPD_BASE_IRI={base!r}: give an http(s) IRI ending with '/' or '#', "
+                "such as https://example.org/cipd/"
+            )
+        return cls(
+            store=store,
+            api_token=token,
+            ontology_dir=ontology_dir,
+            base_iri=base,
+            pseudonym_key=env.get("CIPD_PSEUDONYM_KEY", "").strip() or None,
+            user=env.get("CIPD_USER", "").strip() or None,
+        )
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(variable, effective value, meaning) for each variable, secrets masked."""
         values = {
             "CIPD_STORE": self.store,
             "CIPD_API_TOKEN": "(set)" if self.api_token else "(not set: writes off)",
+            "CIPD_BASE_IRI": self.base_iri,
+            "CIPD_PSEUDONYM_KEY": "(set)"
+            if self.pseudonym_key
+            else "(not set: key file in the store)",
+            "CIPD_USER": self.user or "(not set: login name)",
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]

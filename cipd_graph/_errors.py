@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class CipdError(Exception):
     """Base class of every error cipd-graph raises on purpose."""
@@ -20,3 +22,31 @@ class ElementNotFoundError(CipdError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "model element not found"
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """One mistake in a record file: which file, line, record and field, and why."""
+
+    file: str
+    line: int | None
+    record: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f", field {self.field}" if self.field else ""
+        return f"{where}: {self.record}{field}: {self.reason}"
+
+
+class RecordError(CipdError):
+    """A record file cannot be read or is not in the documented format; lists every mistake."""
+
+    def __init__(self, problems: list[RecordProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class StoreError(CipdError):
+    """The graph store cannot be opened, read or written, or holds no such batch."""

@@ -22,6 +22,7 @@ MODULES = {
     "actors.ttl",
     "opportunities.ttl",
     "professions.ttl",
+    "provenance.ttl",
 }
 
 

@@ -1,0 +1,716 @@
+"""Record formats: one YAML/JSON file per improvement project, CSV tables for reference data.
+
+Parsing is typed (pydantic). A file with mistakes raises :class:`RecordError` listing every
+mistake at once, each with the file, the line, the record and the field at fault.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cipd_graph._errors import RecordError, RecordProblem
+
+Slug = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$",
+        description="An identifier: letters, digits, '.', '_' or '-', starting with a letter or digit.",
+    ),
+]
+
+
+def _split_list(value: object) -> object:
+    """CSV cells hold lists as 'a; b; c'."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    return value
+
+
+SlugList = Annotated[list[Slug], BeforeValidator(_split_list)]
+TextList = Annotated[list[str], BeforeValidator(_split_list)]
+
+
+def _empty_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+# --------------------------------------------------------------------------- vocabularies
+
+
+class OrganisationKind(StrEnum):
+    """The kinds of organisation in the model's wider world."""
+
+    SERVICE_PROVIDER = "service-provider"
+    EDUCATIONAL_INSTITUTION = "educational-institution"
+    COMMISSIONER = "commissioner"
+
+
+class TeamKind(StrEnum):
+    """How a team is organised (CQ7)."""
+
+    TEAM = "team"
+    INTERPROFESSIONAL_TEAM = "interprofessional-team"
+    CLINICAL_MICROSYSTEM = "clinical-microsystem"
+    COMMUNITY_OF_PRACTICE = "community-of-practice"
+    ACTION_LEARNING_SET = "action-learning-set"
+
+
+class Role(StrEnum):
+    """A member's role, matching the notations of cipd:RoleScheme."""
+
+    LEAD = "lead"
+    MEMBER = "member"
+    IMPROVER = "improver"
+    EDUCATOR = "educator"
+    FACILITATOR = "facilitator"
+    PATIENT_CARER_REPRESENTATIVE = "patient-carer-representative"
+
+
+class QualityDimension(StrEnum):
+    """The three dimensions of quality (notations of cipd:QualityDimensionScheme)."""
+
+    EFFECTIVE = "effective"
+    PERSONAL = "personal"
+    SAFE = "safe"
+
+
+class CaipeMode(StrEnum):
+    """Learning with, from and about each other."""
+
+    WITH = "with"
+    FROM = "from"
+    ABOUT = "about"
+
+
+class ReflectionMode(StrEnum):
+    """Reflection in practice or on practice."""
+
+    IN = "in"
+    ON = "on"
+
+
+class Strength(StrEnum):
+    """How strongly a module addresses an element (cipd:MappingStrengthScheme)."""
+
+    STRONG = "strong"
+    MODERATE = "moderate"
+    WEAK = "weak"
+
+
+class Methodology(StrEnum):
+    """Improvement methodologies a project can declare."""
+
+    MODEL_FOR_IMPROVEMENT = "model-for-improvement"
+    PDSA = "pdsa"
+    EXPERIENCE_BASED_CO_DESIGN = "experience-based-co-design"
+    OTHER_EVIDENCE_BASED = "evidence-based"
+
+
+ActivityKind = Literal[
+    "workshop",
+    "huddle",
+    "action-learning-set",
+    "simulation",
+    "teaching-session",
+    "e-learning",
+    "coaching",
+    "case-review",
+]
+
+# --------------------------------------------------------------------------- project file
+
+
+class Member(_Record):
+    """A person on the project team."""
+
+    person: Slug = Field(description="Person identifier (pseudonymised when loaded).")
+    profession: Slug | None = Field(
+        default=None,
+        description="Profession: an ISCO-backed concept of cipd:ProfessionScheme, by local name "
+        "(e.g. Nurse, Physiotherapist) or ISCO-08 code.",
+    )
+    role: Role = Role.MEMBER
+    identifies_as_improver: bool = Field(
+        default=False, description="The person has come to see themselves as an improver (CQ6)."
+    )
+
+
+class Team(_Record):
+    """The team that runs the project."""
+
+    id: Slug | None = Field(default=None, description="Defaults to '<project id>-team'.")
+    name: str | None = None
+    kind: TeamKind = TeamKind.TEAM
+    members: list[Member] = Field(min_length=1)
+
+
+class Observation(_Record):
+    """One value of a measure."""
+
+    date: dt.date
+    value: Decimal
+
+
+class Measure(_Record):
+    """A measure the project tracks, with its values over time."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    dimension: QualityDimension | None = None
+    unit: str | None = None
+    baseline: Decimal | None = None
+    target: Decimal | None = None
+    values: list[Observation] = []
+
+
+class ChangeIdea(_Record):
+    """A change the team intends to test."""
+
+    id: Slug
+    description: str = Field(min_length=1)
+
+
+class Stage(_Record):
+    """What happened in one stage of a PDSA cycle."""
+
+    notes: str = Field(min_length=1)
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_shorthand(cls, value: Any) -> Any:
+        return {"notes": value} if isinstance(value, str) else value
+
+
+class Cycle(_Record):
+    """One PDSA cycle."""
+
+    number: int = Field(ge=1)
+    change_idea: Slug | None = None
+    prediction: str | None = None
+    start: dt.date
+    end: dt.date | None = None
+    plan: Stage | None = None
+    do: Stage | None = None
+    study: Stage | None = None
+    act: Stage | None = None
+
+
+class LearningActivity(_Record):
+    """A learning activity tied to the project."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    kind: ActivityKind
+    date: dt.date
+    modes: list[CaipeMode] = []
+    at_work: bool = True
+    interprofessional: bool = Field(
+        default=False,
+        description="Declared interprofessional: validation checks that two or more "
+        "professions took part (the CAIPE test).",
+    )
+    participants: list[Slug] = Field(min_length=1)
+    module: Slug | None = None
+    cycle: int | None = Field(default=None, ge=1, description="The PDSA cycle it served, if any.")
+
+
+class Reflection(_Record):
+    """A recorded reflection in or on practice."""
+
+    id: Slug
+    mode: ReflectionMode
+    by: Slug
+    date: dt.date
+    cycle: int | None = Field(default=None, ge=1, description="Number of the cycle reflected on.")
+    activity: Slug | None = Field(default=None, description="Learning activity reflected on.")
+    text: str = Field(min_length=1)
+
+
+class CoDesigners(_Record):
+    """How many patients and carers co-designed: counts only, never identities."""
+
+    patients: int = Field(default=0, ge=0)
+    carers: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _someone(self) -> CoDesigners:
+        if self.patients + self.carers == 0:
+            raise ValueError("co-design needs at least one patient or carer")
+        return self
+
+
+class CoDesign(_Record):
+    """Experience-based co-design with patients and carers (CQ8)."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    date: dt.date
+    touch_points: list[str] = Field(min_length=1)
+    co_designers: CoDesigners
+
+
+class Partner(_Record):
+    """An organisation that supports the project."""
+
+    organisation: Slug
+
+
+class Project(_Record):
+    """One improvement project file."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    aim: str = Field(min_length=1)
+    start: dt.date
+    end: dt.date | None = None
+    organisation: Slug = Field(description="The service provider hosting the project.")
+    team: Team
+    quality_dimensions: list[QualityDimension] = []
+    methodologies: list[Methodology] = []
+    measures: list[Measure] = []
+    change_ideas: list[ChangeIdea] = []
+    pdsa_cycles: list[Cycle] = []
+    learning_activities: list[LearningActivity] = []
+    reflections: list[Reflection] = []
+    co_design: list[CoDesign] = []
+    partners: list[Partner] = []
+    claims: list[str] = Field(
+        default=[], description="Model elements the team says it embodies (notation or CURIE)."
+    )
+    addresses: list[str] = Field(
+        default=[], description="Opportunities or lessons addressed (e.g. OPP-i, LESSON-4)."
+    )
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: dt.date | None, info: Any) -> dt.date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        return end
+
+    @model_validator(mode="after")
+    def _references(self) -> Project:
+        numbers = [c.number for c in self.pdsa_cycles]
+        dupes = sorted({n for n in numbers if numbers.count(n) > 1})
+        if dupes:
+            raise ValueError(f"PDSA cycle numbers must be unique; repeated: {dupes}")
+        ideas = {c.id for c in self.change_ideas}
+        for cycle in self.pdsa_cycles:
+            if cycle.change_idea and cycle.change_idea not in ideas:
+                raise ValueError(
+                    f"PDSA cycle {cycle.number} tests change idea {cycle.change_idea!r}, "
+                    f"which is not among change_ideas ({sorted(ideas)})"
+                )
+        activity_ids = {a.id for a in self.learning_activities}
+        for reflection in self.reflections:
+            if reflection.cycle is not None and reflection.cycle not in numbers:
+                raise ValueError(
+                    f"reflection {reflection.id!r} is on cycle {reflection.cycle}, "
+                    "which is not among pdsa_cycles"
+                )
+            if reflection.activity and reflection.activity not in activity_ids:
+                raise ValueError(
+                    f"reflection {reflection.id!r} is on activity {reflection.activity!r}, "
+                    "which is not among learning_activities"
+                )
+        for activity in self.learning_activities:
+            if activity.cycle is not None and activity.cycle not in numbers:
+                raise ValueError(
+                    f"learning activity {activity.id!r} serves cycle {activity.cycle}, "
+                    "which is not among pdsa_cycles"
+                )
+        for kind, items in (
+            ("measure", self.measures),
+            ("change idea", self.change_ideas),
+            ("learning activity", self.learning_activities),
+            ("reflection", self.reflections),
+            ("co-design", self.co_design),
+        ):
+            ids = [i.id for i in items]
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                raise ValueError(f"{kind} ids must be unique in a project; repeated: {repeated}")
+        return self
+
+
+# --------------------------------------------------------------------------- CSV rows
+
+
+class _Row(_Record):
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_cells(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            # An empty cell means "not given": drop it so the field's default applies.
+            return {k: v for k, v in value.items() if _empty_is_none(v) is not None}
+        return value
+
+
+class OrganisationRow(_Row):
+    """organisations.csv: id, name, kind."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    kind: OrganisationKind
+
+
+class PersonRow(_Row):
+    """people.csv: id, profession, name (optional), identifies_as_improver (optional)."""
+
+    id: Slug
+    profession: Slug | None = None
+    name: str | None = Field(default=None, description="Kept apart and left out of exports.")
+    identifies_as_improver: bool = False
+
+
+class TeamRow(_Row):
+    """teams.csv: id, name, kind, organisation, members ('a; b; c')."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    kind: TeamKind = TeamKind.TEAM
+    organisation: Slug | None = None
+    members: SlugList = Field(min_length=1)
+
+
+class ProgrammeRow(_Row):
+    """programmes.csv: id, title, institution."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    institution: Slug
+
+
+class ModuleRow(_Row):
+    """modules.csv: id, code, title, institution, programmes, credits, linked_projects."""
+
+    id: Slug
+    code: str | None = None
+    title: str = Field(min_length=1)
+    institution: Slug
+    programmes: SlugList = []
+    credits: int | None = Field(default=None, ge=0)
+    linked_projects: SlugList = []
+
+
+class MappingRow(_Row):
+    """mappings.csv: module, element, strength, justification, mapped_by."""
+
+    module: Slug
+    element: str = Field(min_length=1, description="A model element: notation, CURIE or name.")
+    strength: Strength
+    justification: str = Field(min_length=1)
+    mapped_by: Slug
+
+
+class PartnershipRow(_Row):
+    """partnerships.csv: id, name, members, supports_projects, supports_modules."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    members: SlugList = Field(min_length=2)
+    supports_projects: SlugList = []
+    supports_modules: SlugList = []
+
+
+TABLES: dict[str, type[_Row]] = {
+    "organisations": OrganisationRow,
+    "people": PersonRow,
+    "teams": TeamRow,
+    "programmes": ProgrammeRow,
+    "modules": ModuleRow,
+    "mappings": MappingRow,
+    "partnerships": PartnershipRow,
+}
+
+# --------------------------------------------------------------------------- parsing
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Located(Generic[T]):
+    """A parsed record with where it came from."""
+
+    record: T
+    line: int
+    label: str
+
+
+@dataclass(frozen=True)
+class RecordFile:
+    """A parsed source file: its kind and its records, each with its line."""
+
+    path: Path
+    kind: str  # "project" or a table name
+    records: tuple[Located[Any], ...]
+    root: yaml.Node | None = None  # the YAML node tree of a project file, for line numbers
+
+    def line_of(self, *loc: int | str) -> int | None:
+        """The line of the value at ``loc`` (e.g. ``"pdsa_cycles", 1``) in a project file."""
+        return _yaml_line(self.root, loc) if self.root is not None else None
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and no implicit timestamps.
+
+    YAML 1.1 reads ``mode: on`` as ``True`` (reflection modes are literally 'in' and 'on'),
+    and turns ``2024-13-01`` into a crash rather than a located error; here both stay
+    strings, and pydantic checks dates with the field and line in its message.
+    """
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(record)"
+
+
+def _yaml_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """The line of the YAML node at ``loc``, or of its closest ancestor."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next(
+                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
+                None,
+            )
+            if child is None:
+                key = next((k for k, _ in node.value if k.value == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def _problems(
+    exc: ValidationError, path: Path, record: str, line_of: Any
+) -> Iterator[RecordProblem]:
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling; extra fields are refused)"
+        elif error["type"] == "missing":
+            message = "required field is missing"
+        yield RecordProblem(str(path), line_of(loc), record, _field_path(loc), message)
+
+
+def parse_project(path: Path) -> RecordFile:
+    """Parse one project file (YAML or JSON)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(
+            [RecordProblem(str(path), None, "file", "", f"cannot read: {exc}")]
+        ) from exc
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+            root: yaml.Node | None = None
+        else:
+            root = yaml.compose(text, Loader=_Yaml12Loader)
+            data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        line = line + 1 if line is not None else getattr(exc, "lineno", None)
+        raise RecordError(
+            [
+                RecordProblem(
+                    str(path), line, "file", "", f"not valid {path.suffix[1:].upper()}: {exc}"
+                )
+            ]
+        ) from exc
+    if not isinstance(data, dict):
+        raise RecordError(
+            [
+                RecordProblem(
+                    str(path), 1, "file", "", "a project file must hold one mapping (key: value)"
+                )
+            ]
+        )
+    label = f"project {data.get('id', '?')}"
+    try:
+        project = Project.model_validate(data)
+    except ValidationError as exc:
+        raise RecordError(
+            list(_problems(exc, path, label, lambda loc: _yaml_line(root, loc)))
+        ) from exc
+    return RecordFile(path, "project", (Located(project, 1, f"project {project.id}"),), root)
+
+
+def table_kind(path: Path) -> str:
+    """The table a CSV file holds, from its name (``people.csv``, ``2024-modules.csv``...)."""
+    stem = path.stem.lower()
+    for name in TABLES:
+        if stem == name or stem.endswith(f"-{name}") or stem.endswith(f"_{name}"):
+            return name
+    raise RecordError(
+        [
+            RecordProblem(
+                str(path),
+                None,
+                "file",
+                "",
+                f"cannot tell which table this is: name the file after one of {sorted(TABLES)} "
+                "(e.g. people.csv or trust-people.csv)",
+            )
+        ]
+    )
+
+
+def parse_table(path: Path) -> RecordFile:
+    """Parse one CSV table; its kind comes from the file name."""
+    kind = table_kind(path)
+    model = TABLES[kind]
+    problems: list[RecordProblem] = []
+    records: list[Located[Any]] = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields = reader.fieldnames or []
+            expected = set(model.model_fields)
+            unknown = [f for f in fields if f not in expected]
+            required = [n for n, f in model.model_fields.items() if f.is_required()]
+            missing = [f for f in required if f not in fields]
+            if unknown or missing:
+                detail = []
+                if missing:
+                    detail.append(f"missing column(s) {missing}")
+                if unknown:
+                    detail.append(f"unknown column(s) {unknown}")
+                raise RecordError(
+                    [
+                        RecordProblem(
+                            str(path),
+                            1,
+                            "header",
+                            "",
+                            "; ".join(detail)
+                            + f"; the {kind} table has columns {list(model.model_fields)}",
+                        )
+                    ]
+                )
+            seen: dict[str, int] = {}
+            for row in reader:
+                line = reader.line_num
+                key = next(iter(row.values()), "") or "?"
+                label = (
+                    f"row {key}"
+                    if kind != "mappings"
+                    else f"mapping {row.get('module')} -> {row.get('element')}"
+                )
+                if None in row:
+                    problems.append(
+                        RecordProblem(str(path), line, label, "", "more cells than columns")
+                    )
+                    continue
+                try:
+                    record = model.model_validate(row)
+                except ValidationError as exc:
+                    problems.extend(_problems(exc, path, label, lambda _loc, n=line: n))
+                    continue
+                identity = (
+                    getattr(record, "id", None) or f"{row.get('module')}|{row.get('element')}"
+                )
+                if identity in seen:
+                    problems.append(
+                        RecordProblem(
+                            str(path),
+                            line,
+                            label,
+                            "id",
+                            f"duplicate of the record on line {seen[identity]}",
+                        )
+                    )
+                    continue
+                seen[identity] = line
+                records.append(Located(record, line, label))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RecordError(
+            [RecordProblem(str(path), None, "file", "", f"cannot read CSV: {exc}")]
+        ) from exc
+    if problems:
+        raise RecordError(problems)
+    if not records:
+        raise RecordError([RecordProblem(str(path), None, "file", "", "the table has no rows")])
+    return RecordFile(path, kind, tuple(records))
+
+
+PROJECT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def parse_file(path: Path) -> RecordFile:
+    """Parse a record file of any supported kind, by its suffix."""
+    suffix = path.suffix.lower()
+    if suffix in PROJECT_SUFFIXES:
+        return parse_project(path)
+    if suffix == ".csv":
+        return parse_table(path)
+    raise RecordError(
+        [
+            RecordProblem(
+                str(path), None, "file", "", "unsupported file type: use .yaml, .yml, .json or .csv"
+            )
+        ]
+    )
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every record format, by file name in ``schemas/``."""
+    schemas = {"project.schema.json": Project.model_json_schema()}
+    for name, model in TABLES.items():
+        schemas[f"{name}.schema.json"] = model.model_json_schema()
+    for name, schema in schemas.items():
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://w3id.org/cipd/schemas/{name}"
+    return schemas

@@ -1,0 +1,127 @@
+"""Derived facts: SPARQL CONSTRUCT rules in ``rules/``, applied in file-name order.
+
+Each rule documents, in its header, the part of the model it encodes. Rules read every
+graph through ``GRAPH ?g`` patterns, so a rule sees the records, the ontology and what
+earlier rules derived; their results are written to one separate named graph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cipd_graph._errors import OntologyError
+from cipd_graph._resources import data_dir
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One derivation rule: a CONSTRUCT query with a summary and the model part it encodes."""
+
+    name: str
+    summary: str
+    model: str
+    path: Path
+    prologue: str
+    template: str
+    where: str
+
+    def as_insert(self, graph_iri: str) -> str:
+        """The rule as a SPARQL Update operation adding what it derives to ``graph_iri``.
+
+        The prologue is not included: an update request may declare prefixes only at its
+        start (Oxigraph refuses them after ';'), so :func:`derivation_update` merges them.
+        """
+        return f"INSERT {{ GRAPH <{graph_iri}> {{ {self.template} }} }}\nWHERE {self.where}"
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The PREFIX declarations of the rule."""
+        return dict(re.findall(r"PREFIX\s+([\w-]*):\s*<([^>]*)>", self.prologue, re.IGNORECASE))
+
+    @property
+    def construct(self) -> str:
+        """The rule as written: a CONSTRUCT query."""
+        return self.path.read_text(encoding="utf-8")
+
+
+def _matching_brace(text: str, start: int) -> int:
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError("unbalanced braces")
+
+
+def _header(text: str, key: str) -> str:
+    match = re.search(rf"^#\+ {key}:\s*(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def parse_rule(path: Path) -> Rule:
+    """Read a rule file: comments and PREFIXes, then ``CONSTRUCT { template } WHERE { ... }``."""
+    text = path.read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    match = re.search(r"\bCONSTRUCT\s*\{", body)
+    if match is None:
+        raise OntologyError(f"{path}: a rule must be a CONSTRUCT query")
+    try:
+        open_at = match.end() - 1
+        close_at = _matching_brace(body, open_at)
+        where_match = re.compile(r"\s*WHERE\s*\{", re.IGNORECASE).match(body, close_at + 1)
+        if where_match is None:
+            raise ValueError("CONSTRUCT { ... } must be followed by WHERE { ... }")
+        where_open = where_match.end() - 1
+        where_close = _matching_brace(body, where_open)
+    except ValueError as exc:
+        raise OntologyError(f"{path}: cannot read the rule: {exc}") from exc
+    summary = _header(text, "summary")
+    model = _header(text, "model")
+    if not summary or not model:
+        raise OntologyError(f"{path}: a rule needs '#+ summary:' and '#+ model:' header lines")
+    return Rule(
+        name=path.stem,
+        summary=summary,
+        model=model,
+        path=path,
+        prologue=body[: match.start()].strip(),
+        template=body[open_at + 1 : close_at].strip(),
+        where=body[where_open : where_close + 1],
+    )
+
+
+def rules(directory: Path | None = None) -> list[Rule]:
+    """Every rule shipped in ``rules/``, in the order they are applied.
+
+    >>> [r.name for r in rules()][:2]
+    ['10-involves-profession', '20-caipe-interprofessional']
+    """
+    directory = directory or data_dir("rules")
+    return [parse_rule(p) for p in sorted(directory.glob("*.rq"))]
+
+
+def derivation_update(graph_iri: str, directory: Path | None = None) -> str:
+    """One SPARQL Update that empties ``graph_iri`` and fills it by applying every rule."""
+    prologue, steps = derivation_steps(graph_iri, directory)
+    return prologue + "\n" + " ;\n".join(steps)
+
+
+def derivation_steps(graph_iri: str, directory: Path | None = None) -> tuple[str, list[str]]:
+    """The prologue (merged PREFIXes) and the update operations of :func:`derivation_update`."""
+    loaded = rules(directory)
+    prefixes: dict[str, str] = {}
+    for rule in loaded:
+        for prefix, namespace in rule.prefixes.items():
+            if prefixes.setdefault(prefix, namespace) != namespace:
+                raise OntologyError(
+                    f"{rule.path}: prefix {prefix}: is bound to <{namespace}>, "
+                    f"but another rule binds it to <{prefixes[prefix]}>"
+                )
+    prologue = "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(prefixes.items()))
+    steps = [f"DROP SILENT GRAPH <{graph_iri}>"] + [rule.as_insert(graph_iri) for rule in loaded]
+    return prologue, steps

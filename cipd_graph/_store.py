@@ -1,0 +1,654 @@
+"""The graph store: an embedded Oxigraph store, loaded one source file (batch) at a time.
+
+A load parses, maps and validates every file before anything is written; then one SPARQL
+Update (one Oxigraph transaction) replaces each file's named graph, its names and
+provenance graphs, refreshes the ontology graph if it changed and recomputes the derived
+facts. A failed load, or a process killed while loading, leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, RDFS, XSD
+from rdflib.term import Node
+
+from cipd_graph._config import Settings
+from cipd_graph._errors import CipdError, RecordError, RecordProblem, StoreError
+from cipd_graph._mapping import MappedFile, Mapper
+from cipd_graph._model import Model
+from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES, curie, load_ontology
+from cipd_graph._pseudonym import Pseudonymiser
+from cipd_graph._records import PROJECT_SUFFIXES, TABLES, RecordFile, parse_file
+from cipd_graph._rules import derivation_steps
+from cipd_graph._validation import ValidationReport, graphs_union, validate_graph
+
+TOOL_VERSION = "0.1.0"
+#: Reference tables load before projects, in this order, so references resolve.
+LOAD_ORDER = {name: i for i, name in enumerate(TABLES)} | {"project": len(TABLES)}
+#: Classes whose instances one file defines; another file defining the same IRI is an error.
+ENTITY_CLASSES = (
+    CIPD.ImprovementProject,
+    CIPD.ServiceProvider,
+    CIPD.EducationalInstitution,
+    CIPD.Commissioner,
+    CIPD.Module,
+    CIPD.Programme,
+    CIPD.Partnership,
+    CIPD.Team,
+    CIPD.ClinicalMicrosystem,
+    CIPD.InterprofessionalTeam,
+    CIPD.CommunityOfPractice,
+    CIPD.ActionLearningSet,
+)
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _to_rdflib(term: Any) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise StoreError(f"unexpected RDF term {term!r}")
+
+
+def _nt(graph: Graph) -> str:
+    return graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
+
+
+def _iri_ok(iri: str) -> str:
+    if re.search(r"[\s<>\"{}|\\^`]", iri):
+        raise StoreError(f"not a valid IRI: {iri!r}")
+    return iri
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A batch in the store and where it came from."""
+
+    graph: str
+    path: str
+    kind: str
+    sha256: str
+    loaded_at: str
+    loaded_by: str
+    triples: int
+    tool_version: str
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a load did (or would do) with one file."""
+
+    path: str
+    graph: str
+    kind: str
+    records: int
+    triples: int
+    replaces: bool
+
+
+@dataclass
+class LoadResult:
+    """The outcome of loading or validating files: problems, the SHACL report, what was written."""
+
+    batches: list[BatchSummary] = field(default_factory=list)
+    problems: list[RecordProblem] = field(default_factory=list)
+    report: ValidationReport = field(default_factory=ValidationReport)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """No format problem and no validation error."""
+        return not self.problems and self.report.conforms
+
+    def to_text(self) -> str:
+        """A plain-language account for people."""
+        lines = [str(p) for p in self.problems]
+        if self.report.findings:
+            lines.append(self.report.to_text())
+        if self.ok:
+            verb = "loaded" if self.written else "valid"
+            for b in self.batches:
+                again = " (replaced the earlier load)" if b.replaces and self.written else ""
+                lines.append(
+                    f"{verb}: {b.path}: {b.records} record{'s' if b.records != 1 else ''}, {b.triples} triples{again}"
+                )
+        else:
+            errors = len(self.problems) + len(self.report.errors)
+            lines.append(f"nothing was written: {errors} error(s) to fix first")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class GraphStore:
+    """The CIPD graph in an Oxigraph store: on disk at ``location``, or in memory.
+
+    >>> store = GraphStore(None, Settings(pseudonym_key="doctest-key-0123456789"))
+    >>> store.stats()["batches"]
+    0
+    """
+
+    def __init__(self, location: Path | None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.location = location
+        base = self.settings.base_iri
+        self.base = base
+        self.inferred_graph = base + "graph/inferred"
+        try:
+            self._store = ox.Store(str(location / "oxigraph")) if location else ox.Store()
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"{location}: the store is in use by another process (a running `cipd serve` "
+                    "or load); stop it or point CIPD_STORE elsewhere"
+                ) from exc
+            raise StoreError(f"{location}: cannot open the store: {exc}") from exc
+        self._pseudonymiser: Pseudonymiser | None = None
+        self._model: Model | None = None
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> GraphStore:
+        """Open the store that ``CIPD_STORE`` names."""
+        settings = settings or Settings.from_env()
+        if re.match(r"^https?://", settings.store):
+            raise StoreError(
+                f"CIPD_STORE={settings.store!r}: remote SPARQL endpoints are not supported by "
+                "this version; give a directory for the embedded store"
+            )
+        return cls(Path(settings.store), settings)
+
+    def close(self) -> None:
+        """Flush to disk and release the store."""
+        if self.location is not None:
+            self._store.flush()
+        del self._store
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def oxigraph(self) -> ox.Store:
+        """The underlying pyoxigraph store (read it; write through this class)."""
+        return self._store
+
+    # -- helpers ------------------------------------------------------------------
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        """The keyed hash for person identifiers (CIPD_PSEUDONYM_KEY or the store's key file)."""
+        if self._pseudonymiser is None:
+            self._pseudonymiser = Pseudonymiser.from_settings(
+                self.settings.pseudonym_key, self.location
+            )
+        return self._pseudonymiser
+
+    @property
+    def model(self) -> Model:
+        """The CIPD model the store's records are mapped against."""
+        if self._model is None:
+            self._model = Model(load_ontology(self.settings.ontology_dir))
+        return self._model
+
+    def batch_graph(self, path: Path) -> str:
+        """The named graph a source file is loaded into (stable for the file's location)."""
+        key = str(path.resolve())
+        return self.base + "graph/source/" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    def _is_record_graph(self, graph: str) -> bool:
+        return graph.startswith(self.base + "graph/source/") and not graph.endswith(
+            ("/names", "/provenance")
+        )
+
+    def record_graphs(self) -> list[str]:
+        """The named graphs holding records (one per loaded file)."""
+        return sorted(
+            g.value
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and self._is_record_graph(g.value)
+        )
+
+    def _select(self, query: str, *, union: bool = False) -> list[dict[str, Any]]:
+        solutions = self._store.query(query, use_default_graph_as_union=union)
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        return [{n: row[n] for n in names} for row in solutions]
+
+    # -- load -----------------------------------------------------------------------
+    def _parse_and_map(self, paths: Sequence[Path]) -> tuple[list[MappedFile], list[RecordProblem]]:
+        problems: list[RecordProblem] = []
+        parsed: list[RecordFile] = []
+        for path in expand_paths(paths, problems):
+            try:
+                parsed.append(parse_file(path))
+            except RecordError as exc:
+                problems.extend(exc.problems)
+        parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
+        mapper = Mapper(self.base, self.pseudonymiser, self.model)
+        mapped = [mapper.map(f) for f in parsed]
+        for m in mapped:
+            problems.extend(m.problems)
+        self._mapper = mapper
+        return mapped, problems
+
+    def _duplicates(self, mapped: list[MappedFile], graphs: dict[str, str]) -> list[RecordProblem]:
+        problems: list[RecordProblem] = []
+        owner: dict[str, MappedFile] = {}
+        for m in mapped:
+            for cls in ENTITY_CLASSES:
+                for s in m.graph.subjects(RDF.type, cls):
+                    first = owner.setdefault(str(s), m)
+                    if first is not m:
+                        line, label = m.records.get(str(s), (None, str(s)))
+                        problems.append(
+                            RecordProblem(
+                                str(m.source.path),
+                                line,
+                                label,
+                                "id",
+                                f"also defined in {first.source.path}; each entity is defined in one file",
+                            )
+                        )
+        if not owner:
+            return problems
+        replaced = set(graphs.values())
+        values = " ".join(f"<{_iri_ok(iri)}>" for iri in owner)
+        classes = " ".join(f"<{c}>" for c in ENTITY_CLASSES)
+        rows = self._select(
+            f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {values} }} VALUES ?c {{ {classes} }} "
+            f"GRAPH ?g {{ ?s a ?c }} }}"
+        )
+        for row in rows:
+            graph = row["g"].value
+            if graph in replaced or not self._is_record_graph(graph):
+                continue
+            m = owner[row["s"].value]
+            line, label = m.records.get(row["s"].value, (None, row["s"].value))
+            problems.append(
+                RecordProblem(
+                    str(m.source.path),
+                    line,
+                    label,
+                    "id",
+                    f"already loaded from {self._source_path(graph)}; change the id or drop that file first",
+                )
+            )
+        return problems
+
+    def _source_path(self, graph: str) -> str:
+        rows = self._select(
+            "PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX cipd: <https://w3id.org/cipd#> "
+            f"SELECT ?path WHERE {{ GRAPH <{graph}/provenance> {{ <{graph}> prov:wasDerivedFrom ?f . "
+            "?f cipd:sourcePath ?path } }"
+        )
+        return rows[0]["path"].value if rows else graph
+
+    def _context(self, mapped: list[MappedFile], replaced: set[str]) -> Graph:
+        """What the store already says about the IRIs the new batches mention."""
+        context = Graph()
+        mentioned: set[str] = set()
+        for m in mapped:
+            for s, _, o in m.graph:
+                for node in (s, o):
+                    if isinstance(node, URIRef) and str(node).startswith(self.base):
+                        mentioned.add(str(node))
+        mentioned_list = sorted(mentioned)
+        excluded = replaced | {self.inferred_graph}
+        for start in range(0, len(mentioned_list), 2000):
+            chunk = " ".join(f"<{_iri_ok(i)}>" for i in mentioned_list[start : start + 2000])
+            solutions = self._store.query(
+                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+            )
+            assert isinstance(solutions, ox.QuerySolutions)
+            for row in solutions:
+                graph = row["g"].value
+                if graph in excluded or not self._is_record_graph(graph):
+                    continue
+                context.add((_to_rdflib(row["s"]), _to_rdflib(row["p"]), _to_rdflib(row["o"])))
+        return context
+
+    def _describe(self, iri: str) -> str:
+        person_prefix = self.base + "person/"
+        if iri.startswith(person_prefix):
+            local = self._mapper_local_ids().get(iri)
+            return f"person {local}" if local else "person " + iri.removeprefix(person_prefix)
+        if iri.startswith(self.base):
+            return iri.removeprefix(self.base)
+        return curie(iri)
+
+    def _mapper_local_ids(self) -> dict[str, str]:
+        mapper = getattr(self, "_mapper", None)
+        return mapper.local_ids if mapper is not None else {}
+
+    def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
+        """Parse, map and validate ``paths`` against the store without writing anything."""
+        mapped, problems = self._parse_and_map(paths)
+        existing = set(self.record_graphs())
+        graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
+        result = LoadResult(problems=problems)
+        result.batches = [
+            BatchSummary(
+                str(m.source.path),
+                graphs[str(m.source.path)],
+                m.source.kind,
+                len(m.source.records),
+                len(m.graph) + len(m.names),
+                graphs[str(m.source.path)] in existing,
+            )
+            for m in mapped
+        ]
+        if problems:
+            return result, mapped
+        result.problems.extend(self._duplicates(mapped, graphs))
+        data = graphs_union([m.graph for m in mapped])
+        data += self._context(mapped, set(graphs.values()))
+        index: dict[str, tuple[str, int, str]] = {}
+        for m in mapped:
+            for iri, (line, label) in m.records.items():
+                index.setdefault(iri, (str(m.source.path), line, label))
+        new_subjects = {str(s) for m in mapped for s in m.graph.subjects()}
+
+        def locate(focus: str) -> tuple[str | None, int | None, str | None]:
+            return index.get(focus, (None, None, None))
+
+        result.report = validate_graph(
+            data, locate, describe=self._describe, focus_filter=new_subjects.__contains__
+        )
+        return result, mapped
+
+    def validate(self, paths: Sequence[Path]) -> LoadResult:
+        """Dry run: everything a load does except writing."""
+        return self.check(paths)[0]
+
+    def load(self, paths: Sequence[Path], *, user: str | None = None) -> LoadResult:
+        """Load files, each into its own named graph, all in one transaction, or nothing."""
+        result, mapped = self.check(paths)
+        if not result.ok or not mapped:
+            return result
+        self._write(mapped, user or self.settings.user or _login())
+        result.written = True
+        return result
+
+    def _provenance(self, m: MappedFile, graph: str, user: str, now: str) -> Graph:
+        prov = Graph()
+        batch = URIRef(graph)
+        source = URIRef(graph + "/provenance#file")
+        load = URIRef(graph + "/provenance#load")
+        tool = URIRef(self.base + "agent/cipd-graph")
+        who = URIRef(self.base + "agent/user/" + re.sub(r"[^A-Za-z0-9._-]", "-", user))
+        data = m.source.path.read_bytes()
+        at = Literal(now, datatype=XSD.dateTime)
+        prov.add((batch, RDF.type, CIPD.RecordBatch))
+        prov.add((batch, PROV.wasDerivedFrom, source))
+        prov.add((batch, PROV.wasGeneratedBy, load))
+        prov.add((batch, PROV.generatedAtTime, at))
+        prov.add((batch, CIPD.tripleCount, Literal(len(m.graph), datatype=XSD.nonNegativeInteger)))
+        prov.add((source, RDF.type, CIPD.SourceFile))
+        prov.add((source, CIPD.sourcePath, Literal(str(m.source.path.resolve()))))
+        prov.add((source, CIPD.sha256, Literal(hashlib.sha256(data).hexdigest())))
+        prov.add((source, CIPD.recordKind, Literal(m.source.kind)))
+        prov.add((load, RDF.type, CIPD.LoadActivity))
+        prov.add((load, PROV.startedAtTime, at))
+        prov.add((load, PROV.used, source))
+        prov.add((load, PROV.wasAssociatedWith, tool))
+        prov.add((load, PROV.wasAssociatedWith, who))
+        prov.add((load, CIPD.toolVersion, Literal(TOOL_VERSION)))
+        prov.add((tool, RDF.type, PROV.SoftwareAgent))
+        prov.add((tool, RDFS.label, Literal(f"cipd-graph {TOOL_VERSION}")))
+        prov.add((who, RDF.type, PROV.Agent))
+        prov.add((who, RDFS.label, Literal(user)))
+        return prov
+
+    def _ontology_steps(self) -> list[str]:
+        ontology = load_ontology(self.settings.ontology_dir)
+        version = ontology.value(ONTOLOGY_IRI, URIRef("http://www.w3.org/2002/07/owl#versionInfo"))
+        rows = self._select(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{ONTOLOGY_IRI}> {{ ?s ?p ?o }} }}"
+        )
+        stored = int(rows[0]["n"].value)
+        same = self._store.query(
+            f'ASK {{ GRAPH <{ONTOLOGY_IRI}> {{ <{ONTOLOGY_IRI}> <http://www.w3.org/2002/07/owl#versionInfo> "{version}" }} }}'
+        )
+        if stored == len(ontology) and bool(same):
+            return []
+        return [
+            f"DROP SILENT GRAPH <{ONTOLOGY_IRI}>",
+            f"INSERT DATA {{ GRAPH <{ONTOLOGY_IRI}> {{ {_nt(ontology)} }} }}",
+        ]
+
+    def _write(self, mapped: list[MappedFile], user: str) -> None:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        prologue, derive = derivation_steps(self.inferred_graph)
+        steps: list[str] = self._ontology_steps()
+        for m in mapped:
+            graph = self.batch_graph(m.source.path)
+            steps += [
+                f"DROP SILENT GRAPH <{graph}>",
+                f"DROP SILENT GRAPH <{graph}/names>",
+                f"DROP SILENT GRAPH <{graph}/provenance>",
+            ]
+            parts = [f"GRAPH <{graph}> {{ {_nt(m.graph)} }}"]
+            if len(m.names):
+                parts.append(f"GRAPH <{graph}/names> {{ {_nt(m.names)} }}")
+            parts.append(
+                f"GRAPH <{graph}/provenance> {{ {_nt(self._provenance(m, graph, user, now))} }}"
+            )
+            steps.append("INSERT DATA { " + " ".join(parts) + " }")
+        steps += derive
+        self._update(prologue + "\n" + " ;\n".join(steps))
+
+    def _update(self, update: str) -> None:
+        try:
+            self._store.update(update)
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"the store refused the update, nothing was written: {exc}") from exc
+        if self.location is not None:
+            self._store.flush()
+
+    # -- other operations -------------------------------------------------------------
+    def drop(self, source: str) -> str:
+        """Remove the batch loaded from ``source`` (a path or a batch graph IRI); return its graph."""
+        graph = (
+            source
+            if source.startswith(self.base + "graph/source/")
+            else self.batch_graph(Path(source))
+        )
+        if graph not in self.record_graphs():
+            raise StoreError(
+                f"nothing is loaded from {source!r}; `cipd stats` lists the loaded sources"
+            )
+        prologue, derive = derivation_steps(self.inferred_graph)
+        steps = [
+            f"DROP SILENT GRAPH <{graph}>",
+            f"DROP SILENT GRAPH <{graph}/names>",
+            f"DROP SILENT GRAPH <{graph}/provenance>",
+            *derive,
+        ]
+        self._update(prologue + "\n" + " ;\n".join(steps))
+        return graph
+
+    def refresh_derived(self) -> None:
+        """Recompute the derived facts (they are recomputed by every load and drop anyway)."""
+        prologue, derive = derivation_steps(self.inferred_graph)
+        self._update(prologue + "\n" + " ;\n".join(derive))
+
+    def sources(self) -> list[SourceInfo]:
+        """Every loaded batch with its provenance."""
+        rows = self._select(
+            """
+            PREFIX prov: <http://www.w3.org/ns/prov#>
+            PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+            PREFIX cipd: <https://w3id.org/cipd#>
+            SELECT ?batch ?path ?kind ?sha ?at ?who ?n ?version WHERE {
+              GRAPH ?pg {
+                ?batch a cipd:RecordBatch ; prov:wasDerivedFrom ?file ; prov:generatedAtTime ?at ;
+                       cipd:tripleCount ?n ; prov:wasGeneratedBy ?load .
+                ?file cipd:sourcePath ?path ; cipd:sha256 ?sha ; cipd:recordKind ?kind .
+                ?load cipd:toolVersion ?version ; prov:wasAssociatedWith ?agent .
+                ?agent a prov:Agent ; rdfs:label ?who .
+              }
+            } ORDER BY ?path
+            """
+        )
+        return [
+            SourceInfo(
+                graph=r["batch"].value,
+                path=r["path"].value,
+                kind=r["kind"].value,
+                sha256=r["sha"].value,
+                loaded_at=r["at"].value,
+                loaded_by=r["who"].value,
+                triples=int(r["n"].value),
+                tool_version=r["version"].value,
+            )
+            for r in rows
+        ]
+
+    def stats(self) -> dict[str, int]:
+        """Counts of what the store holds."""
+        counts = {"triples": len(self._store), "batches": len(self.record_graphs())}
+        kinds = {
+            "projects": CIPD.ImprovementProject,
+            "pdsa_cycles": CIPD.PDSACycle,
+            "learning_activities": CIPD.LearningActivity,
+            "reflections": CIPD.Reflection,
+            "co_design_activities": CIPD.CoDesignActivity,
+            "people": URIRef("http://xmlns.com/foaf/0.1/Person"),
+            "organisations": URIRef("http://www.w3.org/ns/org#FormalOrganization"),
+            "modules": CIPD.Module,
+            "programmes": CIPD.Programme,
+            "module_mappings": CIPD.ModuleMapping,
+            "partnerships": CIPD.Partnership,
+        }
+        subclasses = {
+            URIRef("http://www.w3.org/ns/org#FormalOrganization"): (
+                CIPD.ServiceProvider,
+                CIPD.EducationalInstitution,
+                CIPD.Commissioner,
+            )
+        }
+        for name, cls in kinds.items():
+            values = " ".join(f"<{c}>" for c in (cls, *subclasses.get(cls, ())))
+            rows = self._select(
+                f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?c {{ {values} }} GRAPH ?g {{ ?s a ?c }} "
+                f'FILTER(STRSTARTS(STR(?g), "{self.base}graph/source/")) }}'
+            )
+            counts[name] = int(rows[0]["n"].value)
+        rows = self._select(
+            "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { GRAPH ?g { ?s <https://w3id.org/cipd#hasProfession> ?p } "
+            f'FILTER(STRSTARTS(STR(?g), "{self.base}graph/source/")) }}'
+        )
+        counts["professions"] = int(rows[0]["n"].value)
+        rows = self._select(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{self.inferred_graph}> {{ ?s ?p ?o }} }}"
+        )
+        counts["derived_triples"] = int(rows[0]["n"].value)
+        return counts
+
+    def quads(self, *, with_names: bool = False, with_ontology: bool = False) -> Iterator[ox.Quad]:
+        """Every quad to export: records, derived facts and provenance; names only if asked."""
+        for quad in self._store:
+            graph = quad.graph_name
+            name = graph.value if isinstance(graph, ox.NamedNode) else ""
+            if name.endswith("/names") and not with_names:
+                continue
+            if name == str(ONTOLOGY_IRI) and not with_ontology:
+                continue
+            yield quad
+
+    def export(self, fmt: str, *, with_names: bool = False, with_ontology: bool = False) -> bytes:
+        """Serialise the store: ``nq`` and ``trig`` keep the graphs; ``ttl``, ``nt`` and ``jsonld`` merge them."""
+        quads = self.quads(with_names=with_names, with_ontology=with_ontology)
+        formats = {
+            "nq": ox.RdfFormat.N_QUADS,
+            "trig": ox.RdfFormat.TRIG,
+            "ttl": ox.RdfFormat.TURTLE,
+            "nt": ox.RdfFormat.N_TRIPLES,
+            "jsonld": ox.RdfFormat.JSON_LD,
+        }
+        if fmt not in formats:
+            raise StoreError(f"unknown export format {fmt!r}: use one of {sorted(formats)}")
+        rdf_format = formats[fmt]
+        prefixes = PREFIXES | {"data": self.base}
+        if rdf_format.supports_datasets:
+            return ox.serialize(quads, format=rdf_format, prefixes=prefixes)  # type: ignore[return-value]
+        triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+        if fmt == "jsonld":
+            return ox.serialize(sorted(triples, key=str), format=rdf_format)  # type: ignore[return-value]
+        return ox.serialize(sorted(triples, key=str), format=rdf_format, prefixes=prefixes)  # type: ignore[return-value]
+
+    def validate_store(self) -> ValidationReport:
+        """Validate every batch in the store together (slower than a load's incremental check)."""
+        data = Graph()
+        where: dict[str, str] = {}
+        for graph in self.record_graphs():
+            for quad in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+                s = _to_rdflib(quad.subject)
+                data.add((s, _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
+                where.setdefault(str(s), graph)
+        paths = {g: self._source_path(g) for g in set(where.values())}
+
+        def locate(focus: str) -> tuple[str | None, int | None, str | None]:
+            graph = where.get(focus)
+            return (paths.get(graph) if graph else None, None, self._describe(focus))
+
+        return validate_graph(data, locate, describe=self._describe)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def expand_paths(paths: Iterable[Path], problems: list[RecordProblem]) -> list[Path]:
+    """Files named, and record files inside folders named (recursively), without repeats."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inner = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in (*PROJECT_SUFFIXES, ".csv")
+            )
+            if not inner:
+                problems.append(
+                    RecordProblem(
+                        str(path), None, "folder", "", "holds no .yaml, .yml, .json or .csv file"
+                    )
+                )
+            found.extend(inner)
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(RecordProblem(str(path), None, "file", "", "no such file or folder"))
+    unique: dict[Path, Path] = {}
+    for p in found:
+        unique.setdefault(p.resolve(), p)
+    return list(unique.values())
+
+
+__all__ = ["BatchSummary", "CipdError", "GraphStore", "LoadResult", "SourceInfo"]
