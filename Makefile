@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench ontology clean
+.PHONY: demo test lint docs bench ontology schemas clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/cipd model
+	$(BIN)/cipd load examples/records
+	$(BIN)/cipd stats
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
@@ -30,6 +32,9 @@ docs: $(STAMP)
 
 ontology: $(STAMP)
 	$(BIN)/cipd ontology --out build/ontology
+
+schemas: $(STAMP)
+	$(BIN)/cipd schemas --out schemas
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -12,7 +12,7 @@ import datetime as dt
 import getpass
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,8 @@ class GraphStore:
         self.base = base
         self.inferred_graph = base + "graph/inferred"
         try:
+            if location is not None:
+                (location / "oxigraph").mkdir(parents=True, exist_ok=True)
             self._store = ox.Store(str(location / "oxigraph")) if location else ox.Store()
         except OSError as exc:
             if "lock" in str(exc).lower():
@@ -382,11 +384,19 @@ class GraphStore:
         """Dry run: everything a load does except writing."""
         return self.check(paths)[0]
 
-    def load(self, paths: Sequence[Path], *, user: str | None = None) -> LoadResult:
+    def load(
+        self,
+        paths: Sequence[Path],
+        *,
+        user: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> LoadResult:
         """Load files, each into its own named graph, all in one transaction, or nothing."""
         result, mapped = self.check(paths)
         if not result.ok or not mapped:
             return result
+        if progress is not None:
+            progress(f"validated {len(mapped)} file(s); writing them in one transaction")
         self._write(mapped, user or self.settings.user or _login())
         result.written = True
         return result

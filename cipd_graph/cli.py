@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,8 @@ from cipd_graph._model import Model, load_model
 from cipd_graph._ontology import load_ontology, ontology_dir, write_merged
 from cipd_graph._qc import run_quality_checks
 from cipd_graph._reasoner import check_with_hermit
+from cipd_graph._records import json_schemas
+from cipd_graph._store import GraphStore, LoadResult
 
 app = typer.Typer(
     help="cipd-graph: the CIPD tapestry ontology and knowledge graph.",
@@ -189,6 +192,162 @@ def config_command() -> None:
         raise _fail(exc) from exc
     for name, value, meaning in settings.describe():
         typer.echo(f"{name}={value}\n    {meaning}")
+
+
+# --------------------------------------------------------------------------- records
+
+
+def _open_store() -> GraphStore:
+    return GraphStore.open(_settings())
+
+
+Paths = Annotated[
+    list[Path], typer.Argument(help="Record files or folders (searched for .yaml/.json/.csv).")
+]
+ReportFormat = Annotated[
+    str, typer.Option("--format", help="text, json, or shacl (the SHACL results graph, Turtle).")
+]
+
+
+def _emit(result: LoadResult, fmt: str) -> None:
+    if fmt == "json":
+        payload = json.loads(result.report.to_json())
+        payload["problems"] = [asdict(p) for p in result.problems]
+        payload["ok"] = result.ok
+        payload["written"] = result.written
+        payload["batches"] = [asdict(b) for b in result.batches]
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif fmt == "shacl":
+        typer.echo(result.report.results.serialize(format="turtle"))
+        for problem in result.problems:
+            typer.echo(f"# {problem}", err=True)
+    else:
+        typer.echo(result.to_text())
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json", "shacl"):
+        typer.secho(
+            f"error: --format {fmt!r}: use text, json or shacl", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command("load")
+def load_command(paths: Paths, fmt: ReportFormat = "text") -> None:
+    """Validate record files and load them, each into its own named graph, all or nothing."""
+    _check_format(fmt)
+    try:
+        with _open_store() as store:
+            result = store.load(paths, progress=lambda msg: typer.echo(msg, err=True))
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    _emit(result, fmt)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@app.command("validate")
+def validate_command(paths: Paths, fmt: ReportFormat = "text") -> None:
+    """Dry run: parse, map and validate record files against the store; write nothing."""
+    _check_format(fmt)
+    try:
+        with _open_store() as store:
+            result = store.validate(paths)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    _emit(result, fmt)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@app.command("validate-store")
+def validate_store_command(fmt: ReportFormat = "text") -> None:
+    """Validate everything in the store together (catches problems loads cannot see alone)."""
+    _check_format(fmt)
+    try:
+        with _open_store() as store:
+            report = store.validate_store()
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    _emit(LoadResult(report=report), fmt)
+    raise typer.Exit(EXIT_OK if report.conforms else EXIT_FINDINGS)
+
+
+@app.command("stats")
+def stats_command(
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON.")] = False,
+    sources: Annotated[bool, typer.Option("--sources", help="Also list loaded files.")] = False,
+) -> None:
+    """Counts of what the store holds, and optionally the loaded source files."""
+    try:
+        with _open_store() as store:
+            counts = store.stats()
+            loaded = store.sources() if sources else []
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps({"counts": counts, "sources": [asdict(s) for s in loaded]}, indent=2))
+        return
+    width = max(len(k) for k in counts)
+    for key, value in counts.items():
+        typer.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+    for src in loaded:
+        typer.echo(
+            f"{src.path}  [{src.kind}, {src.triples} triples, {src.loaded_at} by {src.loaded_by}]"
+        )
+
+
+@app.command("export")
+def export_command(
+    fmt: Annotated[str, typer.Option("--format", help="ttl, nt, nq, trig or jsonld.")] = "ttl",
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; standard output if absent.")
+    ] = None,
+    with_names: Annotated[
+        bool, typer.Option("--with-names", help="Include people's names.")
+    ] = False,
+    with_ontology: Annotated[
+        bool, typer.Option("--with-ontology", help="Include the ontology.")
+    ] = False,
+) -> None:
+    """Export the graph (records, derived facts, provenance); names are left out by default."""
+    try:
+        with _open_store() as store:
+            data = store.export(fmt, with_names=with_names, with_ontology=with_ontology)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+        typer.echo(f"wrote {out} ({len(data)} bytes)", err=True)
+
+
+@app.command("drop")
+def drop_command(
+    source: Annotated[str, typer.Argument(help="The source file's path, or its batch graph IRI.")],
+) -> None:
+    """Remove everything loaded from one source file, in one transaction."""
+    try:
+        with _open_store() as store:
+            graph = store.drop(source)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"dropped {source} (graph <{graph}>)")
+
+
+@app.command("schemas")
+def schemas_command(
+    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path(
+        "schemas"
+    ),
+) -> None:
+    """Write the JSON Schema of every record format (generated from the typed records)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out / name).write_text(
+            json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        typer.echo(str(out / name))
 
 
 def main() -> None:

@@ -28,3 +28,36 @@ def ontology_copy(tmp_path: Path) -> Path:
     target = tmp_path / "ontology"
     shutil.copytree(ontology_dir(), target)
     return target
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "examples" / "records"
+
+
+@pytest.fixture
+def settings():
+    from cipd_graph import Settings
+
+    return Settings(pseudonym_key="test-key-0123456789abcdef", user="tester")
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Path:
+    """A writable copy of the sample records."""
+    target = tmp_path / "records"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def loaded_sample_store(tmp_path_factory: pytest.TempPathFactory):
+    """An on-disk store holding every sample record (read it, do not write)."""
+    from cipd_graph import Settings
+    from cipd_graph._store import GraphStore
+
+    location = tmp_path_factory.mktemp("sample-store")
+    store = GraphStore(location, Settings(pseudonym_key="test-key-0123456789abcdef", user="tester"))
+    result = store.load([SAMPLES])
+    assert result.ok, result.to_text()
+    yield store
+    store.close()

@@ -44,8 +44,10 @@ def test_wheel_contains_every_ontology_and_query_file(wheel: Path):
     for path in (ROOT / "ontology").rglob("*"):
         if path.is_file():
             assert f"cipd_graph/_data/ontology/{path.relative_to(ROOT / 'ontology')}" in names
-    for path in (ROOT / "queries").rglob("*.rq"):
-        assert f"cipd_graph/_data/queries/{path.relative_to(ROOT / 'queries')}" in names
+    for folder in ("queries", "rules", "shapes"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file():
+                assert f"cipd_graph/_data/{folder}/{path.relative_to(ROOT / folder)}" in names
 
 
 def test_unpacked_wheel_loads_the_model_outside_the_repository(wheel: Path, tmp_path: Path):
@@ -57,7 +59,9 @@ def test_unpacked_wheel_loads_the_model_outside_the_repository(wheel: Path, tmp_
         "print(pathlib.Path(cipd_graph.__file__).parent);"
         "print(data_dir('ontology'));"
         "print(len(cipd_graph.load_model().strands));"
-        "print(len(cipd_graph.quality_checks()))"
+        "print(len(cipd_graph.quality_checks()));"
+        "from cipd_graph._rules import rules; from cipd_graph._validation import shapes_graph;"
+        "assert rules() and len(shapes_graph()) > 100"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],

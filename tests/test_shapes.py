@@ -1,0 +1,332 @@
+"""Every SHACL shape has a passing fixture (the base graph) and a failing one (a mutation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import FOAF, RDF, XSD
+
+from cipd_graph import CIPD
+from cipd_graph._validation import shapes_graph, validate_graph
+
+D = Namespace("https://w3id.org/cipd/data/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SHAPES = Namespace("https://w3id.org/cipd/shapes#")
+
+BASE = """
+@prefix cipd: <https://w3id.org/cipd#> .
+@prefix d: <https://w3id.org/cipd/data/> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix org: <http://www.w3.org/ns/org#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix schema: <https://schema.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+
+d:trust a cipd:ServiceProvider ; rdfs:label "Trust" .
+d:uni a cipd:EducationalInstitution ; rdfs:label "University" .
+d:icb a cipd:Commissioner ; rdfs:label "ICB" .
+d:nurse a foaf:Person ; cipd:hasProfession cipd:Nurse .
+d:physio a foaf:Person ; cipd:hasProfession cipd:Physiotherapist .
+
+d:p a cipd:ImprovementProject ; rdfs:label "Falls" ; cipd:hasAim d:p-aim ;
+    schema:startDate "2024-01-01"^^xsd:date ; schema:endDate "2024-12-31"^^xsd:date ;
+    cipd:hostedBy d:trust ; cipd:hasPartner d:icb ; cipd:hasTeam d:team ;
+    cipd:claimsElement cipd:WorkBasedLearning ; cipd:addresses cipd:LessonTwoJobs ;
+    cipd:hasMeasure d:m ; cipd:hasCycle d:c1 .
+d:p-aim a cipd:Aim ; dcterms:description "Halve falls on the ward by December." .
+d:team a cipd:Team ; rdfs:label "Ward team" ; org:hasMember d:nurse , d:physio .
+d:ms a org:Membership ; org:member d:nurse ; org:organization d:team ; org:role cipd:ProjectLead .
+d:m a cipd:Measure ; rdfs:label "Falls per 1,000 bed days" ; cipd:measuresDimension cipd:SafeCare ;
+    cipd:hasObservation d:m-1 .
+d:m-1 a cipd:MeasureObservation ; dcterms:date "2024-02-01"^^xsd:date ; cipd:observedValue "7.5"^^xsd:decimal .
+d:c1 a cipd:PDSACycle ; cipd:isCycleOf d:p ; cipd:cycleNumber "1"^^xsd:positiveInteger ;
+    schema:startDate "2024-02-01"^^xsd:date ; schema:endDate "2024-02-28"^^xsd:date ;
+    cipd:hasStage d:c1-plan , d:c1-do , d:c1-study , d:c1-act .
+d:c1-plan a cipd:CycleStage ; cipd:stageType cipd:PlanStage ; dcterms:description "Plan the rounds" ;
+    schema:startDate "2024-02-01"^^xsd:date ; schema:endDate "2024-02-02"^^xsd:date .
+d:c1-do a cipd:CycleStage ; cipd:stageType cipd:DoStage ; dcterms:description "Ran the rounds" ;
+    schema:startDate "2024-02-03"^^xsd:date .
+d:c1-study a cipd:CycleStage ; cipd:stageType cipd:StudyStage ; dcterms:description "Looked at data" .
+d:c1-act a cipd:CycleStage ; cipd:stageType cipd:ActStage ; dcterms:description "Adopted it" .
+d:a a cipd:LearningActivity , cipd:InterprofessionalLearningActivity ; rdfs:label "Huddle" ;
+    cipd:activityKind cipd:TeamHuddle ; cipd:atWork true ; dcterms:date "2024-02-05"^^xsd:date ;
+    cipd:partOfProject d:p ; cipd:hasLearningMode cipd:LearningWith ; cipd:partOfModule d:mod ;
+    prov:wasAssociatedWith d:nurse , d:physio .
+d:r a cipd:Reflection ; cipd:reflectionMode cipd:ReflectionOnPractice ; cipd:reflectsOn d:c1 ;
+    prov:wasAttributedTo d:nurse ; dcterms:description "We learned to ask the night staff first." .
+d:cd a cipd:CoDesignActivity ; cipd:partOfProject d:p ; cipd:atTouchPoint d:tp ; cipd:involvesCoDesigner d:pc .
+d:tp a cipd:TouchPoint ; rdfs:label "Call bell at night" .
+d:pc a cipd:PatientOrCarer ; rdfs:label "Patient 1" .
+d:prog a cipd:Programme ; rdfs:label "MSc QI" ; schema:provider d:uni ; schema:hasCourse d:mod .
+d:mod a cipd:Module ; rdfs:label "QI in practice" ; schema:provider d:uni ; cipd:linkedToProject d:p .
+d:map a cipd:ModuleMapping ; cipd:mapsModule d:mod ; cipd:mapsToElement cipd:WorkBasedLearning ;
+    cipd:mappingStrength cipd:StrongMapping ; cipd:justification "Students run a PDSA cycle at work." ;
+    prov:wasAttributedTo d:nurse .
+d:ps a cipd:Partnership ; rdfs:label "Northshire partnership" ; org:hasMember d:trust , d:uni , d:icb ;
+    cipd:supports d:p , d:mod .
+"""
+
+P = Namespace("http://www.w3.org/ns/prov#")
+DCT = Namespace("http://purl.org/dc/terms/")
+SCHEMA = Namespace("https://schema.org/")
+ORG = Namespace("http://www.w3.org/ns/org#")
+
+
+def _drop(s: URIRef, p: URIRef) -> Callable[[Graph], None]:
+    return lambda g: g.remove((s, p, None))
+
+
+def _set(s: URIRef, p: URIRef, o: object) -> Callable[[Graph], None]:
+    def change(g: Graph) -> None:
+        g.remove((s, p, None))
+        g.add((s, p, o))  # type: ignore[arg-type]
+
+    return change
+
+
+def _add(s: URIRef, p: URIRef, o: object) -> Callable[[Graph], None]:
+    return lambda g: g.add((s, p, o))  # type: ignore[arg-type]
+
+
+def _date(text: str) -> Literal:
+    return Literal(text, datatype=XSD.date)
+
+
+#: (node shape, what breaks, the mutation, a fragment of the expected message, severity)
+CASES = [
+    ("ProjectShape", "no aim", _drop(D.p, CIPD.hasAim), "a project needs an aim", "error"),
+    (
+        "ProjectShape",
+        "short aim",
+        _set(D["p-aim"], DCT.description, Literal("Less")),
+        "at least 10 characters",
+        "error",
+    ),
+    (
+        "ProjectShape",
+        "no members",
+        _drop(D.team, ORG.hasMember),
+        "at least one team member",
+        "error",
+    ),
+    (
+        "ProjectShape",
+        "start after end",
+        _set(D.p, SCHEMA.startDate, _date("2025-01-01")),
+        "on or before its end date",
+        "error",
+    ),
+    (
+        "ProjectShape",
+        "hosted by a university",
+        _set(D.p, CIPD.hostedBy, D.uni),
+        "must be a service provider",
+        "error",
+    ),
+    (
+        "ProjectShape",
+        "unknown partner",
+        _set(D.p, CIPD.hasPartner, D.nowhere),
+        "each partner must be an organisation",
+        "error",
+    ),
+    (
+        "ProjectShape",
+        "claims a non-element",
+        _set(D.p, CIPD.claimsElement, CIPD.Team),
+        "element of the CIPD model",
+        "error",
+    ),
+    (
+        "ProjectReflectionInfo",
+        "no reflection",
+        _drop(D.r, CIPD.reflectsOn),
+        "no reflection is recorded",
+        "note",
+    ),
+    (
+        "TeamShape",
+        "member not a person",
+        _add(D.team, ORG.hasMember, D.ghost),
+        "person known to the graph",
+        "error",
+    ),
+    (
+        "PersonShape",
+        "unknown profession",
+        _set(D.nurse, CIPD.hasProfession, CIPD.Wizard),
+        "not in the professions scheme",
+        "error",
+    ),
+    (
+        "PersonShape",
+        "name with the records",
+        _add(D.nurse, FOAF.name, Literal("Ann Example")),
+        "name must not be stored",
+        "error",
+    ),
+    ("MembershipShape", "no role", _drop(D.ms, ORG.role), "a membership needs a role", "error"),
+    (
+        "MeasureShape",
+        "no dimension",
+        _drop(D.m, CIPD.measuresDimension),
+        "which quality dimension",
+        "warning",
+    ),
+    (
+        "ObservationShape",
+        "value not a number",
+        _set(D["m-1"], CIPD.observedValue, Literal("seven")),
+        "one numeric value",
+        "error",
+    ),
+    (
+        "CycleShape",
+        "no plan",
+        lambda g: g.remove((D.c1, CIPD.hasStage, D["c1-plan"])),
+        "records its plan",
+        "error",
+    ),
+    (
+        "CompletedCycleShape",
+        "completed without study",
+        lambda g: g.remove((D.c1, CIPD.hasStage, D["c1-study"])),
+        "all four stages",
+        "error",
+    ),
+    (
+        "StageShape",
+        "stage ends before it starts",
+        _set(D["c1-plan"], SCHEMA.endDate, _date("2024-01-15")),
+        "starts on or before it ends",
+        "error",
+    ),
+    (
+        "StageShape",
+        "stage without notes",
+        _drop(D["c1-act"], DCT.description),
+        "needs notes",
+        "error",
+    ),
+    (
+        "LearningActivityShape",
+        "unknown participant",
+        _add(D.a, P.wasAssociatedWith, D.ghost),
+        "every participant must be a person",
+        "error",
+    ),
+    (
+        "InterprofessionalActivityShape",
+        "one profession",
+        lambda g: g.remove((D.a, P.wasAssociatedWith, D.physio)),
+        "CAIPE test",
+        "error",
+    ),
+    (
+        "ReflectionShape",
+        "no author",
+        _drop(D.r, P.wasAttributedTo),
+        "author of a reflection",
+        "error",
+    ),
+    (
+        "CoDesignShape",
+        "no touch point",
+        _drop(D.cd, CIPD.atTouchPoint),
+        "at least one touch point",
+        "error",
+    ),
+    (
+        "PatientOrCarerShape",
+        "a patient's name",
+        _add(D.pc, FOAF.name, Literal("Mrs Example")),
+        "never identified",
+        "error",
+    ),
+    (
+        "PatientOrCarerShape",
+        "a patient's email",
+        _add(D.pc, SCHEMA.email, Literal("x@example.org")),
+        "never identified",
+        "error",
+    ),
+    (
+        "OrganisationShape",
+        "no name",
+        _drop(D.trust, URIRef("http://www.w3.org/2000/01/rdf-schema#label")),
+        "needs a name",
+        "error",
+    ),
+    (
+        "ProgrammeShape",
+        "offered by a trust",
+        _set(D.prog, SCHEMA.provider, D.trust),
+        "one educational institution",
+        "error",
+    ),
+    (
+        "ModuleShape",
+        "no institution",
+        _drop(D.mod, SCHEMA.provider),
+        "one educational institution",
+        "error",
+    ),
+    (
+        "ModuleMappingShape",
+        "not a model element",
+        _set(D.map, CIPD.mapsToElement, CIPD.Nurse),
+        "must point at an element",
+        "error",
+    ),
+    (
+        "ModuleMappingShape",
+        "thin justification",
+        _set(D.map, CIPD.justification, Literal("yes")),
+        "carries a justification",
+        "error",
+    ),
+    (
+        "PartnershipShape",
+        "one member",
+        _set(D.ps, ORG.hasMember, D.trust),
+        "at least two organisations",
+        "error",
+    ),
+]
+
+
+def base() -> Graph:
+    return Graph().parse(data=BASE, format="turtle")
+
+
+def findings(graph: Graph):
+    return validate_graph(graph, lambda _focus: (None, None, None)).findings
+
+
+def test_the_base_graph_passes_every_shape():
+    assert findings(base()) == []
+
+
+def test_every_node_shape_has_a_failing_case():
+    shapes = {
+        str(s).removeprefix(str(SHAPES))
+        for s in shapes_graph().subjects(RDF.type, SH.NodeShape)
+        if isinstance(s, URIRef)
+    }
+    assert shapes == {case[0] for case in CASES}
+
+
+@pytest.mark.parametrize(
+    ("shape", "why", "mutate", "message", "severity"), CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES]
+)
+def test_shape_fails_when_the_record_breaks_it(shape, why, mutate, message, severity):
+    graph = base()
+    mutate(graph)
+    found = findings(graph)
+    assert any(message in f.message and f.severity == severity for f in found), (
+        f"{shape} ({why}): expected a {severity} containing {message!r}, got {[(f.severity, f.message) for f in found]}"
+    )

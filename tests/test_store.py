@@ -1,0 +1,279 @@
+"""The store on disk: loads, atomicity, idempotent reloads, provenance, privacy, derived facts."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from cipd_graph import Settings
+from cipd_graph._errors import StoreError
+from cipd_graph._store import GraphStore
+
+from .conftest import SAMPLES
+
+REFERENCE = SAMPLES / "reference"
+WARD7 = SAMPLES / "projects" / "ward7-falls.yaml"
+CIPD = "https://w3id.org/cipd#"
+
+
+def snapshot(store: GraphStore) -> set[str]:
+    return {str(q) for q in store.oxigraph}
+
+
+def ask(store: GraphStore, query: str) -> bool:
+    return bool(
+        store.oxigraph.query(f"PREFIX cipd: <{CIPD}> {query}", use_default_graph_as_union=True)
+    )
+
+
+def select(store: GraphStore, query: str) -> list[tuple[str, ...]]:
+    rows = store.oxigraph.query(f"PREFIX cipd: <{CIPD}> {query}", use_default_graph_as_union=True)
+    return sorted(tuple(t.value for t in row) for row in rows)
+
+
+@pytest.fixture
+def store(tmp_path: Path, settings: Settings):
+    with GraphStore(tmp_path / "store", settings) as s:
+        yield s
+
+
+def test_sample_records_load_completely(loaded_sample_store: GraphStore):
+    stats = loaded_sample_store.stats()
+    assert stats["batches"] == len(list(SAMPLES.rglob("*.yaml"))) + len(
+        list(SAMPLES.rglob("*.csv"))
+    )
+    assert stats["projects"] >= 25
+    assert stats["professions"] >= 10
+    assert stats["modules"] >= 12 and stats["programmes"] == 2
+    assert stats["derived_triples"] > 0
+
+
+def test_a_project_without_its_reference_data_is_refused_and_nothing_is_written(store: GraphStore):
+    before = snapshot(store)
+    result = store.load([WARD7])
+    assert not result.ok and not result.written
+    messages = {f.message for f in result.report.errors}
+    assert any("service provider listed in organisations.csv" in m for m in messages)
+    assert snapshot(store) == before
+
+
+def test_a_batch_that_fails_validation_leaves_the_store_exactly_as_it_was(
+    store: GraphStore, records: Path
+):
+    assert store.load([records / "reference"]).ok
+    before = snapshot(store)
+    bad = records / "projects" / "ward7-falls.yaml"
+    bad.write_text(
+        bad.read_text(encoding="utf-8").replace(
+            "organisation: northshire-trust", "organisation: northshire-university"
+        ),
+        encoding="utf-8",
+    )
+    result = store.load([records / "projects"])
+    assert not result.ok
+    (error,) = result.report.errors
+    assert error.file == str(bad) and error.line == 1 and error.record == "project ward7-falls"
+    assert snapshot(store) == before, "no project of the load may be written when one fails"
+
+
+def test_a_write_that_fails_half_way_changes_nothing(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+):
+    assert store.load([REFERENCE]).ok
+    before = snapshot(store)
+    import cipd_graph._store as store_module
+
+    real = store_module.derivation_steps
+
+    def failing_steps(graph_iri: str, directory=None):
+        prologue, steps = real(graph_iri, directory)
+        # After the batch is inserted and the derived graph dropped, an operation fails.
+        return prologue, [*steps, "LOAD <http://127.0.0.1:9/unreachable.ttl> INTO GRAPH <urn:x>"]
+
+    monkeypatch.setattr(store_module, "derivation_steps", failing_steps)
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.load([WARD7])
+    assert snapshot(store) == before
+
+
+def test_reloading_a_file_replaces_its_graph(store: GraphStore):
+    assert store.load([REFERENCE, WARD7]).ok
+    first = snapshot(store)
+    again = store.load([WARD7])
+    assert again.ok and again.batches[0].replaces
+    second = snapshot(store)
+    changed = first ^ second
+    # Only the provenance of the reloaded batch (its load time) may differ.
+    assert all(
+        "/provenance" in q and ("generatedAtTime" in q or "startedAtTime" in q) for q in changed
+    )
+    assert len(first) == len(second)
+
+
+def test_reloading_an_edited_file_leaves_no_stale_triples(store: GraphStore, records: Path):
+    assert store.load([records / "reference", records / "projects" / "ward7-falls.yaml"]).ok
+    assert ask(store, 'ASK { ?c cipd:prediction ?p FILTER(CONTAINS(?p, "Pairing rounds")) }')
+    project = records / "projects" / "ward7-falls.yaml"
+    project.write_text(
+        project.read_text(encoding="utf-8").replace(
+            "Pairing rounds with observations", "Combining rounds"
+        ),
+        encoding="utf-8",
+    )
+    assert store.load([project]).ok
+    assert not ask(store, 'ASK { ?c cipd:prediction ?p FILTER(CONTAINS(?p, "Pairing rounds")) }')
+    assert ask(store, 'ASK { ?c cipd:prediction ?p FILTER(CONTAINS(?p, "Combining rounds")) }')
+
+
+def test_the_same_project_in_two_files_is_refused(store: GraphStore, records: Path):
+    assert store.load([records / "reference", records / "projects" / "ward7-falls.yaml"]).ok
+    twin = records / "ward7-copy.yaml"
+    shutil.copy(records / "projects" / "ward7-falls.yaml", twin)
+    result = store.load([twin])
+    assert not result.ok
+    assert any(
+        "already loaded from" in p.reason and "ward7-falls.yaml" in p.reason
+        for p in result.problems
+    )
+
+
+def test_provenance_of_each_batch(store: GraphStore):
+    assert store.load([REFERENCE, WARD7]).ok
+    sources = {Path(s.path).name: s for s in store.sources()}
+    ward7 = sources["ward7-falls.yaml"]
+    assert ward7.sha256 == hashlib.sha256(WARD7.read_bytes()).hexdigest()
+    assert ward7.path == str(WARD7.resolve())
+    assert ward7.kind == "project" and ward7.loaded_by == "tester" and ward7.tool_version
+    assert ward7.loaded_at.endswith("Z")
+    assert sources["people.csv"].kind == "people"
+
+
+def test_drop_removes_a_batch_and_its_derived_facts(store: GraphStore):
+    assert store.load([REFERENCE, WARD7]).ok
+    assert ask(store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> cipd:weaves ?s }")
+    store.drop(str(WARD7))
+    assert not ask(store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> ?p ?o }")
+    assert "ward7-falls.yaml" not in {Path(s.path).name for s in store.sources()}
+    with pytest.raises(StoreError, match="nothing is loaded from"):
+        store.drop(str(WARD7))
+
+
+def test_incremental_validation_uses_only_what_the_batch_touches(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+):
+    assert store.load([SAMPLES]).ok
+    import cipd_graph._store as store_module
+
+    seen: list[int] = []
+    real = store_module.validate_graph
+
+    def spy(data, *args, **kwargs):
+        seen.append(len(data))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "validate_graph", spy)
+    assert store.validate([WARD7]).ok
+    (size,) = seen
+    assert size < len(store.oxigraph) / 10, (size, len(store.oxigraph))
+
+
+def test_validate_store_checks_everything_together(loaded_sample_store: GraphStore):
+    report = loaded_sample_store.validate_store()
+    assert report.conforms, report.to_text()
+    assert {f.severity for f in report.findings} <= {"note", "warning"}
+
+
+def test_people_are_pseudonymous_and_names_stay_out_of_exports(loaded_sample_store: GraphStore):
+    people = (REFERENCE / "people.csv").read_text(encoding="utf-8").splitlines()[1:]
+    local_ids = [line.split(",")[0] for line in people]
+    names = [line.split(",")[2] for line in people if line.split(",")[2]]
+    assert names, "the samples name a few people"
+    exported = loaded_sample_store.export("nq").decode("utf-8")
+    for local in local_ids:
+        assert f"/{local}>" not in exported and f'"{local}"' not in exported
+    for name in names:
+        assert name not in exported
+    with_names = loaded_sample_store.export("nq", with_names=True).decode("utf-8")
+    assert all(name in with_names for name in names)
+
+
+def test_pseudonyms_depend_on_the_key(tmp_path: Path):
+    one = GraphStore(None, Settings(pseudonym_key="key-one-0123456789"))
+    two = GraphStore(None, Settings(pseudonym_key="key-two-0123456789"))
+    assert one.pseudonymiser("nsh-0101") != two.pseudonymiser("nsh-0101")
+    disk = GraphStore(tmp_path / "s", Settings())
+    key_file = tmp_path / "s" / "pseudonym.key"
+    first = disk.pseudonymiser("nsh-0101")
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    disk.close()
+    assert GraphStore(tmp_path / "s", Settings()).pseudonymiser("nsh-0101") == first
+
+
+def test_iris_are_deterministic_and_follow_the_base(tmp_path: Path):
+    a = GraphStore(None, Settings(pseudonym_key="k" * 20, base_iri="https://example.org/a/"))
+    b = GraphStore(None, Settings(pseudonym_key="k" * 20, base_iri="https://example.org/a/"))
+    for s in (a, b):
+        assert s.load([REFERENCE, WARD7]).ok
+
+    def data(s: GraphStore) -> set[str]:  # records and derived facts, not provenance or ontology
+        return {
+            str(q)
+            for q in s.oxigraph
+            if str(q.graph_name).startswith("<https://example.org/a/graph/")
+            and "/provenance" not in str(q.graph_name)
+        }
+
+    assert data(a) == data(b)
+    assert ask(a, "ASK { <https://example.org/a/project/ward7-falls> a cipd:ImprovementProject }")
+
+
+def test_derived_facts_follow_the_rules(loaded_sample_store: GraphStore):
+    strands = select(
+        loaded_sample_store,
+        "SELECT ?s WHERE { <https://w3id.org/cipd/data/project/xray-repeat-rates> cipd:weaves ?s }",
+    )
+    assert strands == [(CIPD + "ServiceImprovement",), (CIPD + "WorkBasedLearning",)]
+    # the uniprofessional activity is not interprofessional; the huddle on ward 7 is
+    assert not ask(
+        loaded_sample_store,
+        "ASK { <https://w3id.org/cipd/data/project/maternity-handover/activity/midwife-sbar-refresher> a cipd:InterprofessionalLearningActivity }",
+    )
+    assert ask(
+        loaded_sample_store,
+        "ASK { <https://w3id.org/cipd/data/project/ward7-falls/activity/falls-huddle-may> a cipd:InterprofessionalLearningActivity }",
+    )
+    assert not ask(
+        loaded_sample_store,
+        "ASK { <https://w3id.org/cipd/data/project/msk-first-contact> cipd:evidencesDimension cipd:LearningAsExperience }",
+    )
+
+
+def test_a_store_in_use_is_reported(tmp_path: Path, settings: Settings):
+    with (
+        GraphStore(tmp_path / "s", settings),
+        pytest.raises(StoreError, match="in use by another process"),
+    ):
+        GraphStore(tmp_path / "s", settings)
+
+
+def test_remote_store_urls_are_refused_clearly():
+    with pytest.raises(StoreError, match="remote SPARQL endpoints are not supported"):
+        GraphStore.open(Settings(store="http://127.0.0.1:9/sparql"))
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "nt", "nq", "trig", "jsonld"])
+def test_exports_parse_back(loaded_sample_store: GraphStore, fmt: str):
+    data = loaded_sample_store.export(fmt)
+    rdf_format = {
+        "ttl": ox.RdfFormat.TURTLE,
+        "nt": ox.RdfFormat.N_TRIPLES,
+        "nq": ox.RdfFormat.N_QUADS,
+        "trig": ox.RdfFormat.TRIG,
+        "jsonld": ox.RdfFormat.JSON_LD,
+    }[fmt]
+    parsed = list(ox.parse(data, format=rdf_format))
+    assert len(parsed) > 1000
