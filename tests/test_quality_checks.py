@@ -88,3 +88,20 @@ def test_check_reports_the_broken_term(check):
     graph.parse(data=PREFIXES + turtle, format="turtle")
     reported = {v.term.rsplit("#", 1)[-1] for v in check.run(graph)}
     assert offender in reported
+
+
+def test_only_the_engineering_terms_cite_something_other_than_the_paper(ontology):
+    from rdflib import URIRef
+    from rdflib.namespace import DCTERMS
+
+    provenance_module = Graph().parse(
+        __import__("cipd_graph").ontology_dir() / "modules" / "provenance.ttl"
+    )
+    engineering = {
+        s for s in provenance_module.subjects() if str(s).startswith("https://w3id.org/cipd#")
+    }
+    for term in {s for s in ontology.subjects(DCTERMS.source, None) if isinstance(s, URIRef)}:
+        if not str(term).startswith("https://w3id.org/cipd#") or term in engineering:
+            continue
+        sources = {str(o) for o in ontology.objects(term, DCTERMS.source)}
+        assert any(s.startswith("https://w3id.org/cipd/paper") for s in sources), term
