@@ -263,13 +263,10 @@ class GraphStore:
                 for s in m.graph.subjects(RDF.type, cls):
                     first = owner.setdefault(str(s), m)
                     if first is not m:
-                        line, label = m.records.get(str(s), (None, str(s)))
                         problems.append(
-                            RecordProblem(
-                                str(m.source.path),
-                                line,
-                                label,
-                                "id",
+                            _id_problem(
+                                m,
+                                str(s),
                                 f"also defined in {first.source.path}; each entity is defined in one file",
                             )
                         )
@@ -286,17 +283,8 @@ class GraphStore:
             graph = row["g"].value
             if graph in replaced or not self._is_record_graph(graph):
                 continue
-            m = owner[row["s"].value]
-            line, label = m.records.get(row["s"].value, (None, row["s"].value))
-            problems.append(
-                RecordProblem(
-                    str(m.source.path),
-                    line,
-                    label,
-                    "id",
-                    f"already loaded from {self._source_path(graph)}; change the id or drop that file first",
-                )
-            )
+            reason = f"already loaded from {self._source_path(graph)}; change the id or drop that file first"
+            problems.append(_id_problem(owner[row["s"].value], row["s"].value, reason))
         return problems
 
     def _source_path(self, graph: str) -> str:
@@ -625,6 +613,11 @@ class GraphStore:
             return (paths.get(graph) if graph else None, None, self._describe(focus))
 
         return validate_graph(data, locate, describe=self._describe)
+
+
+def _id_problem(mapped: MappedFile, iri: str, reason: str) -> RecordProblem:
+    line, label = mapped.records.get(iri, (None, iri))
+    return RecordProblem(str(mapped.source.path), line, label, "id", reason)
 
 
 def _login() -> str:
