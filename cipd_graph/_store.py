@@ -232,6 +232,14 @@ class GraphStore:
             if isinstance(g, ox.NamedNode) and self._is_record_graph(g.value)
         )
 
+    def readable_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
+        """The graphs queries read: records, derived facts, provenance and the ontology; never names."""
+        return [
+            g
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and not g.value.endswith("/names")
+        ]
+
     def _select(self, query: str, *, union: bool = False) -> list[dict[str, Any]]:
         solutions = self._store.query(query, use_default_graph_as_union=union)
         assert isinstance(solutions, ox.QuerySolutions)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
+import pyoxigraph as ox
 import typer
 
 from cipd_graph._config import Settings
 from cipd_graph._docs import render_docs
 from cipd_graph._errors import CipdError
 from cipd_graph._model import Model, load_model
-from cipd_graph._ontology import load_ontology, ontology_dir, write_merged
+from cipd_graph._ontology import PREFIXES, curie, load_ontology, ontology_dir, write_merged
 from cipd_graph._qc import run_quality_checks
+from cipd_graph._queries import QueryResult, named_queries, run_query
 from cipd_graph._reasoner import check_with_hermit
 from cipd_graph._records import json_schemas
 from cipd_graph._store import GraphStore, LoadResult
@@ -348,6 +352,72 @@ def schemas_command(
             json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         typer.echo(str(out / name))
+
+
+# --------------------------------------------------------------------------- named queries
+
+
+def _format_rows(result: QueryResult, fmt: str) -> str:
+    if result.triples is not None:
+        data = ox.serialize(result.triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        return (data or b"").decode("utf-8")
+    if fmt == "json":
+        return json.dumps(
+            {"variables": result.variables, "rows": result.rows}, indent=2, ensure_ascii=False
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=result.variables, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(result.rows)
+        return buffer.getvalue().rstrip("\n")
+    shown = [
+        [curie(v) if v else "" for v in (row[k] for k in result.variables)] for row in result.rows
+    ]
+    widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(result.variables)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(result.variables, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in shown]
+    lines.append(f"({len(shown)} row{'s' if len(shown) != 1 else ''})")
+    return "\n".join(lines)
+
+
+@app.command("query")
+def query_command(
+    name: Annotated[str | None, typer.Argument(help="A named query (see --list).")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="A parameter as key=value; repeatable."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
+) -> None:
+    """Run a named query (one per competency question) with typed parameters."""
+    if list_queries or name is None:
+        for query in named_queries().values():
+            params = " ".join(
+                f"{p.name}={p.kind}" + ("" if p.required else "?") for p in query.parameters
+            )
+            typer.echo(f"{query.name}  {params}\n    {query.summary}")
+        return
+    if fmt not in ("table", "json", "csv"):
+        typer.secho(
+            f"error: --format {fmt!r}: use table, json or csv", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(EXIT_ERROR)
+    values: dict[str, str] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            typer.secho(f"error: --param {item!r}: write key=value", fg=typer.colors.RED, err=True)
+            raise typer.Exit(EXIT_ERROR)
+        values[key.strip()] = value
+    try:
+        with _open_store() as store:
+            result = run_query(store, name, values)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    typer.echo(_format_rows(result, fmt))
 
 
 def main() -> None:

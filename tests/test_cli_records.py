@@ -114,3 +114,25 @@ def test_a_load_killed_while_writing_leaves_the_store_as_before(tmp_path: Path):
     # and the store still works: the same load now succeeds
     assert cipd(store, "load", str(many / "projects")).returncode == 0
     assert len(quads(store)) > len(before)
+
+
+def test_query_command(tmp_path: Path):
+    store = tmp_path / "store"
+    assert cipd(store, "load", str(SAMPLES)).returncode == 0
+    table = cipd(store, "query", "cq01-project-strands", "--param", "project=xray-repeat-rates")
+    assert table.returncode == 0, table.stderr
+    assert "cipd:WorkBasedLearning" in table.stdout and "(4 rows)" in table.stdout
+    as_json = json.loads(
+        cipd(store, "query", "cq02-fully-woven-projects", "--format", "json").stdout
+    )
+    assert len(as_json["rows"]) == 23
+    as_csv = cipd(
+        store, "query", "cq12-module-elements", "-p", "module=ncu-qi-practice", "--format", "csv"
+    )
+    assert as_csv.stdout.splitlines()[0] == "element,label,strength,justification"
+    skos = cipd(store, "query", "cq16-module-map-skos", "-p", "programme=nsu-msc-qi")
+    assert "skos:closeMatch" in skos.stdout
+    bad = cipd(store, "query", "cq01-project-strands", "-p", "project=http://x> } DROP ALL {")
+    assert bad.returncode == 2 and "not a valid IRI" in bad.stderr
+    listing = cipd(store, "query", "--list")
+    assert listing.stdout.count("\n    ") == 16

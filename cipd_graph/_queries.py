@@ -1,0 +1,170 @@
+"""Named queries: one ``queries/<name>.rq`` file per competency question.
+
+Each file starts with a header: ``#+ summary:``, ``#+ tags:`` and one ``#+ param:`` line per
+parameter (``#+ param: NAME KIND required|optional [ID-PREFIX] description``). Parameters are
+checked and turned into RDF terms, then bound with a ``VALUES`` block inserted at the query's
+``#+ bind`` line: values never become query text of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from cipd_graph._errors import CipdError
+from cipd_graph._resources import data_dir
+
+KINDS = ("iri", "string", "date", "integer")
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class QueryError(CipdError):
+    """A named query does not exist, or a parameter value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A typed query parameter."""
+
+    name: str
+    kind: str
+    required: bool
+    id_prefix: str
+    description: str
+
+    def term(self, value: str, base: str) -> ox.NamedNode | ox.Literal:
+        """The RDF term for ``value``, or a QueryError saying what is wrong with it."""
+        value = value.strip()
+        if self.kind == "iri":
+            if ":" not in value and self.id_prefix:
+                if not _SLUG.match(value):
+                    raise QueryError(
+                        f"parameter {self.name}: {value!r} is neither an IRI nor an id"
+                    )
+                value = base + self.id_prefix + value
+            try:
+                if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value):
+                    raise ValueError("no scheme")
+                return ox.NamedNode(value)
+            except ValueError as exc:
+                raise QueryError(f"parameter {self.name}: {value!r} is not a valid IRI") from exc
+        if self.kind == "date":
+            try:
+                return ox.Literal(
+                    dt.date.fromisoformat(value).isoformat(),
+                    datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"),
+                )
+            except ValueError as exc:
+                raise QueryError(
+                    f"parameter {self.name}: {value!r} is not a date (YYYY-MM-DD)"
+                ) from exc
+        if self.kind == "integer":
+            if not re.fullmatch(r"[+-]?\d{1,18}", value):
+                raise QueryError(f"parameter {self.name}: {value!r} is not a whole number")
+            return ox.Literal(
+                str(int(value)), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+            )
+        return ox.Literal(value)
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query file of the catalogue."""
+
+    name: str
+    summary: str
+    tags: tuple[str, ...]
+    parameters: tuple[Parameter, ...]
+    text: str
+    path: Path
+
+    def bound(self, values: dict[str, str], base: str) -> str:
+        """The query text with a VALUES block binding ``values`` (checked, as RDF terms)."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise QueryError(
+                f"query {self.name} has no parameter {unknown}; it takes {sorted(known) or 'none'}"
+            )
+        missing = [p.name for p in self.parameters if p.required and not values.get(p.name)]
+        if missing:
+            raise QueryError(f"query {self.name} needs parameter(s) {missing}")
+        if not self.parameters:
+            return self.text
+        names = " ".join(f"?{p.name}" for p in self.parameters)
+        cells = " ".join(
+            str(p.term(values[p.name], base)) if values.get(p.name) else "UNDEF"
+            for p in self.parameters
+        )
+        return self.text.replace("#+ bind", f"VALUES ({names}) {{ ({cells}) }}", 1)
+
+
+def _parse(path: Path) -> NamedQuery:
+    text = path.read_text(encoding="utf-8")
+    summary = ""
+    tags: tuple[str, ...] = ()
+    params: list[Parameter] = []
+    for line in text.splitlines():
+        if line.startswith("#+ summary:"):
+            summary = line.removeprefix("#+ summary:").strip()
+        elif line.startswith("#+ tags:"):
+            tags = tuple(t.strip() for t in line.removeprefix("#+ tags:").split(",") if t.strip())
+        elif line.startswith("#+ param:"):
+            parts = line.removeprefix("#+ param:").split(None, 3)
+            if len(parts) < 3 or parts[1] not in KINDS or parts[2] not in ("required", "optional"):
+                raise QueryError(f"{path}: bad parameter line {line!r}")
+            rest = parts[3] if len(parts) > 3 else ""
+            prefix = ""
+            if rest.split(" ", 1)[0].endswith("/"):
+                prefix, _, rest = rest.partition(" ")
+            params.append(
+                Parameter(parts[0], parts[1], parts[2] == "required", prefix, rest.strip())
+            )
+    if not summary:
+        raise QueryError(f"{path}: a named query needs a '#+ summary:' line")
+    if params and "#+ bind" not in text:
+        raise QueryError(f"{path}: a query with parameters needs a '#+ bind' line where they go")
+    return NamedQuery(path.stem, summary, tags, tuple(params), text, path)
+
+
+def named_queries(directory: Path | None = None) -> dict[str, NamedQuery]:
+    """The catalogue, by name.
+
+    >>> sorted(named_queries())[:2]
+    ['cq01-project-strands', 'cq02-fully-woven-projects']
+    """
+    directory = directory or data_dir("queries")
+    return {q.name: q for q in (_parse(p) for p in sorted(directory.glob("*.rq")))}
+
+
+@dataclass
+class QueryResult:
+    """Rows of a SELECT (terms as text), or triples of a CONSTRUCT."""
+
+    variables: list[str]
+    rows: list[dict[str, str | None]]
+    triples: list[ox.Triple] | None = None
+
+
+def _text(term: Any) -> str | None:
+    return None if term is None else str(term.value)
+
+
+def run_query(store: Any, name: str, values: dict[str, str] | None = None) -> QueryResult:
+    """Run the named query ``name`` on a :class:`~cipd_graph.GraphStore` with parameter values."""
+    catalogue = named_queries()
+    if name not in catalogue:
+        raise QueryError(f"no named query {name!r}; `cipd query --list` shows them")
+    query = catalogue[name].bound(values or {}, store.base)
+    result = store.oxigraph.query(query, default_graph=store.readable_graphs())
+    if isinstance(result, ox.QueryTriples):
+        return QueryResult(["subject", "predicate", "object"], [], list(result))
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        return QueryResult(variables, [{v: _text(row[v]) for v in variables} for row in result])
+    return QueryResult(["result"], [{"result": str(bool(result)).lower()}])
