@@ -161,7 +161,10 @@ def run_query(store: Any, name: str, values: dict[str, str] | None = None) -> Qu
     if name not in catalogue:
         raise QueryError(f"no named query {name!r}; `cipd query --list` shows them")
     query = catalogue[name].bound(values or {}, store.base)
-    result = store.oxigraph.query(query, default_graph=store.readable_graphs())
+    # The union of all graphs, which Oxigraph answers 10-25x faster than an explicit list of
+    # graphs. It includes the per-batch names graphs, so catalogue queries must never read
+    # foaf:name (a test runs every query and checks that no stored name comes back).
+    result = store.oxigraph.query(query, use_default_graph_as_union=True)
     if isinstance(result, ox.QueryTriples):
         return QueryResult(["subject", "predicate", "object"], [], list(result))
     if isinstance(result, ox.QuerySolutions):

@@ -370,6 +370,24 @@ def test_unknown_query(loaded_sample_store):
         run_query(loaded_sample_store, "cq99", {})
 
 
-def test_names_are_not_visible_to_queries(loaded_sample_store):
+def test_no_named_query_returns_a_stored_name(loaded_sample_store):
+    names = [r["name"] for r in table("people") if r["name"]]
+    params = {
+        "project": "ward7-falls",
+        "team": "ward7-microsystem",
+        "organisation": "northshire-trust",
+        "module": "ncu-qi-practice",
+        "programme": "nsu-msc-qi",
+    }
+    for name, query in named_queries().items():
+        assert "foaf:name" not in query.text and "GRAPH" not in query.text, name
+        result = run_query(
+            loaded_sample_store, name, {p.name: params[p.name] for p in query.parameters}
+        )
+        text = str(result.rows) + str(result.triples)
+        assert not any(n in text for n in names), name
+
+
+def test_readable_graphs_leave_out_names(loaded_sample_store):
     graphs = {g.value for g in loaded_sample_store.readable_graphs()}
     assert not any(g.endswith("/names") for g in graphs)
