@@ -7,7 +7,15 @@
 """
 
 from cipd_graph._config import Settings
-from cipd_graph._errors import CipdError, ConfigError, ElementNotFoundError, OntologyError
+from cipd_graph._errors import (
+    CipdError,
+    ConfigError,
+    ElementNotFoundError,
+    OntologyError,
+    RecordError,
+    RecordProblem,
+    StoreError,
+)
 from cipd_graph._model import Element, Model, OntologyCounts, TableRow, load_model
 from cipd_graph._ontology import (
     CIPD,
@@ -19,7 +27,11 @@ from cipd_graph._ontology import (
     write_merged,
 )
 from cipd_graph._qc import QualityCheck, Violation, quality_checks, run_quality_checks
+from cipd_graph._queries import NamedQuery, QueryError, QueryResult, named_queries, run_query
 from cipd_graph._reasoner import ReasonerReport, check_with_hermit
+from cipd_graph._rules import Rule, rules
+from cipd_graph._store import GraphStore, LoadResult, SourceInfo
+from cipd_graph._validation import Finding, ValidationReport
 
 __version__ = "0.1.0"
 
@@ -30,22 +42,37 @@ __all__ = [
     "ConfigError",
     "Element",
     "ElementNotFoundError",
+    "Finding",
+    "GraphStore",
+    "LoadResult",
     "Model",
+    "NamedQuery",
     "OntologyCounts",
     "OntologyError",
     "QualityCheck",
+    "QueryError",
+    "QueryResult",
     "ReasonerReport",
+    "RecordError",
+    "RecordProblem",
+    "Rule",
     "Settings",
+    "SourceInfo",
+    "StoreError",
     "TableRow",
+    "ValidationReport",
     "Violation",
     "__version__",
     "check_with_hermit",
     "curie",
     "load_model",
     "load_ontology",
+    "named_queries",
     "ontology_dir",
     "ontology_files",
     "quality_checks",
+    "rules",
     "run_quality_checks",
+    "run_query",
     "write_merged",
 ]

@@ -7,7 +7,6 @@ exactly. Terms come only from the CIPD ontology and the vocabularies it reuses.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -194,9 +193,7 @@ class Mapper:
             RecordProblem(str(out.source.path), located.line, located.label, field_path, reason)
         )
 
-    def _add_profession(
-        self, out: MappedFile, located: Located[Any], person: URIRef, key: str | None, where: str
-    ) -> None:
+    def _add_profession(self, out: MappedFile, person: URIRef, key: str | None) -> None:
         if key is None:
             return
         profession = self.profession(key)
@@ -204,7 +201,6 @@ class Mapper:
             # Keep the statement: validation reports it against the professions scheme.
             profession = CIPD[key]
         out.graph.add((person, CIPD.hasProfession, profession))
-        del where
 
     def _map_project(self, out: MappedFile, located: Located[Project]) -> None:  # noqa: PLR0912, PLR0915
         p = located.record
@@ -271,9 +267,7 @@ class Mapper:
             g.add((membership, ORG.member, person))
             g.add((membership, ORG.organization, team))
             g.add((membership, ORG.role, ROLE[member.role]))
-            self._add_profession(
-                out, located, person, member.profession, f"team.members[{i}].profession"
-            )
+            self._add_profession(out, person, member.profession)
             if member.identifies_as_improver:
                 g.add((person, CIPD.identifiesAs, CIPD.Improver))
 
@@ -459,7 +453,7 @@ class Mapper:
         person = self.person(row.id)
         self._note(out, person, located, located.label)
         out.graph.add((person, RDF.type, FOAF.Person))
-        self._add_profession(out, located, person, row.profession, "profession")
+        self._add_profession(out, person, row.profession)
         if row.identifies_as_improver:
             out.graph.add((person, CIPD.identifiesAs, CIPD.Improver))
         if row.name:
@@ -552,14 +546,3 @@ def _date(value: dt.date) -> Literal:
 
 def _decimal(value: Decimal) -> Literal:
     return Literal(format(value, "f"), datatype=XSD.decimal)
-
-
-def referenced_iris(graphs: Iterable[Graph], base: str) -> set[URIRef]:
-    """Every IRI under ``base`` that the graphs mention, as subject or object."""
-    found: set[URIRef] = set()
-    for graph in graphs:
-        for s, _, o in graph:
-            for node in (s, o):
-                if isinstance(node, URIRef) and str(node).startswith(base):
-                    found.add(node)
-    return found

@@ -23,7 +23,7 @@ from rdflib.namespace import PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from cipd_graph._config import Settings
-from cipd_graph._errors import CipdError, RecordError, RecordProblem, StoreError
+from cipd_graph._errors import RecordError, RecordProblem, StoreError
 from cipd_graph._mapping import MappedFile, Mapper
 from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES, curie, load_ontology
@@ -391,9 +391,7 @@ class GraphStore:
         result, mapped = self.check(paths)
         if not result.ok or not mapped:
             return result
-        if progress is not None:
-            progress(f"validated {len(mapped)} file(s); writing them in one transaction")
-        self._write(mapped, user or self.settings.user or _login())
+        self._write(mapped, user or self.settings.user or _login(), progress)
         result.written = True
         return result
 
@@ -444,7 +442,9 @@ class GraphStore:
             f"INSERT DATA {{ GRAPH <{ONTOLOGY_IRI}> {{ {_nt(ontology)} }} }}",
         ]
 
-    def _write(self, mapped: list[MappedFile], user: str) -> None:
+    def _write(
+        self, mapped: list[MappedFile], user: str, progress: Callable[[str], None] | None = None
+    ) -> None:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         prologue, derive = derivation_steps(self.inferred_graph)
         steps: list[str] = self._ontology_steps()
@@ -463,7 +463,10 @@ class GraphStore:
             )
             steps.append("INSERT DATA { " + " ".join(parts) + " }")
         steps += derive
-        self._update(prologue + "\n" + " ;\n".join(steps))
+        update = prologue + "\n" + " ;\n".join(steps)
+        if progress is not None:  # said just before the one transaction begins
+            progress(f"validated {len(mapped)} file(s); writing them in one transaction")
+        self._update(update)
 
     def _update(self, update: str) -> None:
         try:
@@ -660,6 +663,3 @@ def expand_paths(paths: Iterable[Path], problems: list[RecordProblem]) -> list[P
     for p in found:
         unique.setdefault(p.resolve(), p)
     return list(unique.values())
-
-
-__all__ = ["BatchSummary", "CipdError", "GraphStore", "LoadResult", "SourceInfo"]
