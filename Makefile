@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/cipd model
 	$(BIN)/cipd load examples/records
 	$(BIN)/cipd stats
+	$(BIN)/cipd serve
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cipd_graph._errors import ConfigError
 
@@ -34,6 +35,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "",
         "Who is loading, recorded in each batch's provenance; empty means the login name.",
     ),
+    "CIPD_HOST": ("127.0.0.1", "Address `cipd serve` listens on."),
+    "CIPD_PORT": ("8000", "Port `cipd serve` listens on."),
+    "CIPD_QUERY_TIMEOUT": ("10", "Seconds a SPARQL query may run before it is stopped."),
+    "CIPD_RESULT_CAP": ("10000", "Most results (rows or triples) a SPARQL query returns."),
+    "CIPD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS; empty allows none."),
     "CIPD_ONTOLOGY": (
         "",
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
@@ -57,6 +63,11 @@ class Settings:
     base_iri: str = VARIABLES["CIPD_BASE_IRI"][0]
     pseudonym_key: str | None = field(default=None, repr=False)
     user: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_timeout: float = 10.0
+    result_cap: int = 10_000
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def writes_enabled(self) -> bool:
@@ -82,7 +93,25 @@ class Settings:
                 f"CIPD_BASE_IRI={base!r}: give an http(s) IRI ending with '/' or '#', "
                 "such as https://example.org/cipd/"
             )
+
+        def number(name: str, kind: type[float] | type[int], low: float) -> Any:
+            text = env.get(name, "").strip() or VARIABLES[name][0]
+            try:
+                value = kind(text)
+            except ValueError:
+                value = None
+            if value is None or value < low:
+                raise ConfigError(f"{name}={text!r}: give a number of at least {low:g}")
+            return value
+
         return cls(
+            host=env.get("CIPD_HOST", "").strip() or "127.0.0.1",
+            port=number("CIPD_PORT", int, 1),
+            query_timeout=number("CIPD_QUERY_TIMEOUT", float, 0.1),
+            result_cap=number("CIPD_RESULT_CAP", int, 1),
+            cors_origins=tuple(
+                o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
             store=store,
             api_token=token,
             ontology_dir=ontology_dir,
@@ -101,6 +130,11 @@ class Settings:
             if self.pseudonym_key
             else "(not set: key file in the store)",
             "CIPD_USER": self.user or "(not set: login name)",
+            "CIPD_HOST": self.host,
+            "CIPD_PORT": str(self.port),
+            "CIPD_QUERY_TIMEOUT": f"{self.query_timeout:g}",
+            "CIPD_RESULT_CAP": str(self.result_cap),
+            "CIPD_CORS_ORIGINS": ",".join(self.cors_origins) or "(none)",
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]

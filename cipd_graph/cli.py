@@ -22,6 +22,7 @@ from cipd_graph._qc import run_quality_checks
 from cipd_graph._queries import QueryResult, named_queries, run_query
 from cipd_graph._reasoner import check_with_hermit
 from cipd_graph._records import json_schemas
+from cipd_graph._serve import serve
 from cipd_graph._store import GraphStore, LoadResult
 
 app = typer.Typer(
@@ -418,6 +419,29 @@ def query_command(
     except CipdError as exc:
         raise _fail(exc) from exc
     typer.echo(_format_rows(result, fmt))
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (CIPD_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CIPD_PORT).")] = None,
+) -> None:
+    """Serve the REST API and the SPARQL endpoint (127.0.0.1:8000 unless configured)."""
+    try:
+        settings = _settings()
+        shown_host, shown_port = host or settings.host, port or settings.port
+        base = f"http://{shown_host}:{shown_port}"
+        typer.echo(
+            f"cipd-graph on {base}\n"
+            f"  API docs:        {base}/docs\n"
+            f"  SPARQL endpoint: {base}/sparql\n"
+            f"  named queries:   {base}/queries\n"
+            f"  example:         {base}/queries/cq01-project-strands?project=ward7-falls\n"
+            f"  example:         {base}/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20a%20%3Chttps%3A%2F%2Fw3id.org%2Fcipd%23Strand%3E%20%7D"
+        )
+        serve(settings, host=host, port=port)
+    except CipdError as exc:
+        raise _fail(exc) from exc
 
 
 def main() -> None:

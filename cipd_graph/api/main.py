@@ -1,0 +1,63 @@
+"""The app factory: it only creates the app, opens the store and includes the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from cipd_graph._config import Settings
+from cipd_graph._errors import CipdError
+from cipd_graph._store import GraphStore
+from cipd_graph.api.routers import rest, sparql
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:
+    """A FastAPI app over the store named by ``settings`` (or the one given)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.store = store or GraphStore.open(settings)
+        try:
+            yield
+        finally:
+            if store is None:
+                app.state.store.close()
+
+    app = FastAPI(
+        title="cipd-graph",
+        summary="The CIPD tapestry knowledge graph: named queries, SPARQL and records.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
+
+    @app.exception_handler(CipdError)
+    async def cipd_error(_request: Request, exc: CipdError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"detail": "the request is not valid", "problems": problems}, status_code=422
+        )
+
+    app.include_router(sparql.router)
+    for router in rest.ROUTERS:
+        app.include_router(router)
+    return app
