@@ -220,9 +220,10 @@ class GraphStore:
         return self.base + "graph/source/" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
     def _is_record_graph(self, graph: str) -> bool:
-        return graph.startswith(self.base + "graph/source/") and not graph.endswith(
-            ("/names", "/provenance")
-        )
+        # Loaded files live under graph/source/, edits made through the API under graph/api/.
+        return graph.startswith(
+            (self.base + "graph/source/", self.base + "graph/api/")
+        ) and not graph.endswith(("/names", "/provenance"))
 
     def record_graphs(self) -> list[str]:
         """The named graphs holding records (one per loaded file)."""
@@ -562,12 +563,12 @@ class GraphStore:
             values = " ".join(f"<{c}>" for c in (cls, *subclasses.get(cls, ())))
             rows = self._select(
                 f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?c {{ {values} }} GRAPH ?g {{ ?s a ?c }} "
-                f'FILTER(STRSTARTS(STR(?g), "{self.base}graph/source/")) }}'
+                f'FILTER(STRSTARTS(STR(?g), "{self.base}graph/source/") || STRSTARTS(STR(?g), "{self.base}graph/api/")) }}'
             )
             counts[name] = int(rows[0]["n"].value)
         rows = self._select(
             "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { GRAPH ?g { ?s <https://w3id.org/cipd#hasProfession> ?p } "
-            f'FILTER(STRSTARTS(STR(?g), "{self.base}graph/source/")) }}'
+            f'FILTER(STRSTARTS(STR(?g), "{self.base}graph/source/") || STRSTARTS(STR(?g), "{self.base}graph/api/")) }}'
         )
         counts["professions"] = int(rows[0]["n"].value)
         rows = self._select(

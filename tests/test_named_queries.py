@@ -391,3 +391,31 @@ def test_no_named_query_returns_a_stored_name(loaded_sample_store):
 def test_readable_graphs_leave_out_names(loaded_sample_store):
     graphs = {g.value for g in loaded_sample_store.readable_graphs()}
     assert not any(g.endswith("/names") for g in graphs)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("date", '2024-01-01"^^<urn:x> } DROP ALL {', "is not a date"),
+        ("integer", "1 } DROP ALL {", "is not a whole number"),
+        ("iri", "<urn:x> } DROP ALL {", "not a valid IRI"),
+    ],
+)
+def test_every_parameter_kind_refuses_injection(kind, value, message):
+    from cipd_graph._queries import Parameter
+
+    with pytest.raises(QueryError, match=message):
+        Parameter("p", kind, True, "", "").term(value, BASE)
+
+
+def test_typed_parameters_become_typed_literals():
+    from cipd_graph._queries import Parameter
+
+    assert (
+        str(Parameter("d", "date", True, "", "").term("2024-03-01", BASE))
+        == '"2024-03-01"^^<http://www.w3.org/2001/XMLSchema#date>'
+    )
+    assert (
+        str(Parameter("n", "integer", True, "", "").term("+7", BASE))
+        == '"7"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    )

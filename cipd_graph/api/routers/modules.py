@@ -1,0 +1,256 @@
+"""Modules of educational programmes, and their mappings onto the model elements."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF
+
+from cipd_graph._errors import ElementNotFoundError
+from cipd_graph._mapping import STRENGTH
+from cipd_graph._ontology import CIPD
+from cipd_graph._records import MappingRow, Strength
+from cipd_graph._rules import derivation_steps
+from cipd_graph._store import GraphStore
+from cipd_graph.api.deps import StoreDep, WriterDep
+from cipd_graph.api.routers._common import (
+    SLUG,
+    ElementRef,
+    ModuleId,
+    Ref,
+    element_ref,
+    exists,
+    not_found,
+    select,
+    term,
+)
+
+router = APIRouter(prefix="/modules", tags=["modules"])
+
+_STRENGTH_NAME = {str(iri): strength.value for strength, iri in STRENGTH.items()}
+
+_LIST = """
+SELECT ?module ?id ?title ?code ?credits ?inst ?instId ?instLabel WHERE {
+  #+ bind
+  ?module a cipd:Module ; dcterms:identifier ?id .
+  OPTIONAL { ?module rdfs:label ?title }
+  OPTIONAL { ?module schema:courseCode ?code }
+  OPTIONAL { ?module schema:numberOfCredits ?credits }
+  OPTIONAL { ?module schema:provider ?inst .
+             OPTIONAL { ?inst dcterms:identifier ?instId } OPTIONAL { ?inst rdfs:label ?instLabel } }
+} ORDER BY ?id
+"""
+
+_MAPPINGS = """
+SELECT ?mapping ?element ?strength ?justification ?by WHERE {
+  #+ bind
+  ?mapping cipd:mapsModule ?module ; cipd:mapsToElement ?element .
+  OPTIONAL { ?mapping cipd:mappingStrength ?strength }
+  OPTIONAL { ?mapping cipd:justification ?justification }
+  OPTIONAL { ?mapping prov:wasAttributedTo ?by }
+} ORDER BY ?element
+"""
+
+
+class ModuleSummary(BaseModel):
+    """A module, briefly."""
+
+    id: str
+    iri: str
+    title: str | None
+    code: str | None
+    credits: int | None
+    institution: Ref | None
+
+
+class ModulePublic(ModuleSummary):
+    """A module with its programmes, linked projects and number of mappings."""
+
+    programmes: list[Ref]
+    linked_projects: list[Ref]
+    mappings: int
+
+
+class MappingPublic(BaseModel):
+    """A mapping of a module onto a model element."""
+
+    iri: str
+    element: ElementRef
+    strength: str | None
+    justification: str | None
+    mapped_by: str | None = Field(description="The pseudonymous IRI of who made the mapping.")
+
+
+class MappingIn(BaseModel):
+    """A mapping to store: the columns of mappings.csv without the module."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    element: str = Field(
+        min_length=1, description="A model element: notation, CURIE, local name or IRI."
+    )
+    strength: Strength
+    justification: str = Field(
+        min_length=15, description="Why the module addresses the element (15 characters or more)."
+    )
+    mapped_by: str = Field(
+        pattern=SLUG, description="The local id of who made the mapping (people.csv)."
+    )
+
+
+def _modules(store: GraphStore, **iris: str) -> list[ModuleSummary]:
+    seen: dict[str, ModuleSummary] = {}
+    for row in select(store, _LIST, **iris):
+        iri = row["module"] or ""
+        if iri in seen:
+            continue
+        inst = (
+            Ref(iri=row["inst"], id=row["instId"], label=row["instLabel"]) if row["inst"] else None
+        )
+        credits = row["credits"]
+        seen[iri] = ModuleSummary(
+            id=row["id"] or "",
+            iri=iri,
+            title=row["title"],
+            code=row["code"],
+            credits=int(credits) if credits and credits.lstrip("+-").isdigit() else None,
+            institution=inst,
+        )
+    return list(seen.values())
+
+
+def _module_iri(store: GraphStore, module_id: str) -> str:
+    iri = store.base + "module/" + module_id
+    if not exists(store, iri, "cipd:Module"):
+        raise not_found("module", module_id, "GET /modules lists them")
+    return iri
+
+
+def _mappings(store: GraphStore, module: str) -> list[MappingPublic]:
+    seen: dict[str, MappingPublic] = {}
+    for row in select(store, _MAPPINGS, module=module):
+        iri = row["mapping"] or ""
+        if iri in seen:
+            continue
+        seen[iri] = MappingPublic(
+            iri=iri,
+            element=element_ref(store, row["element"] or ""),
+            strength=_STRENGTH_NAME.get(row["strength"] or "", row["strength"]),
+            justification=row["justification"],
+            mapped_by=row["by"],
+        )
+    return sorted(seen.values(), key=lambda m: (m.element.label, m.iri))
+
+
+@router.get("", response_model=list[ModuleSummary])
+def list_modules(store: StoreDep) -> list[ModuleSummary]:
+    """List the modules: id, title, code, credits and institution."""
+    return _modules(store)
+
+
+@router.get("/{module_id}", response_model=ModulePublic)
+def read_module(store: StoreDep, module_id: ModuleId) -> ModulePublic:
+    """Describe one module: its programmes, linked projects and number of mappings."""
+    iri = _module_iri(store, module_id)
+    found = _modules(store, module=iri)
+    if not found:
+        raise not_found("module", module_id, "GET /modules lists them")
+
+    def refs(query: str) -> list[Ref]:
+        rows = select(store, query, module=iri)
+        return [Ref(iri=r["x"] or "", id=r["id"], label=r["label"]) for r in rows]
+
+    tail = "OPTIONAL { ?x dcterms:identifier ?id } OPTIONAL { ?x rdfs:label ?label } } ORDER BY ?x"
+    return ModulePublic(
+        **found[0].model_dump(),
+        programmes=refs(
+            "SELECT DISTINCT ?x ?id ?label WHERE { #+ bind ?x schema:hasCourse ?module " + tail
+        ),
+        linked_projects=refs(
+            "SELECT DISTINCT ?x ?id ?label WHERE { #+ bind ?module cipd:linkedToProject ?x " + tail
+        ),
+        mappings=len(_mappings(store, iri)),
+    )
+
+
+@router.get("/{module_id}/mappings", response_model=list[MappingPublic])
+def list_module_mappings(store: StoreDep, module_id: ModuleId) -> list[MappingPublic]:
+    """List the model elements a module is mapped onto, with strength and justification."""
+    return _mappings(store, _module_iri(store, module_id))
+
+
+def _problem(index: int, field: str, message: str) -> dict[str, object]:
+    return {"loc": ("body", index, field), "msg": message, "type": "value_error"}
+
+
+@router.put("/{module_id}/mappings", response_model=list[MappingPublic])
+def replace_module_mappings(
+    store: StoreDep,
+    _writer: WriterDep,
+    module_id: ModuleId,
+    mappings: Annotated[
+        list[MappingIn], Body(description="The module's new mappings (all of them).")
+    ],
+) -> list[MappingPublic]:
+    """Replace all of a module's mappings (from any graph) with these, in one transaction."""
+    module = _module_iri(store, module_id)
+    problems: list[dict[str, object]] = []
+    graph = Graph()
+    targets: dict[str, int] = {}
+    for i, item in enumerate(mappings):
+        try:
+            row = MappingRow(module=module_id, **item.model_dump(mode="json"))
+        except ValidationError as exc:
+            problems += [_problem(i, str(e["loc"][0]), e["msg"]) for e in exc.errors()]
+            continue
+        try:
+            element = URIRef(store.model.element(row.element).iri)
+        except ElementNotFoundError as exc:
+            problems.append(_problem(i, "element", str(exc)))
+            continue
+        if str(element) in targets:
+            problems.append(
+                _problem(
+                    i,
+                    "element",
+                    f"maps the element {row.element!r} again (item {targets[str(element)]})",
+                )
+            )
+            continue
+        targets[str(element)] = i
+        person = URIRef(store.base + "person/" + store.pseudonymiser(row.mapped_by))
+        if not exists(store, str(person), "<http://xmlns.com/foaf/0.1/Person>"):
+            problems.append(
+                _problem(
+                    i, "mapped_by", f"no person {row.mapped_by!r} is loaded (people.csv lists them)"
+                )
+            )
+            continue
+        local = str(element).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+        node = URIRef(f"{module}/mapping/{local}")
+        graph.add((node, RDF.type, CIPD.ModuleMapping))
+        graph.add((URIRef(module), CIPD.hasMapping, node))
+        graph.add((node, CIPD.mapsModule, URIRef(module)))
+        graph.add((node, CIPD.mapsToElement, element))
+        graph.add((node, CIPD.mappingStrength, STRENGTH[row.strength]))
+        graph.add((node, CIPD.justification, Literal(row.justification)))
+        graph.add((node, PROV.wasAttributedTo, person))
+    if problems:
+        raise RequestValidationError(problems)
+    target = term(f"{store.base}graph/api/module-mappings/{module_id}")
+    m = term(module)
+    prologue, derive = derivation_steps(store.inferred_graph)
+    steps = [
+        f"DELETE {{ GRAPH ?g {{ ?m ?p ?o }} }} WHERE {{ GRAPH ?h {{ ?m <{CIPD.mapsModule}> {m} }} GRAPH ?g {{ ?m ?p ?o }} }}",
+        f"DELETE {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?m }} }} WHERE {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?m }} }}",
+        f"DROP SILENT GRAPH {target}",
+    ]
+    if len(graph):
+        data = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
+        steps.append(f"INSERT DATA {{ GRAPH {target} {{ {data} }} }}")
+    store._update(prologue + "\n" + " ;\n".join(steps + derive))
+    return _mappings(store, module)

@@ -1,0 +1,120 @@
+"""Improvement projects: a list, and one project with what it weaves and evidences."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from cipd_graph._store import GraphStore
+from cipd_graph.api.deps import StoreDep
+from cipd_graph.api.routers._common import (
+    ElementRef,
+    ProjectId,
+    Ref,
+    element_ref,
+    not_found,
+    select,
+)
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+_LIST = """
+SELECT ?project ?id ?title ?start ?end ?org ?orgId ?orgLabel WHERE {
+  #+ bind
+  ?project a cipd:ImprovementProject ; dcterms:identifier ?id ; dcterms:title ?title .
+  OPTIONAL { ?project schema:startDate ?start }
+  OPTIONAL { ?project schema:endDate ?end }
+  OPTIONAL { ?project cipd:hostedBy ?org .
+             OPTIONAL { ?org dcterms:identifier ?orgId } OPTIONAL { ?org rdfs:label ?orgLabel } }
+} ORDER BY ?id
+"""
+
+
+class ProjectSummary(BaseModel):
+    """A project, briefly."""
+
+    id: str
+    iri: str
+    title: str
+    start: str | None
+    end: str | None
+    host: Ref | None
+
+
+class ProjectPublic(ProjectSummary):
+    """A project with its aim and what it weaves, evidences and holds."""
+
+    aim: str | None
+    strands: list[ElementRef]
+    dimensions: list[ElementRef]
+    cycles: int
+    team_members: int
+
+
+def _summaries(store: GraphStore, **iris: str) -> list[ProjectSummary]:
+    seen: dict[str, ProjectSummary] = {}
+    for row in select(store, _LIST, **iris):
+        iri = row["project"] or ""
+        if iri in seen:  # a second title or host: keep the first, in query order
+            continue
+        host = Ref(iri=row["org"], id=row["orgId"], label=row["orgLabel"]) if row["org"] else None
+        seen[iri] = ProjectSummary(
+            id=row["id"] or "",
+            iri=iri,
+            title=row["title"] or "",
+            start=row["start"],
+            end=row["end"],
+            host=host,
+        )
+    return list(seen.values())
+
+
+@router.get("", response_model=list[ProjectSummary])
+def list_projects(store: StoreDep) -> list[ProjectSummary]:
+    """List the projects: id, title, dates and host organisation."""
+    return _summaries(store)
+
+
+@router.get("/{project_id}", response_model=ProjectPublic)
+def read_project(store: StoreDep, project_id: ProjectId) -> ProjectPublic:
+    """Describe one project: aim, dates, strands woven, dimensions evidenced and counts."""
+    iri = store.base + "project/" + project_id
+    found = _summaries(store, project=iri)
+    if not found:
+        raise not_found("project", project_id, "GET /projects lists them")
+    aims = select(
+        store,
+        "SELECT ?aim WHERE { #+ bind ?project cipd:hasAim/dcterms:description ?aim }",
+        project=iri,
+    )
+    strands = select(
+        store, "SELECT DISTINCT ?e WHERE { #+ bind ?project cipd:weaves ?e }", project=iri
+    )
+    dims = select(
+        store,
+        "SELECT DISTINCT ?e WHERE { #+ bind ?project cipd:evidencesDimension ?e }",
+        project=iri,
+    )
+    counts = select(
+        store,
+        "SELECT (COUNT(DISTINCT ?cycle) AS ?cycles) (COUNT(DISTINCT ?person) AS ?members) WHERE { "
+        "#+ bind { ?project cipd:hasCycle ?cycle } UNION { ?project cipd:hasTeam/org:hasMember ?person } }",
+        project=iri,
+    )[0]
+    model = store.model
+
+    def refs(rows: list[dict[str, str | None]]) -> list[ElementRef]:
+        iris = [r["e"] for r in rows if r["e"]]
+        order = {e.iri: i for i, e in enumerate(model)}
+        return [
+            element_ref(store, e) for e in sorted(iris, key=lambda e: (order.get(e, 10_000), e))
+        ]
+
+    return ProjectPublic(
+        **found[0].model_dump(),
+        aim=aims[0]["aim"] if aims else None,
+        strands=refs(strands),
+        dimensions=refs(dims),
+        cycles=int(counts["cycles"] or 0),
+        team_members=int(counts["members"] or 0),
+    )
