@@ -7,19 +7,20 @@ upload replaces the earlier upload of the same file name, as reloading a file do
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from cipd_graph._errors import RecordProblem
 from cipd_graph._records import PROJECT_SUFFIXES, TABLES
-from cipd_graph._store import GraphStore, LoadResult
+from cipd_graph._store import BatchSummary, GraphStore, LoadResult
+from cipd_graph._validation import Finding
 from cipd_graph.api.deps import StoreDep, WriterDep
 
 router = APIRouter(prefix="/records", tags=["records"])
@@ -30,41 +31,6 @@ _lock = threading.Lock()  # one upload at a time: they share the uploads folder
 _memory_dirs: dict[int, Path] = {}
 
 
-class ProblemPublic(BaseModel):
-    """A format problem in a file: which file, line, record and field, and why."""
-
-    file: str
-    line: int | None
-    record: str
-    field: str
-    reason: str
-
-
-class FindingPublic(BaseModel):
-    """A SHACL validation result placed in its file and record."""
-
-    severity: str
-    message: str
-    focus: str
-    path: str | None = None
-    value: str | None = None
-    shape: str | None = None
-    file: str | None = None
-    line: int | None = None
-    record: str | None = None
-
-
-class BatchPublic(BaseModel):
-    """What the load did (or would do) with one file."""
-
-    path: str
-    graph: str
-    kind: str
-    records: int
-    triples: int
-    replaces: bool
-
-
 class LoadReport(BaseModel):
     """The outcome, as ``cipd load --format json`` gives it."""
 
@@ -72,9 +38,9 @@ class LoadReport(BaseModel):
     written: bool
     conforms: bool
     errors: int
-    problems: list[ProblemPublic]
-    findings: list[FindingPublic]
-    batches: list[BatchPublic]
+    problems: list[RecordProblem]
+    findings: list[Finding]
+    batches: list[BatchSummary]
 
 
 Uploads = Annotated[
@@ -165,21 +131,14 @@ def _report(result: LoadResult, folder: Path) -> LoadReport:
         p = Path(path)
         return p.name if p.parent.resolve() == folder.resolve() else path
 
-    payload: dict[str, Any] = json.loads(result.report.to_json())
-    findings = [FindingPublic(**f) for f in payload["findings"]]
-    for f in findings:
-        f.file = short(f.file)
-    problems = [ProblemPublic(**asdict(p)) for p in result.problems]
-    for p in problems:
-        p.file = short(p.file) or p.file
-    batches = [BatchPublic(**asdict(b)) for b in result.batches]
-    for b in batches:
-        b.path = short(b.path) or b.path
+    findings = [replace(f, file=short(f.file)) for f in result.report.findings]
+    problems = [replace(p, file=short(p.file) or p.file) for p in result.problems]
+    batches = [replace(b, path=short(b.path) or b.path) for b in result.batches]
     return LoadReport(
         ok=result.ok,
         written=result.written,
-        conforms=payload["conforms"],
-        errors=payload["errors"],
+        conforms=result.report.conforms,
+        errors=len(result.report.errors),
         problems=problems,
         findings=findings,
         batches=batches,
