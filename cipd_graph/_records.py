@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -502,6 +504,7 @@ class RecordFile:
     kind: str  # "project" or a table name
     records: tuple[Located[Any], ...]
     root: yaml.Node | None = None  # the YAML node tree of a project file, for line numbers
+    sha256: str = ""  # digest of the very bytes that were parsed (recorded in provenance)
 
     def line_of(self, *loc: int | str) -> int | None:
         """The line of the value at ``loc`` (e.g. ``"pdsa_cycles", 1``) in a project file."""
@@ -575,10 +578,15 @@ def _problems(
         yield RecordProblem(str(path), line_of(loc), record, _field_path(loc), message)
 
 
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
 def parse_project(path: Path) -> RecordFile:
     """Parse one project file (YAML or JSON)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordError(
             [RecordProblem(str(path), None, "file", "", f"cannot read: {exc}")]
@@ -615,7 +623,9 @@ def parse_project(path: Path) -> RecordFile:
         raise RecordError(
             list(_problems(exc, path, label, lambda loc: _yaml_line(root, loc)))
         ) from exc
-    return RecordFile(path, "project", (Located(project, 1, f"project {project.id}"),), root)
+    return RecordFile(
+        path, "project", (Located(project, 1, f"project {project.id}"),), root, _digest(raw)
+    )
 
 
 def table_kind(path: Path) -> str:
@@ -645,7 +655,8 @@ def parse_table(path: Path) -> RecordFile:
     problems: list[RecordProblem] = []
     records: list[Located[Any]] = []
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        raw = path.read_bytes()
+        with io.StringIO(raw.decode("utf-8-sig"), newline="") as handle:
             reader = csv.DictReader(handle)
             fields = reader.fieldnames or []
             expected = set(model.model_fields)
@@ -713,7 +724,7 @@ def parse_table(path: Path) -> RecordFile:
         raise RecordError(problems)
     if not records:
         raise RecordError([RecordProblem(str(path), None, "file", "", "the table has no rows")])
-    return RecordFile(path, kind, tuple(records))
+    return RecordFile(path, kind, tuple(records), sha256=_digest(raw))
 
 
 PROJECT_SUFFIXES = (".yaml", ".yml", ".json")

@@ -167,6 +167,7 @@ class GraphStore:
                 ) from exc
             raise StoreError(f"{location}: cannot open the store: {exc}") from exc
         self._pseudonymiser: Pseudonymiser | None = None
+        self._mapper: Mapper | None = None  # the last load's mapper, to name people in reports
         self._model: Model | None = None
 
     @classmethod
@@ -338,8 +339,7 @@ class GraphStore:
         return curie(iri)
 
     def _mapper_local_ids(self) -> dict[str, str]:
-        mapper = getattr(self, "_mapper", None)
-        return mapper.local_ids if mapper is not None else {}
+        return self._mapper.local_ids if self._mapper is not None else {}
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""
@@ -403,7 +403,6 @@ class GraphStore:
         load = URIRef(graph + "/provenance#load")
         tool = URIRef(self.base + "agent/cipd-graph")
         who = URIRef(self.base + "agent/user/" + re.sub(r"[^A-Za-z0-9._-]", "-", user))
-        data = m.source.path.read_bytes()
         at = Literal(now, datatype=XSD.dateTime)
         prov.add((batch, RDF.type, CIPD.RecordBatch))
         prov.add((batch, PROV.wasDerivedFrom, source))
@@ -412,7 +411,7 @@ class GraphStore:
         prov.add((batch, CIPD.tripleCount, Literal(len(m.graph), datatype=XSD.nonNegativeInteger)))
         prov.add((source, RDF.type, CIPD.SourceFile))
         prov.add((source, CIPD.sourcePath, Literal(str(m.source.path.resolve()))))
-        prov.add((source, CIPD.sha256, Literal(hashlib.sha256(data).hexdigest())))
+        prov.add((source, CIPD.sha256, Literal(m.source.sha256)))
         prov.add((source, CIPD.recordKind, Literal(m.source.kind)))
         prov.add((load, RDF.type, CIPD.LoadActivity))
         prov.add((load, PROV.startedAtTime, at))
