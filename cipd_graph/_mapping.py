@@ -108,6 +108,8 @@ class MappedFile:
     names: Graph
     records: dict[str, tuple[int, str]] = field(default_factory=dict)
     problems: list[RecordProblem] = field(default_factory=list)
+    #: What a reader left out because it could not place it (the load still goes ahead).
+    warnings: list[RecordProblem] = field(default_factory=list)
 
 
 class Mapper:

@@ -112,6 +112,8 @@ class LoadResult:
 
     batches: list[BatchSummary] = field(default_factory=list)
     problems: list[RecordProblem] = field(default_factory=list)
+    #: Things a reader could not place and left out, reported so that nothing is dropped silently.
+    warnings: list[RecordProblem] = field(default_factory=list)
     report: ValidationReport = field(default_factory=ValidationReport)
     written: bool = False
 
@@ -123,6 +125,7 @@ class LoadResult:
     def to_text(self) -> str:
         """A plain-language account for people."""
         lines = [str(p) for p in self.problems]
+        lines += [f"warning: {w}" for w in self.warnings]
         if self.report.findings:
             lines.append(self.report.to_text())
         if self.ok:
@@ -260,12 +263,12 @@ class GraphStore:
         parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
         mapper = Mapper(self.base, self.pseudonymiser, self.model)
         mapped = [mapper.map(f) for f in parsed]
-        for m in mapped:
-            problems.extend(m.problems)
         self._mapper = mapper
         return mapped, problems
 
-    def _duplicates(self, mapped: list[MappedFile], graphs: dict[str, str]) -> list[RecordProblem]:
+    def _duplicates(
+        self, mapped: Sequence[MappedFile], graphs: dict[str, str]
+    ) -> list[RecordProblem]:
         problems: list[RecordProblem] = []
         owner: dict[str, MappedFile] = {}
         for m in mapped:
@@ -305,7 +308,7 @@ class GraphStore:
         )
         return rows[0]["path"].value if rows else graph
 
-    def _context(self, mapped: list[MappedFile], replaced: set[str]) -> Graph:
+    def _context(self, mapped: Sequence[MappedFile], replaced: set[str]) -> Graph:
         """What the store already says about the IRIs the new batches mention."""
         context = Graph()
         mentioned: set[str] = set()
@@ -341,12 +344,27 @@ class GraphStore:
     def _mapper_local_ids(self) -> dict[str, str]:
         return self._mapper.local_ids if self._mapper is not None else {}
 
+    def new_mapper(self) -> Mapper:
+        """A mapper for this store (its base IRI, pseudonym key and model), for readers of other formats.
+
+        The store remembers it so that reports name people by the ids this mapper saw.
+        """
+        self._mapper = Mapper(self.base, self.pseudonymiser, self.model)
+        return self._mapper
+
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""
         mapped, problems = self._parse_and_map(paths)
+        return self.check_mapped(mapped, problems), mapped
+
+    def check_mapped(
+        self, mapped: Sequence[MappedFile], problems: Sequence[RecordProblem] = ()
+    ) -> LoadResult:
+        """Validate already-mapped batches (from any reader) against the store; write nothing."""
+        problems = [*problems, *(p for m in mapped for p in m.problems)]
         existing = set(self.record_graphs())
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
-        result = LoadResult(problems=problems)
+        result = LoadResult(problems=problems, warnings=[w for m in mapped for w in m.warnings])
         result.batches = [
             BatchSummary(
                 str(m.source.path),
@@ -359,7 +377,7 @@ class GraphStore:
             for m in mapped
         ]
         if problems:
-            return result, mapped
+            return result
         result.problems.extend(self._duplicates(mapped, graphs))
         data = graphs_union([m.graph for m in mapped])
         data += self._context(mapped, set(graphs.values()))
@@ -375,7 +393,7 @@ class GraphStore:
         result.report = validate_graph(
             data, locate, describe=self._describe, focus_filter=new_subjects.__contains__
         )
-        return result, mapped
+        return result
 
     def validate(self, paths: Sequence[Path]) -> LoadResult:
         """Dry run: everything a load does except writing."""
@@ -389,10 +407,26 @@ class GraphStore:
         progress: Callable[[str], None] | None = None,
     ) -> LoadResult:
         """Load files, each into its own named graph, all in one transaction, or nothing."""
-        result, mapped = self.check(paths)
+        mapped, problems = self._parse_and_map(paths)
+        return self.load_mapped(mapped, problems, user=user, progress=progress)
+
+    def load_mapped(
+        self,
+        mapped: Sequence[MappedFile],
+        problems: Sequence[RecordProblem] = (),
+        *,
+        user: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> LoadResult:
+        """Validate already-mapped batches and write them in one transaction, or nothing.
+
+        This is the one write path: ``load`` uses it for record files, importers of other
+        formats (``cipd_graph.interop``) for what their readers mapped.
+        """
+        result = self.check_mapped(mapped, problems)
         if not result.ok or not mapped:
             return result
-        self._write(mapped, user or self.settings.user or _login(), progress)
+        self._write(list(mapped), user or self.settings.user or _login(), progress)
         result.written = True
         return result
 
@@ -638,20 +672,24 @@ def _login() -> str:
         return "unknown"
 
 
-def expand_paths(paths: Iterable[Path], problems: list[RecordProblem]) -> list[Path]:
-    """Files named, and record files inside folders named (recursively), without repeats."""
+def expand_paths(
+    paths: Iterable[Path],
+    problems: list[RecordProblem],
+    suffixes: Sequence[str] | None = None,
+) -> list[Path]:
+    """Files named, and files with ``suffixes`` inside folders named (recursively), without repeats.
+
+    ``suffixes`` defaults to those of record files (.yaml, .yml, .json, .csv).
+    """
+    wanted = tuple(suffixes) if suffixes else (*PROJECT_SUFFIXES, ".csv")
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inner = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in (*PROJECT_SUFFIXES, ".csv")
-            )
+            inner = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
             if not inner:
                 problems.append(
                     RecordProblem(
-                        str(path), None, "folder", "", "holds no .yaml, .yml, .json or .csv file"
+                        str(path), None, "folder", "", f"holds no {', '.join(wanted)} file"
                     )
                 )
             found.extend(inner)

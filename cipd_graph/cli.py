@@ -24,6 +24,7 @@ from cipd_graph._reasoner import check_with_hermit
 from cipd_graph._records import json_schemas
 from cipd_graph._serve import serve
 from cipd_graph._store import GraphStore, LoadResult
+from cipd_graph.interop import export_format, formats, import_files
 
 app = typer.Typer(
     help="cipd-graph: the CIPD tapestry ontology and knowledge graph.",
@@ -218,6 +219,7 @@ def _emit(result: LoadResult, fmt: str) -> None:
     if fmt == "json":
         payload = json.loads(result.report.to_json())
         payload["problems"] = [asdict(p) for p in result.problems]
+        payload["warnings"] = [asdict(w) for w in result.warnings]
         payload["ok"] = result.ok
         payload["written"] = result.written
         payload["batches"] = [asdict(b) for b in result.batches]
@@ -301,23 +303,54 @@ def stats_command(
         )
 
 
+def _options(items: list[str] | None, flag: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            typer.secho(f"error: {flag} {item!r}: write key=value", fg=typer.colors.RED, err=True)
+            raise typer.Exit(EXIT_ERROR)
+        values[key.strip()] = value
+    return values
+
+
 @app.command("export")
-def export_command(
-    fmt: Annotated[str, typer.Option("--format", help="ttl, nt, nq, trig or jsonld.")] = "ttl",
+def export_command(  # noqa: PLR0917 - typer maps parameters to options
+    standard: Annotated[
+        str | None,
+        typer.Argument(
+            help="A standard to export (see `cipd formats`); without it, the graph as RDF."
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="An export option as key=value; repeatable."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="RDF syntax when no standard: ttl, nt, nq, trig, jsonld."),
+    ] = "ttl",
     out: Annotated[
         Path | None, typer.Option(help="File to write; standard output if absent.")
     ] = None,
     with_names: Annotated[
-        bool, typer.Option("--with-names", help="Include people's names.")
+        bool, typer.Option("--with-names", help="Include people's names (RDF only).")
     ] = False,
     with_ontology: Annotated[
-        bool, typer.Option("--with-ontology", help="Include the ontology.")
+        bool, typer.Option("--with-ontology", help="Include the ontology (RDF only).")
     ] = False,
 ) -> None:
-    """Export the graph (records, derived facts, provenance); names are left out by default."""
+    """Export the graph as RDF (names left out by default), or as a standard such as CASE or xAPI."""
+    options = _options(option, "--option")
+    if standard is None and options:
+        typer.secho("error: --option needs a standard to export", fg=typer.colors.RED, err=True)
+        raise typer.Exit(EXIT_ERROR)
     try:
         with _open_store() as store:
-            data = store.export(fmt, with_names=with_names, with_ontology=with_ontology)
+            if standard is None:
+                data = store.export(fmt, with_names=with_names, with_ontology=with_ontology)
+            else:
+                data = export_format(store, standard, options)
     except CipdError as exc:
         raise _fail(exc) from exc
     if out is None:
@@ -325,6 +358,46 @@ def export_command(
     else:
         out.write_bytes(data)
         typer.echo(f"wrote {out} ({len(data)} bytes)", err=True)
+
+
+@app.command("import")
+def import_command(
+    standard: Annotated[
+        str, typer.Argument(help="The standard the files are in (`cipd formats`).")
+    ],
+    paths: Annotated[list[Path], typer.Argument(help="Files, or folders to search.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read, map and validate; write nothing.")
+    ] = False,
+    fmt: ReportFormat = "text",
+) -> None:
+    """Import files in another standard (CASE, xAPI, ...), validated and written all or nothing."""
+    _check_format(fmt)
+    try:
+        with _open_store() as store:
+            result = import_files(
+                store,
+                standard,
+                paths,
+                write=not dry_run,
+                progress=lambda msg: typer.echo(msg, err=True),
+            )
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    _emit(result, fmt)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@app.command("formats")
+def formats_command() -> None:
+    """The standards `cipd import` and `cipd export` speak, and what each cannot carry."""
+    for f in formats():
+        can = "/".join(w for w, ok in (("import", f.reader), ("export", f.writer)) if ok)
+        typer.echo(f"{f.name}  [{can}]  {f.title}")
+        for o in f.options:
+            typer.echo(f"    -o {o.name}=...{' (required)' if o.required else ''}  {o.description}")
+        if f.limits:
+            typer.echo(f"    cannot carry: {f.limits}")
 
 
 @app.command("drop")
@@ -406,13 +479,7 @@ def query_command(
             f"error: --format {fmt!r}: use table, json or csv", fg=typer.colors.RED, err=True
         )
         raise typer.Exit(EXIT_ERROR)
-    values: dict[str, str] = {}
-    for item in param or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            typer.secho(f"error: --param {item!r}: write key=value", fg=typer.colors.RED, err=True)
-            raise typer.Exit(EXIT_ERROR)
-        values[key.strip()] = value
+    values = _options(param, "--param")
     try:
         with _open_store() as store:
             result = run_query(store, name, values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +40,7 @@ class LoadReport(BaseModel):
     conforms: bool
     errors: int
     problems: list[RecordProblem]
+    warnings: list[RecordProblem] = []
     findings: list[Finding]
     batches: list[BatchSummary]
 
@@ -72,21 +74,24 @@ def _bad(message: str) -> HTTPException:
     return HTTPException(422, message)
 
 
-def _upload_dir(store: GraphStore) -> Path:
+def _upload_dir(store: GraphStore, *parts: str) -> Path:
     if store.location is not None:
         folder = store.location / "uploads"
     else:
         folder = _memory_dirs.setdefault(id(store), Path(tempfile.mkdtemp(prefix="cipd-uploads-")))
+    folder = folder.joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def _read(files: list[UploadFile]) -> dict[str, bytes]:
+def _read(
+    files: list[UploadFile], check_name: Callable[[str | None], str] = _check_name
+) -> dict[str, bytes]:
     if not files:
         raise _bad("upload at least one file (multipart field 'files')")
     contents: dict[str, bytes] = {}
     for upload in files:
-        name = _check_name(upload.filename)
+        name = check_name(upload.filename)
         if name in contents:
             raise _bad(f"file name {name!r} is uploaded twice")
         data = upload.file.read(MAX_BYTES + 1)
@@ -100,28 +105,45 @@ def _read(files: list[UploadFile]) -> dict[str, bytes]:
 
 def _run(store: GraphStore, files: list[UploadFile], *, write: bool) -> LoadReport:
     """Save the uploads, then load or validate them; put back the earlier files unless loaded."""
-    contents = _read(files)
+    action = store.load if write else store.validate
+    return run_uploads(store, _read(files), action, folder=())
+
+
+def run_uploads(
+    store: GraphStore,
+    contents: dict[str, bytes],
+    action: Callable[[list[Path]], LoadResult],
+    *,
+    folder: Sequence[str],
+) -> LoadReport:
+    """Save uploaded files under ``uploads/<folder>``, run ``action`` on them, put back the
+    earlier files unless the action wrote them, and report as ``cipd load --format json`` does."""
     with _lock:
-        folder = _upload_dir(store)
-        earlier = {
-            n: (folder / n).read_bytes() if (folder / n).exists() else None for n in contents
-        }
-        loaded = False
-        try:
-            paths = []
-            for name, data in contents.items():
-                (folder / name).write_bytes(data)
-                paths.append(folder / name)
-            result = store.load(paths) if write else store.validate(paths)
-            loaded = result.written
-        finally:
-            if not loaded:
-                for name, old in earlier.items():
-                    if old is None:
-                        (folder / name).unlink(missing_ok=True)
-                    else:
-                        (folder / name).write_bytes(old)
-    return _report(result, folder)
+        folder_path = _upload_dir(store, *folder)
+        result = _save_and_run(folder_path, contents, action)
+    return _report(result, folder_path)
+
+
+def _save_and_run(
+    folder: Path, contents: dict[str, bytes], action: Callable[[list[Path]], LoadResult]
+) -> LoadResult:
+    earlier = {n: (folder / n).read_bytes() if (folder / n).exists() else None for n in contents}
+    loaded = False
+    try:
+        paths = []
+        for name, data in contents.items():
+            (folder / name).write_bytes(data)
+            paths.append(folder / name)
+        result = action(paths)
+        loaded = result.written
+    finally:
+        if not loaded:
+            for name, old in earlier.items():
+                if old is None:
+                    (folder / name).unlink(missing_ok=True)
+                else:
+                    (folder / name).write_bytes(old)
+    return result
 
 
 def _report(result: LoadResult, folder: Path) -> LoadReport:
@@ -133,6 +155,7 @@ def _report(result: LoadResult, folder: Path) -> LoadReport:
 
     findings = [replace(f, file=short(f.file)) for f in result.report.findings]
     problems = [replace(p, file=short(p.file) or p.file) for p in result.problems]
+    warnings = [replace(w, file=short(w.file) or w.file) for w in result.warnings]
     batches = [replace(b, path=short(b.path) or b.path) for b in result.batches]
     return LoadReport(
         ok=result.ok,
@@ -140,6 +163,7 @@ def _report(result: LoadResult, folder: Path) -> LoadReport:
         conforms=result.report.conforms,
         errors=len(result.report.errors),
         problems=problems,
+        warnings=warnings,
         findings=findings,
         batches=batches,
     )
