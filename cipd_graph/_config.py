@@ -40,6 +40,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CIPD_QUERY_TIMEOUT": ("10", "Seconds a SPARQL query may run before it is stopped."),
     "CIPD_RESULT_CAP": ("10000", "Most results (rows or triples) a SPARQL query returns."),
     "CIPD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS; empty allows none."),
+    "CIPD_MAX_CONCURRENT": (
+        "8",
+        "Most API requests worked on at once (each holds a thread, a SPARQL query also a "
+        "child process); /health is not counted.",
+    ),
+    "CIPD_MAX_QUEUE": (
+        "32",
+        "Most API requests waiting for one of those slots; beyond that the API answers 429 "
+        "with Retry-After.",
+    ),
     "CIPD_ONTOLOGY": (
         "",
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
@@ -68,6 +78,8 @@ class Settings:
     query_timeout: float = 10.0
     result_cap: int = 10_000
     cors_origins: tuple[str, ...] = ()
+    max_concurrent: int = 8
+    max_queue: int = 32
 
     @property
     def writes_enabled(self) -> bool:
@@ -109,6 +121,8 @@ class Settings:
             port=number("CIPD_PORT", int, 1),
             query_timeout=number("CIPD_QUERY_TIMEOUT", float, 0.1),
             result_cap=number("CIPD_RESULT_CAP", int, 1),
+            max_concurrent=number("CIPD_MAX_CONCURRENT", int, 1),
+            max_queue=number("CIPD_MAX_QUEUE", int, 0),
             cors_origins=tuple(
                 o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
             ),
@@ -135,6 +149,8 @@ class Settings:
             "CIPD_QUERY_TIMEOUT": f"{self.query_timeout:g}",
             "CIPD_RESULT_CAP": str(self.result_cap),
             "CIPD_CORS_ORIGINS": ",".join(self.cors_origins) or "(none)",
+            "CIPD_MAX_CONCURRENT": str(self.max_concurrent),
+            "CIPD_MAX_QUEUE": str(self.max_queue),
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]

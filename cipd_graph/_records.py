@@ -598,6 +598,10 @@ def parse_project(path: Path) -> RecordFile:
         else:
             root = yaml.compose(text, Loader=_Yaml12Loader)
             data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError as exc:  # e.g. "[[[[..." thousands deep: the parsers recurse
+        raise RecordError(
+            [RecordProblem(str(path), None, "file", "", "nested too deeply to be a project record")]
+        ) from exc
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing as mp
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -46,6 +47,44 @@ class QueryRefusedError(CipdError):
 
 class QueryTimeoutError(CipdError):
     """The query ran past its time limit and was stopped (HTTP 503)."""
+
+
+class StoreBusyError(CipdError):
+    """The store kept changing under a read-only reader; try again shortly (HTTP 503)."""
+
+
+T = TypeVar("T")
+#: Pauses between attempts to read a store that another process is writing (seconds).
+READ_RETRY_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def read_only(store_dir: str | Path, read: Callable[[ox.Store], T]) -> T:
+    """Open the on-disk store read-only and ``read`` it, retrying while a writer compacts it.
+
+    A read-only handle reads the files the store's manifest lists when it opens; the process
+    that writes the store may compact (delete) some of them in between, and Oxigraph then
+    reports missing files. Nothing is wrong with the store: opening again finds the new
+    manifest. After the last attempt :class:`StoreBusyError` is raised. Each attempt is a
+    consistent snapshot, so a reader sees a batch either before or after a load, never half.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> writer = ox.Store(folder)
+    >>> writer.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }"); writer.flush()
+    >>> read_only(folder, len)
+    1
+    """
+    for pause in (*READ_RETRY_PAUSES, None):
+        try:
+            return read(ox.Store.read_only(str(store_dir)))
+        except (OSError, RuntimeError) as exc:
+            if pause is None:
+                raise StoreBusyError(
+                    f"the store changed under the reader {len(READ_RETRY_PAUSES) + 1} times "
+                    f"(a load is writing it); try again shortly: {exc}"
+                ) from exc
+            time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -181,7 +220,10 @@ def public_graphs(store: ox.Store) -> list[ox.NamedNode]:
 
 
 def _execute(store_dir: str, query: str, media_type: str, cap: int) -> BoundedResult:
-    store = ox.Store.read_only(store_dir)
+    return read_only(store_dir, lambda store: _answer(store, query, media_type, cap))
+
+
+def _answer(store: ox.Store, query: str, media_type: str, cap: int) -> BoundedResult:
     graphs = public_graphs(store)
     # The default graph is the union of the public graphs; GRAPH ?g sees only those too.
     default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(graphs)
@@ -223,6 +265,8 @@ def _execute(store_dir: str, query: str, media_type: str, cap: int) -> BoundedRe
 def _child(conn: Any, args: tuple[str, str, str, int]) -> None:
     try:
         conn.send(("ok", _execute(*args)))
+    except StoreBusyError as exc:
+        conn.send(("busy", str(exc)))
     except Exception as exc:  # reported to the parent, which turns it into a refusal
         conn.send(("error", str(exc)))
     finally:
@@ -260,6 +304,8 @@ def run_bounded(
             process.kill()
         process.join(5)
         parent.close()
+    if status == "busy":
+        raise StoreBusyError(payload)
     if status == "error":
         raise QueryRefusedError(f"the query failed: {payload}")
     assert isinstance(payload, BoundedResult)

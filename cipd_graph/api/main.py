@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from cipd_graph._config import Settings
 from cipd_graph._errors import CipdError
 from cipd_graph._store import GraphStore
+from cipd_graph.api.limits import ConcurrencyLimit
 from cipd_graph.api.routers import rest, sparql
 
 
@@ -43,6 +44,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "Content-Type", "Accept"],
         )
+
+    # Added last, so outermost: a request refused for load does no other work.
+    app.add_middleware(
+        ConcurrencyLimit,
+        max_concurrent=settings.max_concurrent,
+        max_queue=settings.max_queue,
+    )
 
     @app.exception_handler(CipdError)
     async def cipd_error(_request: Request, exc: CipdError) -> JSONResponse:

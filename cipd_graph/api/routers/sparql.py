@@ -17,6 +17,7 @@ from cipd_graph._sparql import (
     RESULT_FORMATS,
     QueryRefusedError,
     QueryTimeoutError,
+    StoreBusyError,
     check_query,
     run_bounded,
 )
@@ -94,6 +95,10 @@ async def _answer(
         )
     except QueryTimeoutError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    except StoreBusyError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}
+        ) from exc
     except QueryRefusedError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     headers = {

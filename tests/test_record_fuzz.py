@@ -1,0 +1,198 @@
+"""Property-based tests of every record parser: any input gives records or located problems.
+
+Mutated sample files and arbitrary bytes must never make a parser raise anything but
+RecordError (tests/fuzzing.py holds the contract, reusable for importers); valid records
+made up by hypothesis parse and map to the facts they state.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS
+
+from cipd_graph import Model
+from cipd_graph._mapping import Mapper
+from cipd_graph._pseudonym import Pseudonymiser
+from cipd_graph._records import TABLES, parse_file, parse_project, parse_table
+
+from .conftest import SAMPLES
+from .fuzzing import check_parser_contract, fuzz_parser
+
+CIPD = "https://w3id.org/cipd#"
+BASE = "https://w3id.org/cipd/data/"
+PROJECTS = sorted((SAMPLES / "projects").glob("*.yaml"))
+
+test_yaml_project_parser_never_crashes = fuzz_parser(
+    parse_project, PROJECTS[:6], name="project.yaml", max_examples=200
+)
+test_json_project_parser_never_crashes = fuzz_parser(
+    parse_project,
+    [SAMPLES / "projects" / "ward7-falls.yaml"],
+    name="project.json",
+    max_examples=60,
+)
+test_parse_file_never_crashes_on_any_suffix = fuzz_parser(
+    parse_file, PROJECTS[:2], name="unknown.txt", max_examples=20
+)
+
+
+def _table_test(table: str) -> object:
+    return fuzz_parser(
+        parse_table, [SAMPLES / "reference" / f"{table}.csv"], name=f"{table}.csv", max_examples=60
+    )
+
+
+for _table in TABLES:
+    globals()[f"test_{_table}_table_parser_never_crashes"] = _table_test(_table)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
+def test_any_json_value_as_a_project_gives_located_problems(data: object):
+    """JSON that parses but is not a project (lists, numbers, wrong types) is a located RecordError."""
+    with tempfile.TemporaryDirectory() as folder:
+        result = check_parser_contract(
+            parse_project, Path(folder) / "p.json", json.dumps(data).encode()
+        )
+    assert result is None
+
+
+def test_deeply_nested_input_is_a_located_problem(tmp_path: Path):
+    """Nesting deep enough to exhaust Python's recursion is refused with a message, not a crash."""
+    for name, text in [("deep.json", "[" * 100_000), ("deep.yaml", "[" * 100_000)]:
+        assert check_parser_contract(parse_project, tmp_path / name, text.encode()) is None
+
+
+# --------------------------------------------------------------------------- valid records round-trip
+
+slugs = st.from_regex(r"\A[a-z0-9][a-z0-9._-]{0,20}\Z")
+names = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+    min_size=1,
+    max_size=30,
+).filter(lambda t: t.strip() and not t.startswith((" ", "\ufeff")) and t == t.strip())
+
+
+def _mapper(model: Model) -> Mapper:
+    return Mapper(BASE, Pseudonymiser(b"fuzz-key-0123456789"), model)
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            slugs,
+            names,
+            st.sampled_from(["service-provider", "educational-institution", "commissioner"]),
+        ),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda r: r[0],
+    )
+)
+def test_generated_organisations_parse_and_map_to_their_facts(model: Model, rows):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "organisations.csv"
+        path.write_bytes(_csv(["id", "name", "kind"], [list(r) for r in rows]))
+        parsed = parse_table(path)
+        assert [(r.record.id, r.record.name, r.record.kind.value) for r in parsed.records] == rows
+        mapped = _mapper(model).map(parsed)
+    assert not mapped.problems
+    for org_id, name, _kind in rows:
+        org = URIRef(BASE + "organisation/" + org_id)
+        assert (org, RDFS.label, Literal(name)) in mapped.graph
+        assert (org, DCTERMS.identifier, Literal(org_id)) in mapped.graph
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            slugs,
+            st.sampled_from(["Nurse", "Physiotherapist", "Pharmacist", ""]),
+            names | st.just(""),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda r: r[0],
+    )
+)
+def test_generated_people_parse_and_map_pseudonymously(model: Model, rows):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "people.csv"
+        body = [[i, p, n, "true" if b else "false"] for i, p, n, b in rows]
+        path.write_bytes(_csv(["id", "profession", "name", "identifies_as_improver"], body))
+        mapped = _mapper(model).map(parse_table(path))
+    assert not mapped.problems
+    text = mapped.graph.serialize(format="nt")
+    for person_id, _profession, name, _improver in rows:
+        assert f"/{person_id}>" not in text, "local ids never enter the record graph"
+        if name:
+            assert name not in {str(o) for o in mapped.graph.objects()}, "names stay apart"
+            assert any(str(o) == name for o in mapped.names.objects())
+    improvers = set(mapped.graph.subjects(URIRef(CIPD + "identifiesAs"), URIRef(CIPD + "Improver")))
+    assert len(improvers) == sum(1 for r in rows if r[3])
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    project_id=slugs,
+    title=names,
+    aim=names,
+    start=st.dates(),
+    members=st.lists(slugs, min_size=1, max_size=4, unique=True),
+    as_yaml=st.booleans(),
+)
+def test_generated_projects_parse_and_map_to_their_facts(
+    model: Model, project_id, title, aim, start, members, as_yaml
+):
+    project = {
+        "id": project_id,
+        "title": title,
+        "aim": aim,
+        "start": start.isoformat(),
+        "organisation": "some-trust",
+        "team": {"members": [{"person": m, "profession": "Nurse"} for m in members]},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("p.yaml" if as_yaml else "p.json")
+        path.write_text(json.dumps(project, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
+        parsed = parse_project(path)
+        mapped = _mapper(model).map(parsed)
+    assert not mapped.problems
+    iri = URIRef(BASE + "project/" + project_id)
+    g = mapped.graph
+    assert (iri, RDF.type, URIRef(CIPD + "ImprovementProject")) in g
+    assert (iri, DCTERMS.title, Literal(title)) in g
+    assert str(next(g.objects(iri, URIRef("https://schema.org/startDate")))) == start.isoformat()
