@@ -1,0 +1,1 @@
+"""Analytics over the CIPD graph: networkx projections, metrics, figures and reports."""
