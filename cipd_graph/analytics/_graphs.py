@@ -317,6 +317,10 @@ class Coverage:
     missing_strands: list[str]
     #: Projects of the scope that weave all four strands (CQ2).
     fully_woven: list[str]
+    #: Service providers (hosts and partners of its projects) the scope is grounded in.
+    providers: list[str]
+    #: Educational institutions (partners of its projects, providers of its modules).
+    institutions: list[str]
 
 
 def evidence_shares(
@@ -380,7 +384,37 @@ def coverage(store: GraphStore, scope: Scope) -> Coverage:
         entries(model.dimensions),
         missing_strands=[s.notation for s in strands if s.projects == 0],
         fully_woven=[p for p in projects if strand_iris <= evidence.get(p, set())],
+        **_grounding(store, scope, projects, modules),
     )
+
+
+def _grounding(
+    store: GraphStore, scope: Scope, projects: Sequence[str], modules: Sequence[str]
+) -> dict[str, list[str]]:
+    """The providers and institutions a scope's projects and modules are grounded in (labels)."""
+    organisations: set[str] = {scope.iri} if scope.kind == "organisation" and scope.iri else set()
+    if projects:
+        rows = select(
+            store, "SELECT ?o WHERE { #+ bind ?p cipd:hostedBy|cipd:hasPartner ?o }", p=projects
+        )
+        organisations |= {r["o"] for r in rows}
+    if modules:
+        rows = select(store, "SELECT ?o WHERE { #+ bind ?m schema:provider ?o }", m=modules)
+        organisations |= {r["o"] for r in rows}
+    out: dict[str, list[str]] = {"providers": [], "institutions": []}
+    if not organisations:
+        return out
+    rows = select(
+        store,
+        "SELECT ?o ?type ?label WHERE { #+ bind ?o a ?type ; rdfs:label ?label }",
+        o=sorted(organisations),
+        type=[CIPD_NS + "ServiceProvider", CIPD_NS + "EducationalInstitution"],
+    )
+    for row in rows:
+        key = "providers" if row["type"].endswith("ServiceProvider") else "institutions"
+        if row["label"] not in out[key]:
+            out[key].append(row["label"])
+    return {k: sorted(v) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- module matrix
