@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cipd_graph.api.routers import health, model, modules, projects, queries, records, stats
+from cipd_graph.api.routers import (
+    analytics,
+    health,
+    model,
+    modules,
+    projects,
+    queries,
+    records,
+    stats,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,4 +24,5 @@ ROUTERS: list[APIRouter] = [
     modules.router,
     records.router,
     records.validate_router,
+    analytics.router,
 ]
