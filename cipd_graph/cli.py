@@ -488,6 +488,38 @@ def query_command(
     typer.echo(_format_rows(result, fmt))
 
 
+@app.command("report")
+def report_command(
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="all, or kind:id with kind project, team, organisation or programme "
+            "(e.g. project:ward7-falls), an IRI or an id."
+        ),
+    ] = "all",
+    out: Annotated[Path, typer.Option(help="Directory to write the report into.")] = Path(
+        "build/report"
+    ),
+    list_scopes: Annotated[
+        bool, typer.Option("--list-scopes", help="List the scopes the store holds.")
+    ] = False,
+) -> None:
+    """Write the analytics report of a scope: index.html with the pictures and tables."""
+    from cipd_graph import analytics
+
+    try:
+        with _open_store() as store:
+            if list_scopes:
+                for found in analytics.list_scopes(store):
+                    typer.echo(f"{found.key}  {found.label}")
+                return
+            chosen = analytics.resolve_scope(store, scope)
+            page = analytics.write_report(store, chosen, out)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"wrote {page} (figures in {page.parent / 'figures'})")
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str | None, typer.Option(help="Address to listen on (CIPD_HOST).")] = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cipd_graph.api.routers import (
+    analytics,
     health,
     interop,
     model,
@@ -25,4 +26,5 @@ ROUTERS: list[APIRouter] = [
     records.router,
     records.validate_router,
     interop.router,
+    analytics.router,
 ]

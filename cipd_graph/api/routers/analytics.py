@@ -1,0 +1,118 @@
+"""Analytics: tapestry coverage, the module matrix, collaboration, paths, figures, a dashboard.
+
+A thin layer over :mod:`cipd_graph.analytics`. A scope is ``all``, ``kind:id`` (``project``,
+``team``, ``organisation`` or ``programme``), an IRI or a bare id; an unknown one is a 404,
+a malformed or ambiguous one a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import HTMLResponse
+
+from cipd_graph import analytics
+from cipd_graph._store import GraphStore
+from cipd_graph.api.deps import StoreDep
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+_DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.html"
+
+ScopeParam = Annotated[
+    str,
+    Query(
+        max_length=300,
+        description="all, kind:id (project:ward7-falls, team:..., organisation:..., "
+        "programme:...), an IRI or an id.",
+    ),
+]
+T = TypeVar("T")
+
+
+def _answer(work: Callable[[], T]) -> T:
+    """Run ``work``, turning unknown scopes into 404 and bad ones into 400."""
+    try:
+        return work()
+    except analytics.NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except analytics.AnalyticsError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def _scope(store: GraphStore, text: str) -> analytics.Scope:
+    return _answer(lambda: analytics.resolve_scope(store, text))
+
+
+@router.get("/scopes", response_model=list[analytics.Scope])
+def list_scopes(store: StoreDep) -> list[analytics.Scope]:
+    """List the scopes analytics can look at: all, projects, teams, organisations, programmes."""
+    return analytics.list_scopes(store)
+
+
+@router.get("/coverage", response_model=analytics.Coverage)
+def read_coverage(store: StoreDep, scope: ScopeParam = "all") -> analytics.Coverage:
+    """Which strands and social learning dimensions a scope evidences, and how widely (CQ1, CQ2, CQ11)."""
+    return analytics.coverage(store, _scope(store, scope))
+
+
+@router.get("/matrix", response_model=analytics.ModuleMatrix)
+def read_matrix(store: StoreDep, scope: ScopeParam = "all") -> analytics.ModuleMatrix:
+    """The module x model-element matrix of a scope, with gaps and overlaps (CQ12, CQ13)."""
+    return analytics.module_matrix(store, _scope(store, scope))
+
+
+@router.get("/collaboration", response_model=analytics.Collaboration)
+def read_collaboration(store: StoreDep, scope: ScopeParam = "all") -> analytics.Collaboration:
+    """The collaboration network's metrics: diversity per team, brokers, communities (CQ7)."""
+    return analytics.collaboration(store, _scope(store, scope))
+
+
+@router.get("/timeline", response_model=analytics.Timeline)
+def read_timeline(store: StoreDep, scope: ScopeParam) -> analytics.Timeline:
+    """A project's PDSA cycles, stages, measures, learning activities and reflections (CQ4, CQ10)."""
+    chosen = _scope(store, scope)
+    return _answer(lambda: analytics.timeline(store, chosen))
+
+
+@router.get("/paths", response_model=analytics.PathExplanation)
+def read_paths(
+    store: StoreDep,
+    source: Annotated[
+        str, Query(max_length=300, description="project:ID, cycle:PROJECT/N or an IRI.")
+    ],
+    target: Annotated[
+        str, Query(max_length=300, description="module:ID, a model element (SI) or an IRI.")
+    ],
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> analytics.PathExplanation:
+    """Why a practice record and a piece of learning are linked: shortest paths, hop by hop (CQ5)."""
+    return _answer(lambda: analytics.explain_paths(store, source, target, limit))
+
+
+@router.get(
+    "/figures/{name}.{fmt}",
+    responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
+    response_class=Response,
+)
+def read_figure(
+    store: StoreDep,
+    name: Literal["tapestry", "heatmap", "network", "timeline"],
+    fmt: Literal["svg", "png"],
+    scope: ScopeParam = "all",
+) -> Response:
+    """A figure of a scope drawn from the data: tapestry, heatmap, network or timeline (projects)."""
+    chosen = _scope(store, scope)
+    drawing = _answer(lambda: analytics.draw_figure(store, chosen, name))
+    if fmt == "png":
+        return Response(drawing.png(), media_type="image/png")
+    return Response(drawing.svg(), media_type="image/svg+xml")
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def read_dashboard() -> HTMLResponse:
+    """A page to pick a scope and see its pictures and tables (no build step, no CDN)."""
+    return HTMLResponse(_DASHBOARD.read_text(encoding="utf-8"))
