@@ -7,9 +7,11 @@ exactly. Terms come only from the CIPD ontology and the vocabularies it reuses.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, PROV, RDF, RDFS, SKOS, XSD
@@ -115,8 +117,16 @@ class MappedFile:
 class Mapper:
     """Maps records to RDF under ``base``; one instance serves a whole load."""
 
-    def __init__(self, base: str, pseudonymise: Pseudonymiser, model: Model) -> None:
+    def __init__(
+        self,
+        base: str,
+        pseudonymise: Pseudonymiser,
+        model: Model,
+        frameworks: Mapping[str, URIRef] | None = None,
+    ) -> None:
         self.base = base
+        #: Items of imported competency frameworks by IRI, source URI, identifier or unique code.
+        self.frameworks: Mapping[str, URIRef] = frameworks or {}
         self.pseudonymise = pseudonymise
         self.model = model
         professions = [
@@ -167,11 +177,24 @@ class Mapper:
         return codes[0] if len(codes) == 1 else None
 
     def element(self, key: str) -> URIRef | None:
-        """A model element by notation, CURIE, local name or IRI; None when unknown."""
+        """A model element by notation, CURIE, local name or IRI; None when unknown.
+
+        Failing that, an item of an imported competency framework (``cipd import case``) by
+        its IRI, its URI in the publishing system, its CASE identifier or its code when that
+        code is unique among imported items.
+        """
         try:
             return URIRef(self.model.element(key).iri)
         except KeyError:
-            return None
+            return self.frameworks.get(key.strip())
+
+    def framework(self, identifier: str) -> URIRef:
+        """The IRI of an imported competency framework (a CASE CFDocument identifier)."""
+        return self.iri("framework", _slug(identifier))
+
+    def framework_item(self, framework: str, identifier: str) -> URIRef:
+        """The IRI of an item of an imported framework (a CASE CFItem identifier)."""
+        return self.iri("framework", _slug(framework), "item", _slug(identifier))
 
     # -- mapping --------------------------------------------------------------------
     def map(self, source: RecordFile) -> MappedFile:
@@ -548,3 +571,8 @@ def _date(value: dt.date) -> Literal:
 
 def _decimal(value: Decimal) -> Literal:
     return Literal(format(value, "f"), datatype=XSD.decimal)
+
+
+def _slug(identifier: str) -> str:
+    """An identifier made safe as one IRI path segment (UUIDs and slugs stay as they are)."""
+    return quote(identifier.strip(), safe="-._~")

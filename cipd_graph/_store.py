@@ -49,6 +49,7 @@ ENTITY_CLASSES = (
     CIPD.InterprofessionalTeam,
     CIPD.CommunityOfPractice,
     CIPD.ActionLearningSet,
+    CIPD.CompetencyFramework,
 )
 
 
@@ -261,7 +262,7 @@ class GraphStore:
             except RecordError as exc:
                 problems.extend(exc.problems)
         parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
-        mapper = Mapper(self.base, self.pseudonymiser, self.model)
+        mapper = Mapper(self.base, self.pseudonymiser, self.model, self.framework_items())
         mapped = [mapper.map(f) for f in parsed]
         self._mapper = mapper
         return mapped, problems
@@ -349,8 +350,38 @@ class GraphStore:
 
         The store remembers it so that reports name people by the ids this mapper saw.
         """
-        self._mapper = Mapper(self.base, self.pseudonymiser, self.model)
+        self._mapper = Mapper(self.base, self.pseudonymiser, self.model, self.framework_items())
         return self._mapper
+
+    def framework_items(self) -> dict[str, URIRef]:
+        """Items of imported competency frameworks, by every key a record may name them with.
+
+        Keys are the item's IRI, its URI in the publishing system (``skos:exactMatch``), its
+        CASE identifier, and its code (``skos:notation``) when no other item shares it.
+        """
+        rows = self._select(
+            "PREFIX cipd: <https://w3id.org/cipd#> "
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+            "PREFIX dcterms: <http://purl.org/dc/terms/> "
+            "SELECT ?item ?id ?uri ?code WHERE { ?item a cipd:FrameworkItem . "
+            "OPTIONAL { ?item dcterms:identifier ?id } OPTIONAL { ?item skos:exactMatch ?uri } "
+            "OPTIONAL { ?item skos:notation ?code } }",
+            union=True,
+        )
+        found: dict[str, URIRef] = {}
+        codes: dict[str, set[str]] = {}
+        for row in rows:
+            item = URIRef(row["item"].value)
+            found[str(item)] = item
+            for key in ("id", "uri"):
+                if row[key] is not None:
+                    found.setdefault(row[key].value, item)
+            if row["code"] is not None:
+                codes.setdefault(row["code"].value, set()).add(str(item))
+        for code, items in codes.items():
+            if len(items) == 1:
+                found.setdefault(code, URIRef(next(iter(items))))
+        return found
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""

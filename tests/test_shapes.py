@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import FOAF, RDF, XSD
+from rdflib.namespace import FOAF, RDF, SKOS, XSD
 
 from cipd_graph import CIPD
 from cipd_graph._validation import shapes_graph, validate_graph
@@ -25,6 +25,7 @@ BASE = """
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix schema: <https://schema.org/> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
 
 d:trust a cipd:ServiceProvider ; rdfs:label "Trust" .
 d:uni a cipd:EducationalInstitution ; rdfs:label "University" .
@@ -68,6 +69,15 @@ d:map a cipd:ModuleMapping ; cipd:mapsModule d:mod ; cipd:mapsToElement cipd:Wor
     prov:wasAttributedTo d:nurse .
 d:ps a cipd:Partnership ; rdfs:label "Northshire partnership" ; org:hasMember d:trust , d:uni , d:icb ;
     cipd:supports d:p , d:mod .
+d:fw a cipd:CompetencyFramework , skos:ConceptScheme ; skos:prefLabel "IPEC core competencies" ;
+    dcterms:identifier "9f3c1d2e-4b5a-4c6d-8e7f-0a1b2c3d4e5f" .
+d:fw-tt a cipd:FrameworkItem , skos:Concept ; skos:inScheme d:fw ; skos:prefLabel "Teams and teamwork" ;
+    dcterms:identifier "tt" .
+d:fw-tt2 a cipd:FrameworkItem , skos:Concept ; skos:inScheme d:fw ; skos:broader d:fw-tt ;
+    skos:prefLabel "Use improvement methods in teams" ; dcterms:identifier "tt2" .
+d:map2 a cipd:ModuleMapping ; cipd:mapsModule d:mod ; cipd:mapsToElement d:fw-tt2 ;
+    cipd:mappingStrength cipd:WeakMapping ; cipd:justification "Students improve care with their team." ;
+    prov:wasAttributedTo d:nurse .
 """
 
 P = Namespace("http://www.w3.org/ns/prov#")
@@ -294,6 +304,27 @@ CASES = [
         "one member",
         _set(D.ps, ORG.hasMember, D.trust),
         "at least two organisations",
+        "error",
+    ),
+    (
+        "CompetencyFrameworkShape",
+        "no title",
+        _drop(D.fw, SKOS.prefLabel),
+        "an imported framework needs a title",
+        "error",
+    ),
+    (
+        "FrameworkItemShape",
+        "parent outside the import",
+        _set(D["fw-tt2"], SKOS.broader, CIPD.WorkBasedLearning),
+        "parent must be an item of the same import",
+        "error",
+    ),
+    (
+        "ModuleMappingShape",
+        "framework item target without a framework type",
+        _set(D.map2, CIPD.mapsToElement, D.fw),
+        "or at an item of an imported competency framework",
         "error",
     ),
 ]

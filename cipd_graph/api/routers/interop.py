@@ -43,6 +43,18 @@ class FormatInfo(BaseModel):
     specification: str
 
 
+@router.get(
+    "/contexts/cipd.jsonld",
+    response_class=Response,
+    responses={200: {"description": "The JSON-LD context of the ontology and of record exports"}},
+)
+def jsonld_context() -> Response:
+    """The published JSON-LD context (https://w3id.org/cipd/contexts/cipd.jsonld)."""
+    from cipd_graph.interop.jsonld import context_path
+
+    return Response(context_path().read_bytes(), media_type="application/ld+json")
+
+
 @router.get("/formats", response_model=list[FormatInfo])
 def list_formats() -> list[FormatInfo]:
     """The standards this graph imports and exports, their options, and what each cannot carry."""
