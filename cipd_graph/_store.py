@@ -350,7 +350,23 @@ class GraphStore:
         The store remembers it so that reports name people by the ids this mapper saw.
         """
         self._mapper = Mapper(self.base, self.pseudonymiser, self.model)
+        self._mapper.stored_types = self.stored_types
         return self._mapper
+
+    def stored_types(self, iri: str) -> frozenset[str]:
+        """The classes the loaded records give ``iri`` (empty when no record mentions it)."""
+        try:
+            subject = ox.NamedNode(iri)
+        except ValueError:
+            return frozenset()
+        rdf_type = ox.NamedNode(str(RDF.type))
+        return frozenset(
+            q.object.value
+            for q in self._store.quads_for_pattern(subject, rdf_type, None, None)
+            if isinstance(q.graph_name, ox.NamedNode)
+            and self._is_record_graph(q.graph_name.value)
+            and isinstance(q.object, ox.NamedNode)
+        )
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""
