@@ -503,7 +503,7 @@ SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
   ?a a cipd:LearningActivity ; cipd:partOfModule ?m ; rdfs:label ?label ; cipd:activityKind ?kind .
-  BIND(EXISTS { ?a a cipd:InterprofessionalLearningActivity } AS ?ipl)
+  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(?src != ?inferred) } AS ?ipl)
   OPTIONAL { ?a dcterms:description ?description }
   OPTIONAL { ?a schema:timeRequired ?duration }
 } ORDER BY ?a
@@ -603,7 +603,7 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
 
     events = _sub(root, CI, "Events")
     event_ids: dict[str, str] = {}
-    for row in select(store, _EVENTS, programme=node):
+    for row in select(store, _EVENTS, programme=node, inferred=ox.NamedNode(store.inferred_graph)):
         activity = str(value(row, "a"))
         if activity in event_ids:
             continue

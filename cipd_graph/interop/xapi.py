@@ -612,7 +612,8 @@ SELECT ?a ?label ?kind ?date ?atWork ?ipl ?person WHERE {
      prov:wasAssociatedWith ?person .
   FILTER NOT EXISTS { ?a a cipd:PlannedLearningActivity }
   OPTIONAL { ?a cipd:atWork ?atWork }
-  BIND(EXISTS { ?a a cipd:InterprofessionalLearningActivity } AS ?ipl)
+  # declared interprofessional (derived facts are recomputed wherever the statements go)
+  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(?src != ?inferred) } AS ?ipl)
   %s
 } ORDER BY ?a ?person
 """
@@ -636,9 +637,14 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[
         iri = project if project.startswith(base) else base + "project/" + project
         if str(CIPD.ImprovementProject) not in store.stored_types(iri):
             raise FormatError(f"export xapi: no project {project!r} is loaded")
-        rows = select(store, _ACTIVITIES % "?a cipd:partOfProject ?project .", project=ox.NamedNode(iri))
+        rows = select(
+            store,
+            _ACTIVITIES % "?a cipd:partOfProject ?project .",
+            project=ox.NamedNode(iri),
+            inferred=ox.NamedNode(store.inferred_graph),
+        )
     else:
-        rows = select(store, _ACTIVITIES % "")
+        rows = select(store, _ACTIVITIES % "", inferred=ox.NamedNode(store.inferred_graph))
     links: dict[str, dict[str, list[str]]] = {}
     for row in select(store, _LINKS):
         links.setdefault(str(value(row, "a")), {}).setdefault(str(value(row, "p")), []).append(str(value(row, "o")))
