@@ -330,6 +330,23 @@ class GraphStore:
                 if graph in excluded or not self._is_record_graph(graph):
                     continue
                 context.add((_to_rdflib(row["s"]), _to_rdflib(row["p"]), _to_rdflib(row["o"])))
+        # One hop further: what the stored things those triples point at say, so that a shape
+        # checking a stored subject sees the class of its provider (a module an import adds to a
+        # programme) or the professions of its participants (a person an import adds to an activity).
+        further = {o for o in context.objects() if isinstance(o, URIRef)} - {
+            URIRef(i) for i in mentioned
+        }
+        for node in sorted(further):
+            if not str(node).startswith(self.base):
+                continue
+            for quad in self._store.quads_for_pattern(ox.NamedNode(str(node)), None, None, None):
+                graph = quad.graph_name
+                if (
+                    isinstance(graph, ox.NamedNode)
+                    and graph.value not in excluded
+                    and self._is_record_graph(graph.value)
+                ):
+                    context.add((node, _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
         return context
 
     def _describe(self, iri: str) -> str:

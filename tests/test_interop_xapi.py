@@ -27,7 +27,18 @@ KEY = "test-key-0123456789abcdef"
 FIXTURE = Path(__file__).parent / "fixtures" / "interop" / "xapi-statements.json"
 D = "https://w3id.org/cipd/data/"
 SIM = "https://learn.northshire.nhs.uk/events/sim-2024-05-falls"
-PEOPLE_TEXT = ("sam.patel", "Sam Patel", "Amara Osei", "Toby", "jo.green", "Jo Green", "Ena Hills", "Pat Lee", "mailto:", "Night team")
+PEOPLE_TEXT = (
+    "sam.patel",
+    "Sam Patel",
+    "Amara Osei",
+    "Toby",
+    "jo.green",
+    "Jo Green",
+    "Ena Hills",
+    "Pat Lee",
+    "mailto:",
+    "Night team",
+)
 
 
 @pytest.fixture
@@ -60,7 +71,9 @@ def activity(iri: str, day: str) -> URIRef:
     return URIRef(D + "xapi/activity/" + hashlib.sha256(iri.encode()).hexdigest()[:16] + "/" + day)
 
 
-def test_an_lrs_export_becomes_activities_participation_and_reflections(store: GraphStore, tmp_path: Path) -> None:
+def test_an_lrs_export_becomes_activities_participation_and_reflections(
+    store: GraphStore, tmp_path: Path
+) -> None:
     path = tmp_path / "statements.json"
     shutil.copy(FIXTURE, path)
     result = import_files(store, "xapi", [path])
@@ -80,19 +93,25 @@ def test_an_lrs_export_becomes_activities_participation_and_reflections(store: G
         person(store, "mbox_sha1sum:" + mbox_sha),
         person(store, "mbox_sha1sum:ebd31e95054c018b10727ccffd2ef2ec3a016ee9"),
         person(store, "openid:http://toby.openid.example.org/"),
-        person(store, "mbox_sha1sum:" + hashlib.sha1(b"mailto:jo.green@northshire.nhs.uk").hexdigest()),
+        person(
+            store, "mbox_sha1sum:" + hashlib.sha1(b"mailto:jo.green@northshire.nhs.uk").hexdigest()
+        ),
     }
     assert set(g.objects(sim, PROV.wasAssociatedWith)) == expected
     for p in expected:
         assert (p, RDF.type, FOAF.Person) in g
     # the voided statement (Pat Lee) is gone
-    pat = person(store, "mbox_sha1sum:" + hashlib.sha1(b"mailto:pat.lee@northshire.nhs.uk").hexdigest())
+    pat = person(
+        store, "mbox_sha1sum:" + hashlib.sha1(b"mailto:pat.lee@northshire.nhs.uk").hexdigest()
+    )
     assert (None, None, pat) not in g and (pat, None, None) not in g
     # completed e-learning in a module, by the same person whose mbox appeared
     course = activity("https://learn.northshire.nhs.uk/courses/sepsis-6/scorm", "2024-06-02")
     assert (course, CIPD.activityKind, CIPD.ELearning) in g
     assert (course, CIPD.partOfModule, URIRef(D + "module/ncu-qi-practice")) in g
-    assert set(g.objects(course, PROV.wasAssociatedWith)) == {person(store, "mbox_sha1sum:" + mbox_sha)}
+    assert set(g.objects(course, PROV.wasAssociatedWith)) == {
+        person(store, "mbox_sha1sum:" + mbox_sha)
+    }
     reflection = URIRef(D + "xapi/statement/2f0b0007-8c1e-4d5a-9b7e-4e6f1a2b3c4d/reflection")
     assert (reflection, CIPD.reflectsOn, sim) in g
     assert (reflection, PROV.wasAttributedTo, person(store, "nsh-0101")) in g
@@ -152,7 +171,9 @@ def test_one_statement_an_array_and_json_lines_map_alike(store: GraphStore, tmp_
     assert lines.records[str(activity(SIM, "2024-05-20"))][0] == 1  # located to its line
 
 
-def test_bad_json_is_located_to_its_line_and_changes_nothing(store: GraphStore, tmp_path: Path) -> None:
+def test_bad_json_is_located_to_its_line_and_changes_nothing(
+    store: GraphStore, tmp_path: Path
+) -> None:
     before = snapshot(store)
     good = json.dumps(json.loads(FIXTURE.read_text())[0])
     lines = tmp_path / "broken.jsonl"
@@ -192,7 +213,9 @@ def test_statements_breaking_the_xapi_rules_are_located(store: GraphStore, tmp_p
     assert snapshot(store) == before
 
 
-def test_a_reused_id_for_a_different_statement_refuses_the_file(store: GraphStore, tmp_path: Path) -> None:
+def test_a_reused_id_for_a_different_statement_refuses_the_file(
+    store: GraphStore, tmp_path: Path
+) -> None:
     first, second = json.loads(FIXTURE.read_text())[:2]
     second["id"] = first["id"]
     path = tmp_path / "dup.json"
@@ -203,11 +226,29 @@ def test_a_reused_id_for_a_different_statement_refuses_the_file(store: GraphStor
     assert "already used by statement /0" in result.problems[0].reason
 
 
-def test_identified_group_without_members_and_foreign_objects_are_warnings(store: GraphStore, tmp_path: Path) -> None:
+def test_identified_group_without_members_and_foreign_objects_are_warnings(
+    store: GraphStore, tmp_path: Path
+) -> None:
     base = json.loads(FIXTURE.read_text())[0]
-    group = {**base, "id": str(uuid.uuid4()), "actor": {"objectType": "Group", "account": {"homePage": "https://x.example", "name": "g1"}}}
-    agent_object = {**base, "id": str(uuid.uuid4()), "object": {"objectType": "Agent", "mbox": "mailto:c@d.org"}}
-    void_missing = {**base, "id": str(uuid.uuid4()), "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"}, "object": {"objectType": "StatementRef", "id": str(uuid.uuid4())}}
+    group = {
+        **base,
+        "id": str(uuid.uuid4()),
+        "actor": {
+            "objectType": "Group",
+            "account": {"homePage": "https://x.example", "name": "g1"},
+        },
+    }
+    agent_object = {
+        **base,
+        "id": str(uuid.uuid4()),
+        "object": {"objectType": "Agent", "mbox": "mailto:c@d.org"},
+    }
+    void_missing = {
+        **base,
+        "id": str(uuid.uuid4()),
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": str(uuid.uuid4())},
+    }
     path = tmp_path / "odd.json"
     path.write_text(json.dumps([base, group, agent_object, void_missing]))
     result = import_files(store, "xapi", [path])
@@ -223,14 +264,16 @@ def _without_activities(target: Path) -> Path:
     """The sample records with every project's learning activities (and reflections on them) removed."""
     shutil.copytree(SAMPLES, target)
     for path in (target / "projects").glob("*.yaml"):
-        data = yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # noqa: S506 - strings only: "on" stays "on"
+        data = yaml.load(path.read_text(), Loader=yaml.BaseLoader)
         data.pop("learning_activities", None)
         data["reflections"] = [r for r in data.get("reflections", []) if "activity" not in r]
         path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     return target
 
 
-def test_round_trip_export_then_import_gives_the_same_activities(loaded_sample_store: GraphStore, tmp_path: Path) -> None:
+def test_round_trip_export_then_import_gives_the_same_activities(
+    loaded_sample_store: GraphStore, tmp_path: Path
+) -> None:
     exported = export_format(loaded_sample_store, "xapi")
     statements = json.loads(exported)
     assert statements and all(check_statement(s) == [] for s in statements)
@@ -247,13 +290,27 @@ def test_round_trip_export_then_import_gives_the_same_activities(loaded_sample_s
         assert loaded.ok, loaded.to_text()
         result = import_files(other, "xapi", [path])
         assert result.ok and result.written and not result.warnings, result.to_text()
-        carried = (RDF.type, CIPD.activityKind, DCTERMS.date, CIPD.atWork, CIPD.hasLearningMode, CIPD.partOfProject, CIPD.partOfModule, PROV.wasInformedBy, PROV.wasAssociatedWith)
+        carried = (
+            RDF.type,
+            CIPD.activityKind,
+            DCTERMS.date,
+            CIPD.atWork,
+            CIPD.hasLearningMode,
+            CIPD.partOfProject,
+            CIPD.partOfModule,
+            PROV.wasInformedBy,
+            PROV.wasAssociatedWith,
+        )
 
         def activities(s: GraphStore) -> set[tuple[str, str, str]]:
             rows = s.oxigraph.query(
                 "SELECT ?a ?p ?o WHERE { GRAPH ?g { ?a a <https://w3id.org/cipd#LearningActivity> ; ?p ?o } }"
             )
-            return {(r["a"].value, r["p"].value, r["o"].value) for r in rows if URIRef(r["p"].value) in carried}  # type: ignore[union-attr]
+            return {
+                (r["a"].value, r["p"].value, r["o"].value)
+                for r in rows
+                if URIRef(r["p"].value) in carried
+            }  # type: ignore[union-attr]
 
         assert activities(other) == activities(loaded_sample_store)
 
@@ -262,7 +319,8 @@ def test_export_option_project_and_unknown_project(loaded_sample_store: GraphSto
     statements = json.loads(export_format(loaded_sample_store, "xapi", {"project": "ward7-falls"}))
     assert statements
     assert all(
-        {"objectType": "Activity", "id": D + "project/ward7-falls"} in s["context"]["contextActivities"]["grouping"]
+        {"objectType": "Activity", "id": D + "project/ward7-falls"}
+        in s["context"]["contextActivities"]["grouping"]
         for s in statements
     )
     with pytest.raises(FormatError, match="no project 'nope'"):
@@ -273,10 +331,45 @@ def test_cli_lists_and_exports_xapi(tmp_path: Path) -> None:
     env = {"CIPD_STORE": str(tmp_path / "cli"), "CIPD_PSEUDONYM_KEY": KEY}
     runner = CliRunner()
     listed = runner.invoke(app, ["formats"], env=env)
-    assert listed.exit_code == 0 and "xapi" in listed.output and "curriculum-inventory" in listed.output
-    done = runner.invoke(app, ["load", str(SAMPLES / "reference"), str(SAMPLES / "projects" / "ward7-falls.yaml")], env=env)
+    assert (
+        listed.exit_code == 0
+        and "xapi" in listed.output
+        and "curriculum-inventory" in listed.output
+    )
+    done = runner.invoke(
+        app,
+        ["load", str(SAMPLES / "reference"), str(SAMPLES / "projects" / "ward7-falls.yaml")],
+        env=env,
+    )
     assert done.exit_code == 0, done.output
     out = tmp_path / "x.json"
-    exported = runner.invoke(app, ["export", "xapi", "-o", "project=ward7-falls", "--out", str(out)], env=env)
+    exported = runner.invoke(
+        app, ["export", "xapi", "-o", "project=ward7-falls", "--out", str(out)], env=env
+    )
     assert exported.exit_code == 0, exported.output
     assert len(json.loads(out.read_text())) > 0
+
+
+def test_a_statement_about_a_loaded_activity_adds_a_participant_only(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    huddle = D + "project/ward7-falls/activity/falls-huddle-may"
+    statement = {
+        "id": str(uuid.uuid4()),
+        "actor": {"account": {"homePage": "https://learn.northshire.nhs.uk", "name": "nsh-0104"}},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en-US": "attended"}},
+        "object": {
+            "id": huddle,
+            "definition": {"name": {"en": "Another title"}, "type": str(CIPD.Workshop)},
+        },
+        "timestamp": "2024-05-14T07:00:00Z",
+    }
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(statement))
+    result = import_files(store, "xapi", [path])
+    assert result.ok and result.written, result.to_text()
+    g = graph_of(store, path)
+    # the interprofessional huddle is validated with its stored participants' professions
+    assert set(g.predicate_objects(URIRef(huddle))) == {
+        (PROV.wasAssociatedWith, person(store, "nsh-0104"))
+    }

@@ -43,17 +43,20 @@ def short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def select(store: GraphStore, query: str, **bindings: ox.NamedNode | ox.Literal) -> list[dict[str, Any]]:
+def select(
+    store: GraphStore, query: str, **bindings: ox.NamedNode | ox.Literal
+) -> list[dict[str, Any]]:
     """Run a SELECT over the readable graphs (never the names graphs).
 
     ``bindings`` are RDF terms (checked by pyoxigraph when made), bound through a ``VALUES``
     block put where the query says ``#+ bind``; their text is never pasted into the query.
     """
     if bindings:
-        names = " ".join(f"?{k}" for k in bindings)
+        variables = " ".join(f"?{k}" for k in bindings)
         cells = " ".join(str(v) for v in bindings.values())
-        query = query.replace("#+ bind", f"VALUES ({names}) {{ ({cells}) }}", 1)
-    solutions = store.oxigraph.query(query, default_graph=store.readable_graphs())
+        query = query.replace("#+ bind", f"VALUES ({variables}) {{ ({cells}) }}", 1)
+    graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(store.readable_graphs())
+    solutions = store.oxigraph.query(query, default_graph=graphs)
     assert isinstance(solutions, ox.QuerySolutions)
     names = [v.value for v in solutions.variables]
     return [{n: row[n] for n in names} for row in solutions]

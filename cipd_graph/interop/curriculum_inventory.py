@@ -41,7 +41,15 @@ from cipd_graph._ontology import CIPD
 from cipd_graph._records import Located, RecordFile
 from cipd_graph._store import GraphStore
 from cipd_graph.interop import Format, FormatError, Option, register
-from cipd_graph.interop._common import PREFIXES, problem, read_bytes, select, short_hash, slug, value
+from cipd_graph.interop._common import (
+    PREFIXES,
+    problem,
+    read_bytes,
+    select,
+    short_hash,
+    slug,
+    value,
+)
 
 CI = "http://ns.medbiq.org/curriculuminventory/v1/"
 MEMBER = "http://ns.medbiq.org/member/v1/"
@@ -98,7 +106,7 @@ def _q(ns: str, name: str) -> str:
 # --------------------------------------------------------------------------- hardened parsing
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     pass
 
 
@@ -117,7 +125,7 @@ def parse_xml(data: bytes, path: Path) -> tuple[ET.Element, dict[ET.Element, int
         lines[element] = parser.CurrentLineNumber
 
     def refuse(*_: object) -> None:
-        raise _Refused("the document declares a DTD (DOCTYPE or entities), which is refused")
+        raise _RefusedError("the document declares a DTD (DOCTYPE or entities), which is refused")
 
     parser.StartElementHandler = start
     parser.EndElementHandler = lambda tag: builder.end(name(tag))
@@ -127,11 +135,21 @@ def parse_xml(data: bytes, path: Path) -> tuple[ET.Element, dict[ET.Element, int
     parser.ExternalEntityRefHandler = refuse  # type: ignore[assignment]
     try:
         parser.Parse(data, True)
-    except _Refused as exc:
-        raise RecordError([problem(path, parser.CurrentLineNumber, "document", "", str(exc))]) from exc
+    except _RefusedError as exc:
+        raise RecordError(
+            [problem(path, parser.CurrentLineNumber, "document", "", str(exc))]
+        ) from exc
     except expat.ExpatError as exc:
         raise RecordError(
-            [problem(path, exc.lineno, "document", "", f"not well-formed XML: {expat.errors.messages[exc.code]}")]
+            [
+                problem(
+                    path,
+                    exc.lineno,
+                    "document",
+                    "",
+                    f"not well-formed XML: {expat.errors.messages[exc.code]}",
+                )
+            ]
         ) from exc
     return builder.close(), lines
 
@@ -149,7 +167,9 @@ class _Block:
 
 
 class _Reader:
-    def __init__(self, path: Path, mapper: Mapper, root: ET.Element, lines: dict[ET.Element, int]) -> None:
+    def __init__(
+        self, path: Path, mapper: Mapper, root: ET.Element, lines: dict[ET.Element, int]
+    ) -> None:
         self.path = path
         self.mapper = mapper
         self.root = root
@@ -168,13 +188,20 @@ class _Reader:
     def warn(self, element: ET.Element, record: str, where: str, reason: str) -> None:
         self.warnings.append(problem(self.path, self.lines.get(element), record, where, reason))
 
-    def text(self, parent: ET.Element, record: str, *names: str, required: bool = True) -> str | None:
+    def text(
+        self, parent: ET.Element, record: str, *names: str, required: bool = True
+    ) -> str | None:
         node: ET.Element | None = parent
         for n in names:
             node = node.find(n) if node is not None else None
         found = (node.text or "").strip() if node is not None else ""
         if not found and required:
-            self.bad(parent, record, "/".join(_local(n) for n in names), "required element missing or empty")
+            self.bad(
+                parent,
+                record,
+                "/".join(_local(n) for n in names),
+                "required element missing or empty",
+            )
         return found or None
 
     def note(self, iri: URIRef, element: ET.Element, label: str) -> None:
@@ -185,10 +212,15 @@ class _Reader:
         return str(cls) in self.mapper.stored_types(str(iri))
 
     # -- the document ---------------------------------------------------------------
-    def read(self) -> None:  # noqa: PLR0912, PLR0915
+    def read(self) -> None:
         root = self.root
         if root.tag != _q(CI, "CurriculumInventory"):
-            self.bad(root, "document", "", f"not a Curriculum Inventory report: the root element is {root.tag}, not {{{CI}}}CurriculumInventory")
+            self.bad(
+                root,
+                "document",
+                "",
+                f"not a Curriculum Inventory report: the root element is {root.tag}, not {{{CI}}}CurriculumInventory",
+            )
             return
         report_id = self.text(root, "report", _q(CI, "ReportID"))
         report_el = root.find(_q(CI, "ReportID"))
@@ -197,7 +229,12 @@ class _Reader:
         for name in ("ReportDate", "ReportingStartDate", "ReportingEndDate"):
             found = root.find(_q(CI, name))
             if found is not None and found.text and _date(found.text) is None:
-                self.bad(found, "report", name, f"must be a date (YYYY-MM-DD), got {found.text.strip()!r}")
+                self.bad(
+                    found,
+                    "report",
+                    name,
+                    f"must be a date (YYYY-MM-DD), got {found.text.strip()!r}",
+                )
         institution_el = root.find(_q(MEMBER, "Institution"))
         if institution_el is None:
             institution_el = root.find(_q(CI, "Institution"))
@@ -229,7 +266,7 @@ class _Reader:
             g.add((org, RDF.type, CIPD.EducationalInstitution))
             g.add((org, DCTERMS.identifier, Literal(str(org).rsplit("/", 1)[-1])))
             g.add((org, RDFS.label, Literal(inst_name)))
-        programme_id = (prog_id if self.ours and prog_id else slug(prog_id or prog_name))
+        programme_id = prog_id if self.ours and prog_id else slug(prog_id or prog_name)
         programme = self.mapper.programme(programme_id)
         if not self.stored(programme, CIPD.Programme):
             self.note(programme, program_el, f"program {prog_id or prog_name}")
@@ -261,14 +298,20 @@ class _Reader:
             if entry in found:
                 self.bad(el, record, "lom:identifier", "the same competency object is listed twice")
                 continue
-            iri = URIRef(entry) if entry.startswith(self.mapper.base) else self.mapper.iri("outcome", short_hash(entry))
+            iri = (
+                URIRef(entry)
+                if entry.startswith(self.mapper.base)
+                else self.mapper.iri("outcome", short_hash(entry))
+            )
             found[entry] = iri
             self.note(iri, el, record)
             g = self.graph
             g.add((iri, RDF.type, CIPD.LearningOutcome))
             g.add((iri, RDFS.label, Literal(title)))
             g.add((iri, DCTERMS.identifier, Literal(entry)))
-            description = self.text(general, record, _q(LOM, "description"), _q(LOM, "string"), required=False)
+            description = self.text(
+                general, record, _q(LOM, "description"), _q(LOM, "string"), required=False
+            )
             if description:
                 g.add((iri, DCTERMS.description, Literal(description)))
             for keyword in general.findall(f"{_q(LOM, 'keyword')}/{_q(LOM, 'string')}"):
@@ -276,14 +319,26 @@ class _Reader:
                     g.add((iri, SCHEMA.keywords, Literal(keyword.text.strip())))
         return found
 
-    def outcome_refs(self, el: ET.Element, record: str, outcomes: Mapping[str, URIRef]) -> list[URIRef]:
+    def outcome_refs(
+        self, el: ET.Element, record: str, outcomes: Mapping[str, URIRef]
+    ) -> list[URIRef]:
         found: list[URIRef] = []
         for ref in el.findall(_q(CI, "CompetencyObjectReference")):
             match = _ENTRY_REF.search(ref.text or "")
             if match is None:
-                self.bad(ref, record, "CompetencyObjectReference", f"not a reference to a competency object: {(ref.text or '').strip()!r}")
+                self.bad(
+                    ref,
+                    record,
+                    "CompetencyObjectReference",
+                    f"not a reference to a competency object: {(ref.text or '').strip()!r}",
+                )
             elif match.group(1) not in outcomes:
-                self.bad(ref, record, "CompetencyObjectReference", f"refers to the unknown competency object {match.group(1)!r} (not in Expectations)")
+                self.bad(
+                    ref,
+                    record,
+                    "CompetencyObjectReference",
+                    f"refers to the unknown competency object {match.group(1)!r} (not in Expectations)",
+                )
             else:
                 found.append(outcomes[match.group(1)])
         return found
@@ -295,7 +350,9 @@ class _Reader:
                 return URIRef(candidate)
         return self.mapper.iri("ci", self.report, "event", slug(ident))
 
-    def read_events(self, events_el: ET.Element | None, outcomes: Mapping[str, URIRef]) -> dict[str, URIRef | None]:
+    def read_events(  # noqa: PLR0912, PLR0915 - one pass over each event's elements
+        self, events_el: ET.Element | None, outcomes: Mapping[str, URIRef]
+    ) -> dict[str, URIRef | None]:
         found: dict[str, URIRef | None] = {}
         if events_el is None:
             return found
@@ -312,26 +369,53 @@ class _Reader:
             title = self.text(el, record, _q(CI, "Title"))
             duration = self.text(el, record, _q(CI, "EventDuration"), required=False)
             if duration is None:
-                self.warn(el, record, "EventDuration", "no EventDuration (the schema requires one); the activity is recorded without a duration")
+                self.warn(
+                    el,
+                    record,
+                    "EventDuration",
+                    "no EventDuration (the schema requires one); the activity is recorded without a duration",
+                )
             elif not _DURATION.match(duration):
-                self.bad(el.find(_q(CI, "EventDuration")), record, "EventDuration", f"must be an xs:duration such as PT90M, got {duration!r}")
+                self.bad(
+                    el.find(_q(CI, "EventDuration")),
+                    record,
+                    "EventDuration",
+                    f"must be an xs:duration such as PT90M, got {duration!r}",
+                )
+                duration = None
             flag = self.text(el, record, _q(CI, "Interprofessional"), required=False)
             if flag is not None and flag.lower() not in ("true", "false", "1", "0"):
-                self.bad(el.find(_q(CI, "Interprofessional")), record, "Interprofessional", f"must be true or false, got {flag!r}")
+                self.bad(
+                    el.find(_q(CI, "Interprofessional")),
+                    record,
+                    "Interprofessional",
+                    f"must be true or false, got {flag!r}",
+                )
             refs = self.outcome_refs(el, record, outcomes)
             methods = el.findall(_q(CI, "InstructionalMethod"))
             if not title:
+                found[ident] = None  # known, so references to it are not reported again
                 continue
             if not methods:
                 found[ident] = None
-                self.warn(el, record, "InstructionalMethod", "an assessment event, with no instructional method, is not a learning activity; left out")
+                self.warn(
+                    el,
+                    record,
+                    "InstructionalMethod",
+                    "an assessment event, with no instructional method, is not a learning activity; left out",
+                )
                 continue
             primary = next((m for m in methods if m.get("primary") == "true"), methods[0])
             method = (primary.text or "").strip()
             kind = KIND_OF_METHOD.get(method.lower())
             if kind is None:
                 kind = CIPD.TeachingSession
-                self.warn(primary, record, "InstructionalMethod", f"no activity kind for the instructional method {method!r}; recorded as a teaching session")
+                self.warn(
+                    primary,
+                    record,
+                    "InstructionalMethod",
+                    f"no activity kind for the instructional method {method!r}; recorded as a teaching session",
+                )
             iri = self.event_iri(ident)
             found[ident] = iri
             self.note(iri, el, record)
@@ -355,14 +439,21 @@ class _Reader:
                 g.add((iri, DCTERMS.description, Literal(description)))
         return found
 
-    def read_sequence(self, sequence: ET.Element | None, events: Mapping[str, URIRef | None], outcomes: Mapping[str, URIRef]) -> None:
+    def read_sequence(  # noqa: PLR0912, PLR0915 - blocks, their nesting, timing and references
+        self,
+        sequence: ET.Element | None,
+        events: Mapping[str, URIRef | None],
+        outcomes: Mapping[str, URIRef],
+    ) -> None:
         if sequence is None:
             return
         blocks: dict[str, _Block] = {}
 
         def collect(el: ET.Element, parent: _Block | None) -> None:
             ident = el.get("id")
-            record = f"SequenceBlock {ident}" if ident else f"SequenceBlock (line {self.lines.get(el)})"
+            record = (
+                f"SequenceBlock {ident}" if ident else f"SequenceBlock (line {self.lines.get(el)})"
+            )
             if not ident:
                 self.bad(el, record, "@id", "a sequence block needs an id")
                 return
@@ -384,7 +475,12 @@ class _Reader:
             for ref in block.element.findall(_q(CI, "SequenceBlockReference")):
                 match = _ID_REF.search(ref.text or "")
                 if match is None or match.group(1) not in blocks:
-                    self.bad(ref, f"SequenceBlock {block.ident}", "SequenceBlockReference", f"refers to an unknown sequence block: {(ref.text or '').strip()!r}")
+                    self.bad(
+                        ref,
+                        f"SequenceBlock {block.ident}",
+                        "SequenceBlockReference",
+                        f"refers to an unknown sequence block: {(ref.text or '').strip()!r}",
+                    )
                     continue
                 child = blocks[match.group(1)]
                 child.nested = True
@@ -408,16 +504,21 @@ class _Reader:
             self.timing(el, record, module if defined else None)
             if not block.nested:
                 g.add((self.programme, SCHEMA.hasCourse, module))
-            for child in block.children:
-                g.add((module, CIPD.hasSubModule, blocks[child].iri))
+            for child_id in block.children:
+                g.add((module, CIPD.hasSubModule, blocks[child_id].iri))
             for outcome in self.outcome_refs(el, record, outcomes):
                 g.add((module, CIPD.hasLearningOutcome, outcome))
             for item in el.findall(_q(CI, "SequenceBlockEvent")):
-                ref = item.find(_q(CI, "EventReference"))
-                match = _ID_REF.search(ref.text or "") if ref is not None else None
+                event_ref = item.find(_q(CI, "EventReference"))
+                match = _ID_REF.search(event_ref.text or "") if event_ref is not None else None
                 if match is None or match.group(1) not in events:
-                    text = (ref.text or "").strip() if ref is not None else ""
-                    self.bad(item, record, "SequenceBlockEvent/EventReference", f"refers to an unknown event: {text!r}")
+                    text = (event_ref.text or "").strip() if event_ref is not None else ""
+                    self.bad(
+                        item,
+                        record,
+                        "SequenceBlockEvent/EventReference",
+                        f"refers to an unknown event: {text!r}",
+                    )
                     continue
                 event = events[match.group(1)]
                 if event is not None:
@@ -426,7 +527,12 @@ class _Reader:
     def timing(self, el: ET.Element, record: str, module: URIRef | None) -> None:
         timing = el.find(_q(CI, "Timing"))
         if timing is None:
-            self.warn(el, record, "Timing", "no Timing (the schema requires a Duration or Dates); the module is recorded without one")
+            self.warn(
+                el,
+                record,
+                "Timing",
+                "no Timing (the schema requires a Duration or Dates); the module is recorded without one",
+            )
             return
         duration = timing.find(_q(CI, "Duration"))
         dates = timing.find(_q(CI, "Dates"))
@@ -435,21 +541,35 @@ class _Reader:
         if duration is not None:
             text = (duration.text or "").strip()
             if not _DURATION.match(text):
-                self.bad(duration, record, "Timing/Duration", f"must be an xs:duration such as P10D, got {text!r}")
+                self.bad(
+                    duration,
+                    record,
+                    "Timing/Duration",
+                    f"must be an xs:duration such as P10D, got {text!r}",
+                )
             elif module is not None:
                 self.graph.add((module, SCHEMA.timeRequired, Literal(text, datatype=XSD.duration)))
         if dates is not None:
             start = self.text(dates, record, _q(CI, "StartDate"))
             end = self.text(dates, record, _q(CI, "EndDate"))
             parsed = [(_date(start) if start else None), (_date(end) if end else None)]
-            for text, day, name in ((start, parsed[0], "StartDate"), (end, parsed[1], "EndDate")):
-                if text and day is None:
-                    self.bad(dates, record, f"Timing/Dates/{name}", f"must be a date (YYYY-MM-DD), got {text!r}")
+            for given, day, name in ((start, parsed[0], "StartDate"), (end, parsed[1], "EndDate")):
+                if given and day is None:
+                    self.bad(
+                        dates,
+                        record,
+                        f"Timing/Dates/{name}",
+                        f"must be a date (YYYY-MM-DD), got {given!r}",
+                    )
             if parsed[0] and parsed[1] and parsed[0] > parsed[1]:
                 self.bad(dates, record, "Timing/Dates", "the start date is after the end date")
             elif module is not None and parsed[0] and parsed[1]:
-                self.graph.add((module, SCHEMA.startDate, Literal(parsed[0].isoformat(), datatype=XSD.date)))
-                self.graph.add((module, SCHEMA.endDate, Literal(parsed[1].isoformat(), datatype=XSD.date)))
+                self.graph.add(
+                    (module, SCHEMA.startDate, Literal(parsed[0].isoformat(), datatype=XSD.date))
+                )
+                self.graph.add(
+                    (module, SCHEMA.endDate, Literal(parsed[1].isoformat(), datatype=XSD.date))
+                )
 
 
 def _local(name: str) -> str:
@@ -471,7 +591,11 @@ def read_curriculum_inventory(path: Path, mapper: Mapper) -> MappedFile:
     reader.read()
     if reader.problems:
         raise RecordError(reader.problems)
-    out = MappedFile(RecordFile(path, "curriculum-inventory", tuple(reader.located), sha256=sha), reader.graph, Graph())
+    out = MappedFile(
+        RecordFile(path, "curriculum-inventory", tuple(reader.located), sha256=sha),
+        reader.graph,
+        Graph(),
+    )
     out.records.update(reader.records)
     out.warnings.extend(reader.warnings)
     return out
@@ -479,14 +603,19 @@ def read_curriculum_inventory(path: Path, mapper: Mapper) -> MappedFile:
 
 # --------------------------------------------------------------------------- writing
 
-_PROGRAMME = PREFIXES + """
+_PROGRAMME = (
+    PREFIXES
+    + """
 SELECT ?label ?org ?orgId ?orgLabel WHERE {
   #+ bind
   ?programme a cipd:Programme ; rdfs:label ?label ; schema:provider ?org .
   ?org rdfs:label ?orgLabel . OPTIONAL { ?org dcterms:identifier ?orgId }
 } LIMIT 1
 """
-_MODULES = PREFIXES + """
+)
+_MODULES = (
+    PREFIXES
+    + """
 SELECT ?m ?parent ?id ?label ?description ?duration ?start ?end WHERE {
   #+ bind
   { ?programme schema:hasCourse ?m } UNION { ?programme schema:hasCourse/cipd:hasSubModule+ ?m .
@@ -498,7 +627,10 @@ SELECT ?m ?parent ?id ?label ?description ?duration ?start ?end WHERE {
   OPTIONAL { ?m schema:startDate ?start ; schema:endDate ?end }
 } ORDER BY ?m
 """
-_EVENTS = PREFIXES + """
+)
+_EVENTS = (
+    PREFIXES
+    + """
 SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
@@ -508,7 +640,10 @@ SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration WHERE {
   OPTIONAL { ?a schema:timeRequired ?duration }
 } ORDER BY ?a
 """
-_LINKS = PREFIXES + """
+)
+_LINKS = (
+    PREFIXES
+    + """
 SELECT DISTINCT ?s ?p ?o WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
@@ -516,7 +651,10 @@ SELECT DISTINCT ?s ?p ?o WHERE {
   UNION { ?s cipd:partOfModule ?m ; ?p ?o . VALUES ?p { cipd:hasLearningOutcome schema:keywords cipd:partOfModule } }
 } ORDER BY ?s ?p ?o
 """
-_OUTCOMES = PREFIXES + """
+)
+_OUTCOMES = (
+    PREFIXES
+    + """
 SELECT DISTINCT ?o ?entry ?label ?description ?keyword WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
@@ -527,10 +665,13 @@ SELECT DISTINCT ?o ?entry ?label ?description ?keyword WHERE {
   OPTIONAL { ?o dcterms:identifier ?entry }
 } ORDER BY ?o ?keyword
 """
+)
 
 
-def _sub(parent: ET.Element, ns: str, name: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, _q(ns, name), {k: v for k, v in attrs.items()})
+def _sub(
+    parent: ET.Element, ns: str, name: str, text: str | None = None, **attrs: str
+) -> ET.Element:
+    el = ET.SubElement(parent, _q(ns, name), dict(attrs))
     if text is not None:
         el.text = text
     return el
@@ -562,7 +703,13 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
     _sub(root, CI, "ReportID", programme_id, domain=f"idd:{host}:cipd-graph")
     institution = _sub(root, MEMBER, "Institution")
     _sub(institution, MEMBER, "InstitutionName", value(head[0], "orgLabel"))
-    _sub(institution, MEMBER, "InstitutionID", value(head[0], "orgId") or org_iri.rsplit("/", 1)[-1], domain=f"idd:{host}:institution")
+    _sub(
+        institution,
+        MEMBER,
+        "InstitutionID",
+        value(head[0], "orgId") or org_iri.rsplit("/", 1)[-1],
+        domain=f"idd:{host}:institution",
+    )
     program = _sub(root, CI, "Program")
     _sub(program, CI, "ProgramName", value(head[0], "label"))
     _sub(program, CI, "ProgramID", programme_id, domain=f"idd:{host}:program")
@@ -580,7 +727,9 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
 
     links: dict[str, dict[str, list[str]]] = {}
     for row in select(store, _LINKS, programme=node):
-        links.setdefault(str(value(row, "s")), {}).setdefault(str(value(row, "p")), []).append(str(value(row, "o")))
+        links.setdefault(str(value(row, "s")), {}).setdefault(str(value(row, "p")), []).append(
+            str(value(row, "o"))
+        )
 
     def outcome_ref(parent: ET.Element, outcome: str) -> None:
         entry = (
@@ -595,7 +744,12 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
     for row in select(store, _OUTCOMES, programme=node):
         entry = outcomes.setdefault(
             str(value(row, "o")),
-            {"entry": value(row, "entry") or value(row, "o"), "label": value(row, "label"), "description": value(row, "description"), "keywords": []},
+            {
+                "entry": value(row, "entry") or value(row, "o"),
+                "label": value(row, "label"),
+                "description": value(row, "description"),
+                "keywords": [],
+            },
         )
         entries[str(value(row, "o"))] = str(entry["entry"])
         if value(row, "keyword") and value(row, "keyword") not in entry["keywords"]:
@@ -653,7 +807,13 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
 
     def block(parent: ET.Element, module: str) -> None:
         row = by_iri[module]
-        el = _sub(parent, CI, "SequenceBlock", id=value(row, "id") or module.rsplit("/", 1)[-1], required="Required")
+        el = _sub(
+            parent,
+            CI,
+            "SequenceBlock",
+            id=value(row, "id") or module.rsplit("/", 1)[-1],
+            required="Required",
+        )
         _sub(el, CI, "Title", value(row, "label"))
         if value(row, "description"):
             _sub(el, CI, "Description", value(row, "description"))
@@ -679,7 +839,8 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
         block(sequence, module)
     _sub(root, CI, "Integration")
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document + b"\n"
 
 
 FORMAT = register(

@@ -123,7 +123,11 @@ class _Checker:
             return
         ifis = [k for k in _IFIS if k in agent]
         if kind == "Agent" and len(ifis) != 1:
-            self.bad(st, where, f"an Agent has exactly one IFI (mbox, mbox_sha1sum, openid or account), found {len(ifis)}")
+            self.bad(
+                st,
+                where,
+                f"an Agent has exactly one IFI (mbox, mbox_sha1sum, openid or account), found {len(ifis)}",
+            )
         if kind == "Group":
             if len(ifis) > 1:
                 self.bad(st, where, f"a Group has at most one IFI, found {len(ifis)}")
@@ -157,7 +161,7 @@ class _Checker:
         if _parse_time(text) is None:
             self.bad(st, where, f"must be an ISO 8601 timestamp, got {text!r}")
 
-    def statement(self, st: _Statement) -> None:
+    def statement(self, st: _Statement) -> None:  # noqa: PLR0912 - one check per property
         data = st.data
         for key in ("actor", "verb", "object"):
             if key not in data:
@@ -176,7 +180,7 @@ class _Checker:
                     self.bad(st, "verb/display", "must be a language map")
         obj = data.get("object")
         if "object" in data:
-            self.object(st, obj)
+            self.check_object(st, obj)
         for key in ("timestamp", "stored"):
             if key in data:
                 self.timestamp(st, key, data[key])
@@ -187,7 +191,7 @@ class _Checker:
         if result is not None and not isinstance(result, dict):
             self.bad(st, "result", "must be an object")
 
-    def object(self, st: _Statement, obj: object) -> None:
+    def check_object(self, st: _Statement, obj: object) -> None:
         if not isinstance(obj, dict):
             self.bad(st, "object", "must be an object")
             return
@@ -269,7 +273,9 @@ def _load_statements(path: Path, data: bytes) -> list[_Statement]:
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
-                problems.append(problem(path, n, f"line {n}", "", f"not JSON: {exc.msg} (column {exc.colno})"))
+                problems.append(
+                    problem(path, n, f"line {n}", "", f"not JSON: {exc.msg} (column {exc.colno})")
+                )
                 continue
             statements.append(_Statement(item, n, f"statement on line {n}"))
         if problems:
@@ -279,13 +285,23 @@ def _load_statements(path: Path, data: bytes) -> list[_Statement]:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError(
-            [problem(path, exc.lineno, f"line {exc.lineno}", "", f"not JSON: {exc.msg} (column {exc.colno})")]
+            [
+                problem(
+                    path,
+                    exc.lineno,
+                    f"line {exc.lineno}",
+                    "",
+                    f"not JSON: {exc.msg} (column {exc.colno})",
+                )
+            ]
         ) from exc
     if isinstance(parsed, dict):
         return [_Statement(parsed, None, "statement")]
     if isinstance(parsed, list):
         return [_Statement(item, None, f"statement /{i}") for i, item in enumerate(parsed)]
-    raise RecordError([problem(path, None, "file", "", "expected a statement object or an array of statements")])
+    raise RecordError(
+        [problem(path, None, "file", "", "expected a statement object or an array of statements")]
+    )
 
 
 def _lang(value_map: object) -> str | None:
@@ -360,7 +376,11 @@ class _Reader:
         if actor.get("objectType") == "Group":
             members = actor.get("member") or []
             if not members:
-                self.warn(st, "actor", "a Group actor that lists no members cannot be placed: nobody to record as taking part; left out")
+                self.warn(
+                    st,
+                    "actor",
+                    "a Group actor that lists no members cannot be placed: nobody to record as taking part; left out",
+                )
             return [self.person(m, st) for m in members]
         return [self.person(actor, st)]
 
@@ -404,7 +424,11 @@ class _Reader:
                 if mode in known:
                     act.modes.add(URIRef(mode))
                 else:
-                    self.warn(st, f"context/extensions/{EXT_MODES}", f"{mode!r} is not a CAIPE mode; left out")
+                    self.warn(
+                        st,
+                        f"context/extensions/{EXT_MODES}",
+                        f"{mode!r} is not a CAIPE mode; left out",
+                    )
         if extensions.get(EXT_INTERPROFESSIONAL) is True:
             act.interprofessional = True
 
@@ -441,22 +465,37 @@ class _Reader:
             if iri
             else "the team is not one of this graph's teams"
         )
-        self.warn(st, "context/team", reason + "; the link is left out", once=f"team {iri or json.dumps(team, sort_keys=True)}")
+        self.warn(
+            st,
+            "context/team",
+            reason + "; the link is left out",
+            once=f"team {iri or json.dumps(team, sort_keys=True)}",
+        )
 
     # -- statements ------------------------------------------------------------------
     def place(self, st: _Statement) -> None:
         data = st.data
         verb = str(data["verb"]["id"])
         if verb not in PARTICIPATION and verb not in REFLECTION:
-            self.warn(st, "verb/id", f"verb {verb} is not one this import maps (it maps {', '.join(v.rsplit('/', 1)[-1] for v in (*PARTICIPATION, *sorted(REFLECTION)))}); left out")
+            self.warn(
+                st,
+                "verb/id",
+                f"verb {verb} is not one this import maps (it maps {', '.join(v.rsplit('/', 1)[-1] for v in (*PARTICIPATION, *sorted(REFLECTION)))}); left out",
+            )
             return
         obj = data["object"]
         if obj.get("objectType", "Activity") != "Activity":
-            self.warn(st, "object", f"the object is a {obj.get('objectType')}, not an Activity; left out")
+            self.warn(
+                st, "object", f"the object is a {obj.get('objectType')}, not an Activity; left out"
+            )
             return
         when = _parse_time(data.get("timestamp")) or _parse_time(data.get("stored"))
         if when is None:
-            self.warn(st, "timestamp", "no timestamp (nor stored time), so the activity has no date; left out")
+            self.warn(
+                st,
+                "timestamp",
+                "no timestamp (nor stored time), so the activity has no date; left out",
+            )
             return
         people = self.people(data["actor"], st)
         if not people:
@@ -474,16 +513,24 @@ class _Reader:
         for person in act.people:
             self.graph.add((person, RDF.type, FOAF.Person))
 
-    def reflection(self, st: _Statement, act: _Activity, people: list[URIRef], when: dt.datetime) -> None:
+    def reflection(
+        self, st: _Statement, act: _Activity, people: list[URIRef], when: dt.datetime
+    ) -> None:
         result = st.data.get("result") or {}
         text = result.get("response")
         if not isinstance(text, str) or len(text.strip()) < 10:
-            self.warn(st, "result/response", "a reflection needs its text (result.response, at least 10 characters); left out")
+            self.warn(
+                st,
+                "result/response",
+                "a reflection needs its text (result.response, at least 10 characters); left out",
+            )
             return
         if len(people) != 1:
             self.warn(st, "actor", "a reflection is written by one person, not a Group; left out")
             return
-        ident = st.data.get("id") or str(uuid.uuid5(STATEMENT_NAMESPACE, json.dumps(st.data, sort_keys=True)))
+        ident = st.data.get("id") or str(
+            uuid.uuid5(STATEMENT_NAMESPACE, json.dumps(st.data, sort_keys=True))
+        )
         node = self.mapper.iri("xapi", "statement", str(ident).lower(), "reflection")
         g = self.graph
         g.add((node, RDF.type, CIPD.Reflection))
@@ -531,7 +578,7 @@ class _Reader:
         out.graph += g
 
 
-def read_xapi(path: Path, mapper: Mapper) -> MappedFile:
+def read_xapi(path: Path, mapper: Mapper) -> MappedFile:  # noqa: PLR0912, PLR0915 - check, dedupe, void, place
     """Map a file of xAPI statements to learning activities, participation and reflections."""
     data, sha = read_bytes(path)
     statements = _load_statements(path, data)
@@ -554,9 +601,15 @@ def read_xapi(path: Path, mapper: Mapper) -> MappedFile:
             first = by_id.get(ident)
             if first is not None:
                 if _same(first.data, st.data):
-                    reader.warn(st, "id", f"repeats {first.label} (same id, same content); counted once")
+                    reader.warn(
+                        st, "id", f"repeats {first.label} (same id, same content); counted once"
+                    )
                     continue
-                checker.bad(st, "id", f"the id {ident} is already used by {first.label} for a different statement")
+                checker.bad(
+                    st,
+                    "id",
+                    f"the id {ident} is already used by {first.label} for a different statement",
+                )
                 continue
             by_id[ident] = st
         kept.append(st)
@@ -575,7 +628,11 @@ def read_xapi(path: Path, mapper: Mapper) -> MappedFile:
         if victim is None:
             reader.warn(st, "object/id", f"voids statement {target}, which is not in this file")
         elif victim.data["verb"]["id"] == VOIDED:
-            reader.warn(st, "object/id", f"voids {victim.label}, a voiding statement, which cannot be voided; ignored")
+            reader.warn(
+                st,
+                "object/id",
+                f"voids {victim.label}, a voiding statement, which cannot be voided; ignored",
+            )
         else:
             voided[target] = st
     if checker.problems:
@@ -598,7 +655,9 @@ def read_xapi(path: Path, mapper: Mapper) -> MappedFile:
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     ignore = ("stored", "authority", "version")
-    return {k: v for k, v in a.items() if k not in ignore} == {k: v for k, v in b.items() if k not in ignore}
+    return {k: v for k, v in a.items() if k not in ignore} == {
+        k: v for k, v in b.items() if k not in ignore
+    }
 
 
 # --------------------------------------------------------------------------- writing
@@ -647,7 +706,9 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[
         rows = select(store, _ACTIVITIES % "", inferred=ox.NamedNode(store.inferred_graph))
     links: dict[str, dict[str, list[str]]] = {}
     for row in select(store, _LINKS):
-        links.setdefault(str(value(row, "a")), {}).setdefault(str(value(row, "p")), []).append(str(value(row, "o")))
+        links.setdefault(str(value(row, "a")), {}).setdefault(str(value(row, "p")), []).append(
+            str(value(row, "o"))
+        )
     for row in rows:
         activity, person = str(value(row, "a")), str(value(row, "person"))
         kind = str(value(row, "kind"))
@@ -671,14 +732,20 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[
         if sets:
             context["team"] = {
                 "objectType": "Group",
-                "account": {"homePage": base + "team/", "name": sets[0].removeprefix(base + "team/")},
+                "account": {
+                    "homePage": base + "team/",
+                    "name": sets[0].removeprefix(base + "team/"),
+                },
             }
         verb = "experienced" if kind == str(CIPD.ELearning) else "attended"
         yield {
             "id": str(uuid.uuid5(STATEMENT_NAMESPACE, f"{activity} {person}")),
             "actor": {
                 "objectType": "Agent",
-                "account": {"homePage": base + "person/", "name": person.removeprefix(base + "person/")},
+                "account": {
+                    "homePage": base + "person/",
+                    "name": person.removeprefix(base + "person/"),
+                },
             },
             "verb": {"id": ADL + verb, "display": {"en-US": verb}},
             "object": {
