@@ -260,13 +260,13 @@ class _Reader:
         g = self.graph
 
         # institution and programme: referenced when loaded, else defined here
-        org = self.mapper.organisation(inst_id if self.ours else slug(inst_id))
+        org = self.mapper.organisation(_own_id(inst_id) if self.ours else slug(inst_id))
         if not self.stored(org, CIPD.EducationalInstitution):
             self.note(org, institution_el, f"institution {inst_id}")
             g.add((org, RDF.type, CIPD.EducationalInstitution))
             g.add((org, DCTERMS.identifier, Literal(str(org).rsplit("/", 1)[-1])))
             g.add((org, RDFS.label, Literal(inst_name)))
-        programme_id = prog_id if self.ours and prog_id else slug(prog_id or prog_name)
+        programme_id = _own_id(prog_id) if self.ours and prog_id else slug(prog_id or prog_name)
         programme = self.mapper.programme(programme_id)
         if not self.stored(programme, CIPD.Programme):
             self.note(programme, program_el, f"program {prog_id or prog_name}")
@@ -344,7 +344,7 @@ class _Reader:
         return found
 
     def event_iri(self, ident: str) -> URIRef:
-        if self.ours:
+        if self.ours and _NCNAME.match(ident) and ".." not in ident:
             candidate = self.mapper.base + ident.replace(".", "/")
             if "/" in candidate.removeprefix(self.mapper.base):
                 return URIRef(candidate)
@@ -460,7 +460,7 @@ class _Reader:
             if ident in blocks:
                 self.bad(el, record, "@id", "the id is used by another sequence block")
                 return
-            module_id = ident if self.ours else f"{self.programme_id}-{slug(ident)}"
+            module_id = _own_id(ident) if self.ours else f"{self.programme_id}-{slug(ident)}"
             block = _Block(el, ident, self.mapper.module(module_id), nested=parent is not None)
             blocks[ident] = block
             if parent is not None:
@@ -570,6 +570,11 @@ class _Reader:
                 self.graph.add(
                     (module, SCHEMA.endDate, Literal(parsed[1].isoformat(), datatype=XSD.date))
                 )
+
+
+def _own_id(ident: str) -> str:
+    """An id from a report this tool wrote, kept as it is when it is safe in an IRI, else a slug."""
+    return ident if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", ident) else slug(ident)
 
 
 def _local(name: str) -> str:
