@@ -7,7 +7,7 @@ exactly. Terms come only from the CIPD ontology and the vocabularies it reuses.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -140,6 +140,9 @@ class Mapper:
         self._profession_by_code = by_code
         #: Pseudonymous person IRI -> local identifier, for reports during this load only.
         self.local_ids: dict[str, str] = {}
+        #: The classes the store's records already give an IRI (empty without a store), so
+        #: readers of other formats can tell a reference to something loaded from a new thing.
+        self.stored_types: Callable[[str], frozenset[str]] = lambda iri: frozenset()
 
     # -- IRIs -----------------------------------------------------------------
     def iri(self, *parts: str) -> URIRef:

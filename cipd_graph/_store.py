@@ -331,6 +331,23 @@ class GraphStore:
                 if graph in excluded or not self._is_record_graph(graph):
                     continue
                 context.add((_to_rdflib(row["s"]), _to_rdflib(row["p"]), _to_rdflib(row["o"])))
+        # One hop further: what the stored things those triples point at say, so that a shape
+        # checking a stored subject sees the class of its provider (a module an import adds to a
+        # programme) or the professions of its participants (a person an import adds to an activity).
+        further = {o for o in context.objects() if isinstance(o, URIRef)} - {
+            URIRef(i) for i in mentioned
+        }
+        for node in sorted(further):
+            if not str(node).startswith(self.base):
+                continue
+            for quad in self._store.quads_for_pattern(ox.NamedNode(str(node)), None, None, None):
+                graph = quad.graph_name
+                if (
+                    isinstance(graph, ox.NamedNode)
+                    and graph.value not in excluded
+                    and self._is_record_graph(graph.value)
+                ):
+                    context.add((node, _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
         return context
 
     def _describe(self, iri: str) -> str:
@@ -351,6 +368,7 @@ class GraphStore:
         The store remembers it so that reports name people by the ids this mapper saw.
         """
         self._mapper = Mapper(self.base, self.pseudonymiser, self.model, self.framework_items())
+        self._mapper.stored_types = self.stored_types
         return self._mapper
 
     def framework_items(self) -> dict[str, URIRef]:
@@ -382,6 +400,21 @@ class GraphStore:
             if len(items) == 1:
                 found.setdefault(code, URIRef(next(iter(items))))
         return found
+
+    def stored_types(self, iri: str) -> frozenset[str]:
+        """The classes the loaded records give ``iri`` (empty when no record mentions it)."""
+        try:
+            subject = ox.NamedNode(iri)
+        except ValueError:
+            return frozenset()
+        rdf_type = ox.NamedNode(str(RDF.type))
+        return frozenset(
+            q.object.value
+            for q in self._store.quads_for_pattern(subject, rdf_type, None, None)
+            if isinstance(q.graph_name, ox.NamedNode)
+            and self._is_record_graph(q.graph_name.value)
+            and isinstance(q.object, ox.NamedNode)
+        )
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""

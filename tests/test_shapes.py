@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import FOAF, RDF, SKOS, XSD
+from rdflib.namespace import FOAF, RDF, RDFS, SKOS, XSD
 
 from cipd_graph import CIPD
 from cipd_graph._validation import shapes_graph, validate_graph
@@ -57,6 +57,9 @@ d:a a cipd:LearningActivity , cipd:InterprofessionalLearningActivity ; rdfs:labe
     cipd:activityKind cipd:TeamHuddle ; cipd:atWork true ; dcterms:date "2024-02-05"^^xsd:date ;
     cipd:partOfProject d:p ; cipd:hasLearningMode cipd:LearningWith ; cipd:partOfModule d:mod ;
     prov:wasAssociatedWith d:nurse , d:physio .
+d:ev a cipd:PlannedLearningActivity , cipd:InterprofessionalLearningActivity ; rdfs:label "Falls simulation" ;
+    cipd:activityKind cipd:Simulation ; cipd:partOfModule d:mod ; cipd:hasLearningOutcome d:lo .
+d:lo a cipd:LearningOutcome ; rdfs:label "Explain the causes of falls in hospital" .
 d:r a cipd:Reflection ; cipd:reflectionMode cipd:ReflectionOnPractice ; cipd:reflectsOn d:c1 ;
     prov:wasAttributedTo d:nurse ; dcterms:description "We learned to ask the night staff first." .
 d:cd a cipd:CoDesignActivity ; cipd:partOfProject d:p ; cipd:atTouchPoint d:tp ; cipd:involvesCoDesigner d:pc .
@@ -227,6 +230,34 @@ CASES = [
         "unknown participant",
         _add(D.a, P.wasAssociatedWith, D.ghost),
         "every participant must be a person",
+        "error",
+    ),
+    (
+        "HeldLearningActivityShape",
+        "no date",
+        _drop(D.a, DCT.date),
+        "has one date",
+        "error",
+    ),
+    (
+        "HeldLearningActivityShape",
+        "no participant",
+        lambda g: g.remove((D.a, P.wasAssociatedWith, None)),
+        "every participant must be a person",
+        "error",
+    ),
+    (
+        "PlannedActivityShape",
+        "no title",
+        _drop(D.ev, RDFS.label),
+        "planned learning activity needs a title",
+        "error",
+    ),
+    (
+        "LearningOutcomeShape",
+        "no title",
+        _drop(D.lo, RDFS.label),
+        "learning outcome needs a title",
         "error",
     ),
     (

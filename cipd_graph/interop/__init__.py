@@ -160,11 +160,14 @@ def export_format(store: GraphStore, name: str, options: Mapping[str, str] | Non
     return fmt.writer(store, options)
 
 
-_BUILTIN: tuple[str, ...] = (  # modules that register formats, imported on first use
+#: Modules that register formats, imported on first use (see _load_builtin).
+_BUILTIN: tuple[str, ...] = (
     "jsonld",
     "skos",
     "case",
     "badges",
+    "xapi",
+    "curriculum_inventory",
 )
 _loaded = False
 

@@ -55,7 +55,7 @@ from cipd_graph._ontology import CIPD, ONTOLOGY_IRI
 from cipd_graph._records import Located, RecordFile
 from cipd_graph._store import GraphStore
 from cipd_graph.interop import Format, Option, register
-from cipd_graph.interop._common import find_record, problem, read_json, select, sha256
+from cipd_graph.interop._common import find_record, pointer_problem, read_json, select, sha256
 
 CASE_VERSION = "1.1"
 #: The association types CASE 1.1 defines (its extensible enumeration; others start "ext:").
@@ -347,10 +347,10 @@ class _Reader:
         self.warnings: list[RecordProblem] = []
 
     def fail(self, record: str, field: str, reason: str) -> None:
-        self.problems.append(problem(self.path, record, field, reason))
+        self.problems.append(pointer_problem(self.path, record, field, reason))
 
     def warn(self, record: str, field: str, reason: str) -> None:
-        self.warnings.append(problem(self.path, record, field, reason))
+        self.warnings.append(pointer_problem(self.path, record, field, reason))
 
     def text(
         self,
@@ -388,7 +388,7 @@ class _Reader:
         package = value.get("CFPackage", value) if isinstance(value, dict) else value
         if not isinstance(package, dict):
             raise RecordError(
-                [problem(self.path, "/", "", "expected a JSON object (a CASE CFPackage)")]
+                [pointer_problem(self.path, "/", "", "expected a JSON object (a CASE CFPackage)")]
             )
         root = "/CFPackage" if isinstance(value, dict) and "CFPackage" in value else ""
         if "CFDocument" in package:
@@ -399,7 +399,7 @@ class _Reader:
         else:
             raise RecordError(
                 [
-                    problem(
+                    pointer_problem(
                         self.path,
                         root or "/",
                         "CFDocument",
@@ -408,7 +408,7 @@ class _Reader:
                 ]
             )
         if not isinstance(doc, dict):
-            raise RecordError([problem(self.path, doc_ptr, "", "expected a JSON object")])
+            raise RecordError([pointer_problem(self.path, doc_ptr, "", "expected a JSON object")])
         bare = "CFItems" not in package and "CFAssociations" not in package
         if bare:
             self.warn(

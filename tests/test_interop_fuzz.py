@@ -1,0 +1,154 @@
+"""Mutation fuzzing of the xAPI and Curriculum Inventory readers: any input gives a batch or a RecordError.
+
+``hypothesis`` is not a dependency of this branch (another branch adds it), so the mutations
+come from a seeded ``random.Random``: the same cases run every time, and a failure names the
+seed and case to replay.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cipd_graph import GraphStore, RecordError, Settings
+from cipd_graph._mapping import Mapper
+from cipd_graph.interop.curriculum_inventory import read_curriculum_inventory
+from cipd_graph.interop.xapi import read_xapi
+
+FIXTURES = Path(__file__).parent / "fixtures" / "interop"
+CASES = 150
+ODD_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    1.5,
+    True,
+    "",
+    "x",
+    [],
+    {},
+    [None],
+    {"id": None},
+    "é" * 3,
+    "\x00",
+]
+
+
+@pytest.fixture(scope="module")
+def mapper() -> Iterator[Mapper]:
+    store = GraphStore(None, Settings(pseudonym_key="fuzz-key-0123456789abcdef", user="fuzz"))
+    yield store.new_mapper()
+
+
+def _mutate_json(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, dict) and value and rng.random() < 0.7:
+        key = rng.choice(sorted(value))
+        copy = dict(value)
+        roll = rng.random()
+        if roll < 0.25:
+            del copy[key]
+        elif roll < 0.5:
+            copy[key] = rng.choice(ODD_VALUES)
+        else:
+            copy[key] = _mutate_json(value[key], rng)
+        return copy
+    if isinstance(value, list) and value and rng.random() < 0.7:
+        copy = list(value)
+        i = rng.randrange(len(copy))
+        copy[i] = _mutate_json(copy[i], rng) if rng.random() < 0.7 else rng.choice(ODD_VALUES)
+        return copy
+    return rng.choice(ODD_VALUES)
+
+
+def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:
+    roll = rng.random()
+    if roll < 0.3:
+        return data[: rng.randrange(len(data))]
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        i = rng.randrange(len(buf))
+        buf[i] = rng.choice(b"<>&\"'{}[]:,/\\\x00\xff\xc3 aZ9-=")
+    return bytes(buf)
+
+
+def _run(read: Callable[[Path, Mapper], object], path: Path, mapper: Mapper) -> bool:
+    """True when the file was mapped, False when it was refused with located problems."""
+    try:
+        read(path, mapper)
+    except RecordError as exc:
+        assert exc.problems and all(p.reason for p in exc.problems)
+        return False
+    return True
+
+
+def test_xapi_reader_never_fails_otherwise(mapper: Mapper, tmp_path: Path) -> None:
+    rng = random.Random(20261126)
+    statements = json.loads((FIXTURES / "xapi-statements.json").read_text())
+    raw = (FIXTURES / "xapi-statements.json").read_bytes()
+    outcomes: list[bool] = []
+    for case in range(CASES):
+        structured = rng.random() < 0.7
+        path = tmp_path / (f"case-{case}.json" if case % 3 else f"case-{case}.jsonl")
+        if structured:
+            mutated = _mutate_json(statements, rng)
+            text = (
+                "\n".join(json.dumps(s) for s in mutated)
+                if path.suffix == ".jsonl" and isinstance(mutated, list)
+                else json.dumps(mutated)
+            )
+            path.write_text(text)
+        else:
+            path.write_bytes(_mutate_bytes(raw, rng))
+        try:
+            outcomes.append(_run(read_xapi, path, mapper))
+        except Exception as exc:  # pragma: no cover - the report of a failure
+            pytest.fail(f"seed 20261126 case {case}: {type(exc).__name__}: {exc}")
+    assert 0 < sum(outcomes) < len(outcomes)  # both mapped and refused files were tried
+
+
+def test_curriculum_inventory_reader_never_fails_otherwise(mapper: Mapper, tmp_path: Path) -> None:
+    rng = random.Random(20261127)
+    raw = (FIXTURES / "curriculum-inventory.xml").read_bytes()
+    text = raw.decode("utf-8")
+    outcomes: list[bool] = []
+    elements = [
+        "Title",
+        "EventDuration",
+        "Duration",
+        "StartDate",
+        "EndDate",
+        "ReportID",
+        "lom:entry",
+        "EventReference",
+        "Interprofessional",
+    ]
+    for case in range(CASES):
+        if rng.random() < 0.5:
+            mutated = text
+            for _ in range(rng.randint(1, 3)):
+                name = rng.choice(elements)
+                start = mutated.find(f"<{name}")
+                if start < 0:
+                    continue
+                end = mutated.find(f"</{name}>", start)
+                if end < 0:
+                    continue
+                replacement = rng.choice(
+                    ["", f"<{name}></{name}>", f"<{name}>{rng.choice(ODD_VALUES)!s}</{name}>"]
+                )
+                mutated = mutated[:start] + replacement + mutated[end + len(name) + 3 :]
+            data = mutated.encode("utf-8")
+        else:
+            data = _mutate_bytes(raw, rng)
+        path = tmp_path / f"case-{case}.xml"
+        path.write_bytes(data)
+        try:
+            outcomes.append(_run(read_curriculum_inventory, path, mapper))
+        except Exception as exc:  # pragma: no cover - the report of a failure
+            pytest.fail(f"seed 20261127 case {case}: {type(exc).__name__}: {exc}")
+    assert 0 < sum(outcomes) < len(outcomes)  # both mapped and refused files were tried
