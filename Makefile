@@ -36,6 +36,7 @@ ontology: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/cipd schemas --out schemas
+	$(BIN)/cipd context --out contexts/cipd.jsonld
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -428,6 +428,24 @@ def schemas_command(
         typer.echo(str(out / name))
 
 
+@app.command("context")
+def context_command(
+    out: Annotated[Path, typer.Option(help="File to write the JSON-LD context to.")] = Path(
+        "contexts/cipd.jsonld"
+    ),
+) -> None:
+    """Write the JSON-LD context of the ontology and of record exports (generated from the ontology)."""
+    from cipd_graph.interop.jsonld import build_context
+
+    try:
+        context = build_context(load_ontology(_ontology_directory()))
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(context, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    typer.echo(str(out))
+
+
 # --------------------------------------------------------------------------- named queries
 
 

@@ -64,7 +64,8 @@ def write(path: Path, value: object) -> Path:
 
 
 def test_shipped_context_is_the_one_the_ontology_gives() -> None:
-    assert json.loads(context_path().read_text(encoding="utf-8")) == build_context()
+    shipped = json.loads(context_path().read_text(encoding="utf-8"))
+    assert shipped == build_context(), "stale: run `make schemas` (cipd context) to regenerate it"
 
 
 def test_project_export_reparses_to_the_project_graph(loaded_sample_store: GraphStore) -> None:
