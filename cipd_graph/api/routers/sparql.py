@@ -19,6 +19,7 @@ from cipd_graph._sparql import (
     QueryTimeoutError,
     check_query,
     run_bounded,
+    run_remote,
 )
 from cipd_graph.api.deps import SettingsDep, StoreDep
 
@@ -84,14 +85,24 @@ async def _answer(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     media = _negotiate(request.headers.get("accept", ""), form)
     try:
-        result = await run_in_threadpool(
-            run_bounded,
-            _store_dir(store),
-            query,
-            media,
-            timeout_s=settings.query_timeout,
-            cap=settings.result_cap,
-        )
+        if store.is_remote:
+            result = await run_in_threadpool(
+                run_remote,
+                store,
+                query,
+                media,
+                timeout_s=settings.query_timeout,
+                cap=settings.result_cap,
+            )
+        else:
+            result = await run_in_threadpool(
+                run_bounded,
+                _store_dir(store),
+                query,
+                media,
+                timeout_s=settings.query_timeout,
+                cap=settings.result_cap,
+            )
     except QueryTimeoutError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     except QueryRefusedError as exc:
