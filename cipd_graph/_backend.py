@@ -252,7 +252,12 @@ class RemoteBackend:
     def send_query(
         self, text: str, *, accept: str, union: bool = False, timeout_s: float | None = None
     ) -> bytes:
-        """POST a query (form-encoded) and return the raw answer in the ``accept`` format."""
+        """POST a query (form-encoded) and return the raw answer in the ``accept`` format.
+
+        With ``union``, the default graph is the union of the readable graphs, named in the
+        request: a server's own default graph may hold other stores' graphs, system graphs
+        (Virtuoso) or nothing at all (Fuseki without unionDefaultGraph).
+        """
         import httpx
 
         data: dict[str, Any] = {"query": text}

@@ -306,3 +306,23 @@ def run_remote(
     except (SyntaxError, ValueError) as exc:
         raise QueryRefusedError(f"the server's answer could not be read: {exc}") from exc
     return _bounded(answer, media_type, cap)
+
+
+def run_public(
+    store: Any,
+    query: str,
+    media_type: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cap: int = DEFAULT_CAP,
+) -> BoundedResult:
+    """Run a checked query for the public endpoint on a :class:`~cipd_graph.GraphStore`.
+
+    An embedded store answers in a child process (:func:`run_bounded`), a remote one on
+    its server (:func:`run_remote`); either way over the readable graphs only.
+    """
+    if store.is_remote:
+        return run_remote(store, query, media_type, timeout_s=timeout_s, cap=cap)
+    if store.location is None:
+        raise QueryRefusedError("the SPARQL endpoint needs an on-disk or remote store")
+    return run_bounded(store.location / "oxigraph", query, media_type, timeout_s=timeout_s, cap=cap)

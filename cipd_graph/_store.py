@@ -217,7 +217,11 @@ class GraphStore:
         return self.backend.store
 
     def query(self, text: str, *, union: bool = False) -> QueryAnswer:
-        """Run a read-only SPARQL query; ``union``: the default graph is every readable graph.
+        """Run a read-only SPARQL query; ``union``: the default graph is the union of graphs.
+
+        On a remote store the union is the readable graphs only (never the names graphs);
+        the embedded store answers over every graph, which is 10-25x faster, so queries
+        that may see names (all named queries) must not read ``foaf:name``.
 
         >>> store = GraphStore(None, Settings(pseudonym_key="doctest-key-0123456789"))
         >>> bool(store.query("ASK { ?s ?p ?o }", union=True))
@@ -531,6 +535,7 @@ class GraphStore:
             PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
             PREFIX cipd: <https://w3id.org/cipd#>
             SELECT ?batch ?path ?kind ?sha ?at ?who ?n ?version WHERE {
+              #+ base
               GRAPH ?pg {
                 ?batch a cipd:RecordBatch ; prov:wasDerivedFrom ?file ; prov:generatedAtTime ?at ;
                        cipd:tripleCount ?n ; prov:wasGeneratedBy ?load .
@@ -539,9 +544,12 @@ class GraphStore:
                 ?agent a prov:Agent ; rdfs:label ?who .
               }
             } ORDER BY ?path
-            """
+            """.replace(  # only this store's batches (a remote server may hold other stores')
+                "#+ base",
+                f"VALUES ?pg {{ {' '.join(f'<{g}/provenance>' for g in self.record_graphs())} }}",
+            )
         )
-        return [
+        found = [
             SourceInfo(
                 graph=r["batch"].value,
                 path=r["path"].value,
@@ -554,6 +562,8 @@ class GraphStore:
             )
             for r in rows
         ]
+        # Sorted here too: Virtuoso does not keep the query's ORDER BY over GRAPH ?pg.
+        return sorted(found, key=lambda s: s.path)
 
     def stats(self) -> dict[str, int]:
         """Counts of what the store holds."""

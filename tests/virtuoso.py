@@ -44,7 +44,8 @@ def _private_ini(folder: Path, sql_port: int, http_port: int) -> str:
     }
     out: list[str] = []
     section = ""
-    for line in text.splitlines():
+    for raw in text.splitlines():
+        line = raw
         header = re.match(r"^\[(.+)\]", line)
         if header:
             section = header.group(1)
@@ -61,8 +62,10 @@ def _private_ini(folder: Path, sql_port: int, http_port: int) -> str:
             line = f"ServerPort = 127.0.0.1:{sql_port}"
         elif name == "ServerPort" and section == "HTTPServer":
             line = f"ServerPort = 127.0.0.1:{http_port}"
-        elif name == "ResultSetMaxRows":
+        elif name == "ResultSetMaxRows":  # cipd-graph checks whole-graph reads against counts
             line = "ResultSetMaxRows = 1000000"
+        elif name == "MaxQueryCostEstimationTime":  # its estimate for paths over FROM lists is off
+            line = "MaxQueryCostEstimationTime = 0"
         elif name == "DirsAllowed":
             line = f"DirsAllowed = ., {folder}, /usr/share/virtuoso-opensource-7/vad"
         elif name.startswith("Load") and section == "Plugins":
@@ -93,6 +96,10 @@ class Virtuoso:
     @property
     def update_url(self) -> str:
         return self.base_url + "/sparql-auth"
+
+    @property
+    def gsp_url(self) -> str:
+        return self.base_url + "/sparql-graph-crud-auth"
 
     def start(self, timeout_s: float = 60.0) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

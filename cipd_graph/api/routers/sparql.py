@@ -5,7 +5,6 @@ A router of its own, so that it can be mounted in any FastAPI app.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -18,8 +17,7 @@ from cipd_graph._sparql import (
     QueryRefusedError,
     QueryTimeoutError,
     check_query,
-    run_bounded,
-    run_remote,
+    run_public,
 )
 from cipd_graph.api.deps import SettingsDep, StoreDep
 
@@ -62,14 +60,6 @@ def _negotiate(accept: str, form: str) -> str:
     )
 
 
-def _store_dir(store: StoreDep) -> Path:
-    if store.location is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the SPARQL endpoint needs an on-disk store"
-        )
-    return store.location / "oxigraph"
-
-
 async def _answer(
     query: str, request: Request, store: StoreDep, settings: SettingsDep, graphs: list[str]
 ) -> Response:
@@ -84,25 +74,19 @@ async def _answer(
     except QueryRefusedError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     media = _negotiate(request.headers.get("accept", ""), form)
+    if store.location is None and not store.is_remote:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the SPARQL endpoint needs an on-disk store"
+        )
     try:
-        if store.is_remote:
-            result = await run_in_threadpool(
-                run_remote,
-                store,
-                query,
-                media,
-                timeout_s=settings.query_timeout,
-                cap=settings.result_cap,
-            )
-        else:
-            result = await run_in_threadpool(
-                run_bounded,
-                _store_dir(store),
-                query,
-                media,
-                timeout_s=settings.query_timeout,
-                cap=settings.result_cap,
-            )
+        result = await run_in_threadpool(
+            run_public,
+            store,
+            query,
+            media,
+            timeout_s=settings.query_timeout,
+            cap=settings.result_cap,
+        )
     except QueryTimeoutError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     except QueryRefusedError as exc:
