@@ -371,7 +371,10 @@ class RemoteBackend:
             if match is None:
                 yield "update", prologue + "\n" + op
                 continue
-            quads = list(ox.parse(match.group(1), format=ox.RdfFormat.TRIG))
+            try:
+                quads = list(ox.parse(match.group(1), format=ox.RdfFormat.TRIG))
+            except SyntaxError as exc:
+                raise StoreError(f"the update holds data that is not valid RDF: {exc}") from exc
             by_graph: dict[str, list[ox.Quad]] = {}
             for q in quads:
                 name = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
