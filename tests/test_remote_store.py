@@ -118,3 +118,33 @@ def test_the_cli_loads_and_queries_a_remote_store(virtuoso, tmp_path: Path):
     assert run("drop", str(WARD7), env=env).returncode == 0
     again = json.loads(run("stats", "--json", env=env).stdout)
     assert again["counts"]["projects"] == 0
+
+
+def test_the_api_and_its_sparql_endpoint_work_over_a_remote_store(virtuoso):
+    from fastapi.testclient import TestClient
+
+    from cipd_graph.api import create_app
+
+    settings = Settings.from_env(virtuoso_env(virtuoso, "https://example.org/api/"))
+    with GraphStore.open(settings) as store:
+        assert store.load([REFERENCE, WARD7]).ok
+        with TestClient(create_app(settings, store)) as client:
+            assert client.get("/health").json()["triples"] == store.triple_count() > 0
+            strands = client.get("/queries/cq01-project-strands", params={"project": "ward7-falls"})
+            assert strands.status_code == 200, strands.text
+            names = "SELECT ?n WHERE { ?p <http://xmlns.com/foaf/0.1/name> ?n }"
+            answer = client.get("/sparql", params={"query": names})
+            assert answer.status_code == 200 and answer.json()["results"]["bindings"] == []
+            people = client.get(
+                "/sparql",
+                params={"query": "SELECT * WHERE { ?p a <http://xmlns.com/foaf/0.1/Person> }"},
+                headers={"Accept": "text/csv"},
+            )
+            assert people.status_code == 200 and people.text.count("/person/") > 50
+            refused = client.get(
+                "/sparql",
+                params={
+                    "query": f"SELECT * FROM <{store.record_graphs()[0]}/names> WHERE {{ ?s ?p ?o }}"
+                },
+            )
+            assert refused.status_code == 400
