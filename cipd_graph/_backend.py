@@ -369,7 +369,7 @@ class RemoteBackend:
         for op in operations:
             match = _INSERT_DATA.match(op)
             if match is None:
-                yield "update", prologue + "\n" + op
+                yield "update", prologue + "\n" + self._own_graphs_only(op)
                 continue
             try:
                 quads = list(ox.parse(match.group(1), format=ox.RdfFormat.TRIG))
@@ -392,6 +392,18 @@ class RemoteBackend:
                 if blank:  # Virtuoso refuses blank nodes in INSERT DATA; a template makes them
                     lines = "\n".join(_nt_line(q) for q in blank)
                     yield "update", f"INSERT {{ {target}{{ {lines} }} }} WHERE {{}}"
+
+    def _own_graphs_only(self, op: str) -> str:
+        """``op`` with its WHERE reading only this store's graphs (``USING NAMED``).
+
+        Rules read ``GRAPH ?g``; on a server holding other data (other stores, system
+        graphs) that would derive facts from it.
+        """
+        where = _top_level_where(op)
+        if where is None:
+            return op
+        using = " ".join(f"USING NAMED <{g}>" for g in self.named_graphs())
+        return op[:where] + using + "\n" + op[where:]
 
     def _gsp_post(self, graph: str, data: str) -> None:
         assert self.gsp_url is not None
@@ -487,6 +499,38 @@ class RemoteBackend:
         for journal in journals:
             self._rollback(journal)
         return journals
+
+
+def _top_level_where(op: str) -> int | None:
+    """Where the WHERE of an INSERT/DELETE ... WHERE operation starts, outside braces.
+
+    >>> op = "INSERT { GRAPH <urn:g> { ?s <urn:where> ?o } } WHERE { GRAPH ?g { ?s ?p ?o } }"
+    >>> op[_top_level_where(op):][:7]
+    'WHERE {'
+    >>> _top_level_where("DROP SILENT GRAPH <urn:g>") is None
+    True
+    """
+    if not re.match(r"\s*(INSERT|DELETE)\b", op, re.IGNORECASE):
+        return None
+    depth = 0
+    i = 0
+    while i < len(op):
+        c = op[i]
+        if c == "<":  # an IRI
+            i = op.index(">", i)
+        elif c in "\"'":  # a string
+            j = i + 1
+            while op[j] != c:
+                j += 2 if op[j] == "\\" else 1
+            i = j
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif depth == 0 and op[i : i + 5].upper() == "WHERE":
+            return i
+        i += 1
+    return None
 
 
 def _has_bnode(quad: ox.Quad) -> bool:
