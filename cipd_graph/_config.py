@@ -16,7 +16,24 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CIPD_STORE": (
         "var/store",
         "Where the graph is kept: a directory for the embedded Oxigraph store, "
-        "or an http(s) URL of a remote SPARQL endpoint.",
+        "or the http(s) URL of a remote SPARQL 1.1 query endpoint (such as "
+        "http://127.0.0.1:8890/sparql for Virtuoso).",
+    ),
+    "CIPD_STORE_UPDATE": (
+        "",
+        "With a remote CIPD_STORE: the SPARQL 1.1 Update endpoint URL; empty means the "
+        "query URL (Virtuoso takes authenticated updates at /sparql-auth).",
+    ),
+    "CIPD_STORE_GSP": (
+        "",
+        "With a remote CIPD_STORE: a SPARQL 1.1 Graph Store Protocol URL used to read and "
+        "write whole graphs (much faster than INSERT DATA); empty means SPARQL only.",
+    ),
+    "CIPD_STORE_USER": ("", "With a remote CIPD_STORE: the user name for updates; empty: none."),
+    "CIPD_STORE_PASSWORD": ("", "With a remote CIPD_STORE: the password of CIPD_STORE_USER."),
+    "CIPD_STORE_AUTH": (
+        "basic",
+        "With a remote CIPD_STORE: HTTP authentication scheme, basic or digest (Virtuoso).",
     ),
     "CIPD_API_TOKEN": (
         "",
@@ -68,6 +85,11 @@ class Settings:
     """
 
     store: str = VARIABLES["CIPD_STORE"][0]
+    store_update: str | None = None
+    store_gsp: str | None = None
+    store_user: str | None = None
+    store_password: str | None = field(default=None, repr=False)
+    store_auth: str = "basic"
     api_token: str | None = field(default=None, repr=False)
     ontology_dir: Path | None = None
     base_iri: str = VARIABLES["CIPD_BASE_IRI"][0]
@@ -80,6 +102,11 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_concurrent: int = 8
     max_queue: int = 32
+
+    @property
+    def store_is_remote(self) -> bool:
+        """Whether CIPD_STORE names a remote SPARQL server rather than a directory."""
+        return bool(re.match(r"^https?://", self.store))
 
     @property
     def writes_enabled(self) -> bool:
@@ -106,6 +133,18 @@ class Settings:
                 "such as https://example.org/cipd/"
             )
 
+        def url(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            if value and not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", value):
+                raise ConfigError(f"{name}={value!r}: give an http(s) URL")
+            return value or None
+
+        auth = env.get("CIPD_STORE_AUTH", "").strip().lower() or "basic"
+        if auth not in ("basic", "digest"):
+            raise ConfigError(f"CIPD_STORE_AUTH={auth!r}: use basic or digest")
+        if re.match(r"^https?://", store):
+            url("CIPD_STORE")
+
         def number(name: str, kind: type[float] | type[int], low: float) -> Any:
             text = env.get(name, "").strip() or VARIABLES[name][0]
             try:
@@ -127,6 +166,11 @@ class Settings:
                 o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
             ),
             store=store,
+            store_update=url("CIPD_STORE_UPDATE"),
+            store_gsp=url("CIPD_STORE_GSP"),
+            store_user=env.get("CIPD_STORE_USER", "").strip() or None,
+            store_password=env.get("CIPD_STORE_PASSWORD", "") or None,
+            store_auth=auth,
             api_token=token,
             ontology_dir=ontology_dir,
             base_iri=base,
@@ -138,6 +182,12 @@ class Settings:
         """(variable, effective value, meaning) for each variable, secrets masked."""
         values = {
             "CIPD_STORE": self.store,
+            "CIPD_STORE_UPDATE": self.store_update
+            or ("(not set: the query URL)" if self.store_is_remote else "(not used)"),
+            "CIPD_STORE_GSP": self.store_gsp or "(not set)",
+            "CIPD_STORE_USER": self.store_user or "(not set)",
+            "CIPD_STORE_PASSWORD": "(set)" if self.store_password else "(not set)",
+            "CIPD_STORE_AUTH": self.store_auth,
             "CIPD_API_TOKEN": "(set)" if self.api_token else "(not set: writes off)",
             "CIPD_BASE_IRI": self.base_iri,
             "CIPD_PSEUDONYM_KEY": "(set)"

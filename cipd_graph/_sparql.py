@@ -4,7 +4,9 @@
 not hold, and over-long queries, with a message a person can act on. :func:`run_bounded`
 runs a query in a child process that opens the on-disk store read-only, so a query that
 overruns its time limit is really stopped (the child is killed), and returns at most
-``cap`` results, saying when it truncated.
+``cap`` results, saying when it truncated. :func:`run_remote` forwards an already checked
+query to a remote store's SPARQL server, naming the readable graphs as the dataset, with
+the same time limit (on the HTTP request) and the same cap.
 """
 
 from __future__ import annotations
@@ -228,7 +230,11 @@ def _answer(store: ox.Store, query: str, media_type: str, cap: int) -> BoundedRe
     # The default graph is the union of the public graphs; GRAPH ?g sees only those too.
     default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(graphs)
     named: list[ox.NamedNode | ox.BlankNode] = list(graphs)
-    result = store.query(query, default_graph=default, named_graphs=named)
+    return _bounded(store.query(query, default_graph=default, named_graphs=named), media_type, cap)
+
+
+def _bounded(result: Any, media_type: str, cap: int) -> BoundedResult:
+    """Serialise at most ``cap`` results of a query answer in ``media_type``."""
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
         rows: list[list[Any]] = []
@@ -242,7 +248,7 @@ def _answer(store: ox.Store, query: str, media_type: str, cap: int) -> BoundedRe
         return BoundedResult(
             serialize_solutions(variables, rows, fmt), media_type, truncated, len(rows)
         )
-    if isinstance(result, ox.QueryTriples):
+    if isinstance(result, ox.QueryTriples | list):
         triples: list[ox.Triple] = []
         truncated = False
         for triple in result:
@@ -310,3 +316,59 @@ def run_bounded(
         raise QueryRefusedError(f"the query failed: {payload}")
     assert isinstance(payload, BoundedResult)
     return payload
+
+
+def run_remote(
+    store: Any,
+    query: str,
+    media_type: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cap: int = DEFAULT_CAP,
+) -> BoundedResult:
+    """Forward a checked ``query`` to a remote store's server, over its readable graphs only."""
+    import httpx
+
+    from cipd_graph._backend import _query_form, parse_json_results
+    from cipd_graph._errors import StoreError
+
+    form = _query_form(query)
+    graph_form = form in ("CONSTRUCT", "DESCRIBE")
+    accept = "application/n-triples" if graph_form else "application/sparql-results+json"
+    try:
+        body = store.backend.send_query(query, accept=accept, union=True, timeout_s=timeout_s)
+    except httpx.TimeoutException as exc:
+        raise QueryTimeoutError(
+            f"the query ran past the time limit of {timeout_s:g} s and was stopped"
+        ) from exc
+    except StoreError as exc:
+        raise QueryRefusedError(f"the query failed: {exc}") from exc
+    try:
+        answer: Any = (
+            list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+            if graph_form
+            else parse_json_results(body)
+        )
+    except (SyntaxError, ValueError) as exc:
+        raise QueryRefusedError(f"the server's answer could not be read: {exc}") from exc
+    return _bounded(answer, media_type, cap)
+
+
+def run_public(
+    store: Any,
+    query: str,
+    media_type: str,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cap: int = DEFAULT_CAP,
+) -> BoundedResult:
+    """Run a checked query for the public endpoint on a :class:`~cipd_graph.GraphStore`.
+
+    An embedded store answers in a child process (:func:`run_bounded`), a remote one on
+    its server (:func:`run_remote`); either way over the readable graphs only.
+    """
+    if store.is_remote:
+        return run_remote(store, query, media_type, timeout_s=timeout_s, cap=cap)
+    if store.location is None:
+        raise QueryRefusedError("the SPARQL endpoint needs an on-disk or remote store")
+    return run_bounded(store.location / "oxigraph", query, media_type, timeout_s=timeout_s, cap=cap)

@@ -1,9 +1,11 @@
-"""The graph store: an embedded Oxigraph store, loaded one source file (batch) at a time.
+"""The graph store, loaded one source file (batch) at a time.
 
-A load parses, maps and validates every file before anything is written; then one SPARQL
-Update (one Oxigraph transaction) replaces each file's named graph, its names and
-provenance graphs, refreshes the ontology graph if it changed and recomputes the derived
-facts. A failed load, or a process killed while loading, leaves the store as it was.
+The quads live in a backend (``_backend.py``): an embedded Oxigraph store on disk, or a
+remote SPARQL 1.1 server when ``CIPD_STORE`` is an http(s) URL. A load parses, maps and
+validates every file before anything is written; then one SPARQL Update (one Oxigraph
+transaction, or one journalled write on a remote server) replaces each file's named
+graph, its names and provenance graphs, refreshes the ontology graph if it changed and
+recomputes the derived facts. A failed load leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
+from cipd_graph._backend import Backend, EmbeddedBackend, QueryAnswer, RemoteBackend
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordError, RecordProblem, StoreError
 from cipd_graph._mapping import MappedFile, Mapper
@@ -153,23 +156,19 @@ class GraphStore:
     0
     """
 
-    def __init__(self, location: Path | None, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        location: Path | None,
+        settings: Settings | None = None,
+        *,
+        backend: Backend | None = None,
+    ) -> None:
         self.settings = settings or Settings.from_env()
-        self.location = location
         base = self.settings.base_iri
         self.base = base
         self.inferred_graph = base + "graph/inferred"
-        try:
-            if location is not None:
-                (location / "oxigraph").mkdir(parents=True, exist_ok=True)
-            self._store = ox.Store(str(location / "oxigraph")) if location else ox.Store()
-        except OSError as exc:
-            if "lock" in str(exc).lower():
-                raise StoreError(
-                    f"{location}: the store is in use by another process (a running `cipd serve` "
-                    "or load); stop it or point CIPD_STORE elsewhere"
-                ) from exc
-            raise StoreError(f"{location}: cannot open the store: {exc}") from exc
+        self.backend: Backend = backend or EmbeddedBackend(location)
+        self.location = self.backend.location
         self._pseudonymiser: Pseudonymiser | None = None
         self._mapper: Mapper | None = None  # the last load's mapper, to name people in reports
         self._model: Model | None = None
@@ -178,18 +177,35 @@ class GraphStore:
     def open(cls, settings: Settings | None = None) -> GraphStore:
         """Open the store that ``CIPD_STORE`` names."""
         settings = settings or Settings.from_env()
-        if re.match(r"^https?://", settings.store):
+        if not settings.store_is_remote:
+            return cls(Path(settings.store), settings)
+        if not settings.pseudonym_key:
             raise StoreError(
-                f"CIPD_STORE={settings.store!r}: remote SPARQL endpoints are not supported by "
-                "this version; give a directory for the embedded store"
+                f"CIPD_STORE={settings.store!r} is a remote SPARQL server: set CIPD_PSEUDONYM_KEY "
+                "too (a remote store has no local directory to keep a generated key in, and "
+                "every process writing to it must use the same key)"
             )
-        return cls(Path(settings.store), settings)
+        backend = RemoteBackend(
+            settings.store,
+            update_url=settings.store_update,
+            gsp_url=settings.store_gsp,
+            user=settings.store_user,
+            password=settings.store_password,
+            auth=settings.store_auth,
+            base=settings.base_iri,
+            ontology_iri=str(ONTOLOGY_IRI),
+            readable=_readable,
+        )
+        return cls(None, settings, backend=backend)
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether the quads live on a remote SPARQL server."""
+        return isinstance(self.backend, RemoteBackend)
 
     def close(self) -> None:
-        """Flush to disk and release the store."""
-        if self.location is not None:
-            self._store.flush()
-        del self._store
+        """Flush to disk (or close the connection) and release the store."""
+        self.backend.close()
 
     def __enter__(self) -> GraphStore:
         return self
@@ -199,8 +215,41 @@ class GraphStore:
 
     @property
     def oxigraph(self) -> ox.Store:
-        """The underlying pyoxigraph store (read it; write through this class)."""
-        return self._store
+        """The underlying pyoxigraph store of an embedded store (read it; write through this class)."""
+        if not isinstance(self.backend, EmbeddedBackend):
+            raise StoreError("the store is a remote SPARQL server: use GraphStore.query")
+        return self.backend.store
+
+    def query(self, text: str, *, union: bool = False) -> QueryAnswer:
+        """Run a read-only SPARQL query; ``union``: the default graph is the union of graphs.
+
+        On a remote store the union is the readable graphs only (never the names graphs);
+        the embedded store answers over every graph, which is 10-25x faster, so queries
+        that may see names (all named queries) must not read ``foaf:name``.
+
+        >>> store = GraphStore(None, Settings(pseudonym_key="doctest-key-0123456789"))
+        >>> bool(store.query("ASK { ?s ?p ?o }", union=True))
+        False
+        """
+        return self.backend.query(text, union=union)
+
+    def query_readable(self, text: str) -> QueryAnswer:
+        """Run a read-only query whose default graph is the readable graphs only (never names).
+
+        Slower than ``query(union=True)`` on the embedded store, for queries that may match
+        any predicate of a person (exports), where a name must never slip through.
+        """
+        if isinstance(self.backend, EmbeddedBackend):
+            graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(
+                self.readable_graphs()
+            )
+            result = self.backend.store.query(text, default_graph=graphs)
+            return list(result) if isinstance(result, ox.QueryTriples) else result
+        return self.backend.query(text, union=True)
+
+    def triple_count(self) -> int:
+        """How many quads the store holds (every graph, names and ontology included)."""
+        return self.backend.count()
 
     # -- helpers ------------------------------------------------------------------
     @property
@@ -232,22 +281,14 @@ class GraphStore:
 
     def record_graphs(self) -> list[str]:
         """The named graphs holding records (one per loaded file)."""
-        return sorted(
-            g.value
-            for g in self._store.named_graphs()
-            if isinstance(g, ox.NamedNode) and self._is_record_graph(g.value)
-        )
+        return sorted(g for g in self.backend.named_graphs() if self._is_record_graph(g))
 
     def readable_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
         """The graphs queries read: records, derived facts, provenance and the ontology; never names."""
-        return [
-            g
-            for g in self._store.named_graphs()
-            if isinstance(g, ox.NamedNode) and not g.value.endswith("/names")
-        ]
+        return [ox.NamedNode(g) for g in self.backend.named_graphs() if _readable(g)]
 
     def _select(self, query: str, *, union: bool = False) -> list[dict[str, Any]]:
-        solutions = self._store.query(query, use_default_graph_as_union=union)
+        solutions = self.backend.query(query, union=union)
         assert isinstance(solutions, ox.QuerySolutions)
         names = [v.value for v in solutions.variables]
         return [{n: row[n] for n in names} for row in solutions]
@@ -322,10 +363,9 @@ class GraphStore:
         excluded = replaced | {self.inferred_graph}
         for start in range(0, len(mentioned_list), 2000):
             chunk = " ".join(f"<{_iri_ok(i)}>" for i in mentioned_list[start : start + 2000])
-            solutions = self._store.query(
+            solutions = self._select(
                 f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
             )
-            assert isinstance(solutions, ox.QuerySolutions)
             for row in solutions:
                 graph = row["g"].value
                 if graph in excluded or not self._is_record_graph(graph):
@@ -337,17 +377,16 @@ class GraphStore:
         further = {o for o in context.objects() if isinstance(o, URIRef)} - {
             URIRef(i) for i in mentioned
         }
-        for node in sorted(further):
-            if not str(node).startswith(self.base):
-                continue
-            for quad in self._store.quads_for_pattern(ox.NamedNode(str(node)), None, None, None):
-                graph = quad.graph_name
-                if (
-                    isinstance(graph, ox.NamedNode)
-                    and graph.value not in excluded
-                    and self._is_record_graph(graph.value)
-                ):
-                    context.add((node, _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
+        further_list = sorted(str(n) for n in further if str(n).startswith(self.base))
+        for start in range(0, len(further_list), 2000):
+            chunk = " ".join(f"<{_iri_ok(i)}>" for i in further_list[start : start + 2000])
+            for row in self._select(
+                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+            ):
+                graph = row["g"].value
+                if graph in excluded or not self._is_record_graph(graph):
+                    continue
+                context.add((_to_rdflib(row["s"]), _to_rdflib(row["p"]), _to_rdflib(row["o"])))
         return context
 
     def _describe(self, iri: str) -> str:
@@ -407,13 +446,11 @@ class GraphStore:
             subject = ox.NamedNode(iri)
         except ValueError:
             return frozenset()
-        rdf_type = ox.NamedNode(str(RDF.type))
+        rows = self._select(f"SELECT ?c ?g WHERE {{ GRAPH ?g {{ {subject} a ?c }} }}")
         return frozenset(
-            q.object.value
-            for q in self._store.quads_for_pattern(subject, rdf_type, None, None)
-            if isinstance(q.graph_name, ox.NamedNode)
-            and self._is_record_graph(q.graph_name.value)
-            and isinstance(q.object, ox.NamedNode)
+            row["c"].value
+            for row in rows
+            if isinstance(row["c"], ox.NamedNode) and self._is_record_graph(row["g"].value)
         )
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
@@ -530,7 +567,7 @@ class GraphStore:
             f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{ONTOLOGY_IRI}> {{ ?s ?p ?o }} }}"
         )
         stored = int(rows[0]["n"].value)
-        same = self._store.query(
+        same = self.backend.query(
             f'ASK {{ GRAPH <{ONTOLOGY_IRI}> {{ <{ONTOLOGY_IRI}> <http://www.w3.org/2002/07/owl#versionInfo> "{version}" }} }}'
         )
         if stored == len(ontology) and bool(same):
@@ -561,18 +598,16 @@ class GraphStore:
             )
             steps.append("INSERT DATA { " + " ".join(parts) + " }")
         steps += derive
-        update = prologue + "\n" + " ;\n".join(steps)
         if progress is not None:  # said just before the one transaction begins
             progress(f"validated {len(mapped)} file(s); writing them in one transaction")
-        self._update(update)
+        self._update(steps, prologue)
 
-    def _update(self, update: str) -> None:
-        try:
-            self._store.update(update)
-        except (OSError, SyntaxError) as exc:
-            raise StoreError(f"the store refused the update, nothing was written: {exc}") from exc
-        if self.location is not None:
-            self._store.flush()
+    def _update(
+        self, operations: Sequence[str], prologue: str = "", graphs: Sequence[str] = ()
+    ) -> None:
+        """Apply update operations all together or not at all (``graphs``: what they change
+        beyond the graphs their text names, for the remote backend's undo journal)."""
+        self.backend.update(operations, prologue=prologue, graphs=[*graphs, self.inferred_graph])
 
     # -- other operations -------------------------------------------------------------
     def drop(self, source: str) -> str:
@@ -593,13 +628,13 @@ class GraphStore:
             f"DROP SILENT GRAPH <{graph}/provenance>",
             *derive,
         ]
-        self._update(prologue + "\n" + " ;\n".join(steps))
+        self._update(steps, prologue)
         return graph
 
     def refresh_derived(self) -> None:
         """Recompute the derived facts (they are recomputed by every load and drop anyway)."""
         prologue, derive = derivation_steps(self.inferred_graph)
-        self._update(prologue + "\n" + " ;\n".join(derive))
+        self._update(derive, prologue)
 
     def sources(self) -> list[SourceInfo]:
         """Every loaded batch with its provenance."""
@@ -609,6 +644,7 @@ class GraphStore:
             PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
             PREFIX cipd: <https://w3id.org/cipd#>
             SELECT ?batch ?path ?kind ?sha ?at ?who ?n ?version WHERE {
+              #+ base
               GRAPH ?pg {
                 ?batch a cipd:RecordBatch ; prov:wasDerivedFrom ?file ; prov:generatedAtTime ?at ;
                        cipd:tripleCount ?n ; prov:wasGeneratedBy ?load .
@@ -617,9 +653,12 @@ class GraphStore:
                 ?agent a prov:Agent ; rdfs:label ?who .
               }
             } ORDER BY ?path
-            """
+            """.replace(  # only this store's batches (a remote server may hold other stores')
+                "#+ base",
+                f"VALUES ?pg {{ {' '.join(f'<{g}/provenance>' for g in self.record_graphs())} }}",
+            )
         )
-        return [
+        found = [
             SourceInfo(
                 graph=r["batch"].value,
                 path=r["path"].value,
@@ -632,10 +671,12 @@ class GraphStore:
             )
             for r in rows
         ]
+        # Sorted here too: Virtuoso does not keep the query's ORDER BY over GRAPH ?pg.
+        return sorted(found, key=lambda s: s.path)
 
     def stats(self) -> dict[str, int]:
         """Counts of what the store holds."""
-        counts = {"triples": len(self._store), "batches": len(self.record_graphs())}
+        counts = {"triples": self.triple_count(), "batches": len(self.record_graphs())}
         kinds = {
             "projects": CIPD.ImprovementProject,
             "pdsa_cycles": CIPD.PDSACycle,
@@ -676,7 +717,7 @@ class GraphStore:
 
     def quads(self, *, with_names: bool = False, with_ontology: bool = False) -> Iterator[ox.Quad]:
         """Every quad to export: records, derived facts and provenance; names only if asked."""
-        for quad in self._store:
+        for quad in self.backend.quads():
             graph = quad.graph_name
             name = graph.value if isinstance(graph, ox.NamedNode) else ""
             if name.endswith("/names") and not with_names:
@@ -711,7 +752,7 @@ class GraphStore:
         data = Graph()
         where: dict[str, str] = {}
         for graph in self.record_graphs():
-            for quad in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+            for quad in self.backend.quads(graph):
                 s = _to_rdflib(quad.subject)
                 data.add((s, _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
                 where.setdefault(str(s), graph)
@@ -722,6 +763,11 @@ class GraphStore:
             return (paths.get(graph) if graph else None, None, self._describe(focus))
 
         return validate_graph(data, locate, describe=self._describe)
+
+
+def _readable(graph: str) -> bool:
+    """Whether queries may read ``graph``: every graph of the store but the names graphs."""
+    return not graph.endswith("/names")
 
 
 def _id_problem(mapped: MappedFile, iri: str, reason: str) -> RecordProblem:

@@ -61,3 +61,24 @@ def loaded_sample_store(tmp_path_factory: pytest.TempPathFactory):
     assert result.ok, result.to_text()
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory):
+    """A private Virtuoso Open Source server on loopback for this test session.
+
+    CI installs it (.ci/run) and a missing server fails there; on a developer machine
+    without the package the remote-backend tests are skipped.
+    """
+    import os
+
+    from .virtuoso import Virtuoso, available
+
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("virtuoso-opensource is not installed; .ci/run installs it with apt")
+        pytest.skip("virtuoso-opensource is not installed (apt-get install virtuoso-opensource)")
+    server = Virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    server.start()
+    yield server
+    server.stop()

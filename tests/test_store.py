@@ -260,9 +260,15 @@ def test_a_store_in_use_is_reported(tmp_path: Path, settings: Settings):
         GraphStore(tmp_path / "s", settings)
 
 
-def test_remote_store_urls_are_refused_clearly():
-    with pytest.raises(StoreError, match="remote SPARQL endpoints are not supported"):
+def test_a_remote_store_needs_a_pseudonym_key():
+    with pytest.raises(StoreError, match="set CIPD_PSEUDONYM_KEY"):
         GraphStore.open(Settings(store="http://127.0.0.1:9/sparql"))
+
+
+def test_an_unreachable_remote_store_is_reported_clearly():
+    settings = Settings(store="http://127.0.0.1:9/sparql", pseudonym_key="k" * 20)
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1:9/sparql: cannot reach the SPARQL server"):
+        GraphStore.open(settings)
 
 
 @pytest.mark.parametrize("fmt", ["ttl", "nt", "nq", "trig", "jsonld"])

@@ -106,7 +106,7 @@ def select(store: GraphStore, query: str, **iris: str | Sequence[str]) -> list[d
         terms = " ".join(str(ox.NamedNode(v)) for v in values)
         blocks.append(f"VALUES ?{name} {{ {terms} }}")
     text = PREFIXES + query.replace("#+ bind", " ".join(blocks), 1)
-    solutions = store.oxigraph.query(text, use_default_graph_as_union=True)
+    solutions = store.query(text, union=True)
     assert isinstance(solutions, ox.QuerySolutions)
     names = [v.value for v in solutions.variables]
     return [{n: str(row[n].value) for n in names if row[n] is not None} for row in solutions]

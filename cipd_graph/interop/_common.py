@@ -51,8 +51,7 @@ def _bind(query: str, bindings: Mapping[str, Binding]) -> str:
 
 def _query(store: GraphStore, query: str) -> Any:
     # The readable graphs only: people's names (the /names graphs) never reach an export.
-    graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(store.readable_graphs())
-    return store.oxigraph.query(query, default_graph=graphs)
+    return store.query_readable(query)
 
 
 def select(
@@ -78,7 +77,7 @@ def construct(
 ) -> Graph:
     """The triples a CONSTRUCT over the readable graphs gives, as an rdflib graph."""
     triples = _query(store, _bind(query, bindings or {}))
-    assert isinstance(triples, ox.QueryTriples)
+    assert isinstance(triples, list)
     graph = Graph()
     for t in triples:
         graph.add((_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object)))

@@ -41,7 +41,7 @@ def select(store: GraphStore, query: str, **iris: str) -> list[dict[str, str | N
     """Run a SELECT over the union of the graphs; ``iris`` are bound to ``?name`` by VALUES."""
     values = " ".join(f"VALUES ?{name} {{ {term(iri)} }}" for name, iri in iris.items())
     text = PREFIXES + query.replace("#+ bind", values, 1)
-    solutions = store.oxigraph.query(text, use_default_graph_as_union=True)
+    solutions = store.query(text, union=True)
     assert isinstance(solutions, ox.QuerySolutions)
     names = [v.value for v in solutions.variables]
     rows: list[dict[str, str | None]] = []

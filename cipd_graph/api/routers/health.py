@@ -22,4 +22,4 @@ class HealthPublic(BaseModel):
 @router.get("", response_model=HealthPublic)
 def read_health(store: StoreDep) -> HealthPublic:
     """Say the server is up, with the store's triple count."""
-    return HealthPublic(status="ok", triples=len(store.oxigraph))
+    return HealthPublic(status="ok", triples=store.triple_count())

@@ -252,5 +252,9 @@ def replace_module_mappings(
     if len(graph):
         data = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
         steps.append(f"INSERT DATA {{ GRAPH {target} {{ {data} }} }}")
-    store._update(prologue + "\n" + " ;\n".join(steps + derive))
+    changed = store._select(  # the graphs the DELETEs reach, for a remote store's undo journal
+        f"SELECT DISTINCT ?g WHERE {{ {{ GRAPH ?h {{ ?m <{CIPD.mapsModule}> {m} }} GRAPH ?g {{ ?m ?p ?o }} }} "
+        f"UNION {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?m }} }} }}"
+    )
+    store._update(steps + derive, prologue, graphs=[row["g"].value for row in changed])
     return _mappings(store, module)

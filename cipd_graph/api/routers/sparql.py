@@ -5,7 +5,6 @@ A router of its own, so that it can be mounted in any FastAPI app.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -19,7 +18,7 @@ from cipd_graph._sparql import (
     QueryTimeoutError,
     StoreBusyError,
     check_query,
-    run_bounded,
+    run_public,
 )
 from cipd_graph.api.deps import SettingsDep, StoreDep
 
@@ -62,14 +61,6 @@ def _negotiate(accept: str, form: str) -> str:
     )
 
 
-def _store_dir(store: StoreDep) -> Path:
-    if store.location is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the SPARQL endpoint needs an on-disk store"
-        )
-    return store.location / "oxigraph"
-
-
 async def _answer(
     query: str, request: Request, store: StoreDep, settings: SettingsDep, graphs: list[str]
 ) -> Response:
@@ -84,10 +75,14 @@ async def _answer(
     except QueryRefusedError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     media = _negotiate(request.headers.get("accept", ""), form)
+    if store.location is None and not store.is_remote:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the SPARQL endpoint needs an on-disk store"
+        )
     try:
         result = await run_in_threadpool(
-            run_bounded,
-            _store_dir(store),
+            run_public,
+            store,
             query,
             media,
             timeout_s=settings.query_timeout,
