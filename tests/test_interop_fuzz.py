@@ -1,12 +1,14 @@
 """Mutation fuzzing of the xAPI and Curriculum Inventory readers: any input gives a batch or a RecordError.
 
-``hypothesis`` is not a dependency of this branch (another branch adds it), so the mutations
-come from a seeded ``random.Random``: the same cases run every time, and a failure names the
-seed and case to replay.
+Two kinds: structure-aware mutations (JSON values swapped for odd ones, XML elements emptied)
+from a seeded ``random.Random``, so the same cases run every time and a failure names the seed
+and case to replay; and hypothesis over byte-level mutations with the shared contract of
+``tests/fuzzing.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -19,6 +21,8 @@ from cipd_graph import GraphStore, RecordError, Settings
 from cipd_graph._mapping import Mapper
 from cipd_graph.interop.curriculum_inventory import read_curriculum_inventory
 from cipd_graph.interop.xapi import read_xapi
+
+from .fuzzing import fuzz_parser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interop"
 CASES = 150
@@ -152,3 +156,32 @@ def test_curriculum_inventory_reader_never_fails_otherwise(mapper: Mapper, tmp_p
         except Exception as exc:  # pragma: no cover - the report of a failure
             pytest.fail(f"seed 20261127 case {case}: {type(exc).__name__}: {exc}")
     assert 0 < sum(outcomes) < len(outcomes)  # both mapped and refused files were tried
+
+
+# --------------------------------------------------------------------------- hypothesis
+# The shared contract of tests/fuzzing.py (any bytes: records, or a RecordError whose problems
+# name the file, the record and a line inside it), driven by hypothesis over mutations of the
+# realistic fixtures and arbitrary text, for every importer of foreign formats.
+
+
+@functools.cache
+def _shared_mapper() -> Mapper:
+    store = GraphStore(None, Settings(pseudonym_key="fuzz-key-0123456789abcdef", user="fuzz"))
+    return store.new_mapper()
+
+
+def _with_mapper(read: Callable[[Path, Mapper], object]) -> Callable[[Path], object]:
+    return lambda path: read(path, _shared_mapper())
+
+
+test_xapi_json_contract = fuzz_parser(
+    _with_mapper(read_xapi), seeds=[FIXTURES / "xapi-statements.json"], name="statements.json"
+)
+test_xapi_json_lines_contract = fuzz_parser(
+    _with_mapper(read_xapi), seeds=[FIXTURES / "xapi-statements.json"], name="statements.jsonl"
+)
+test_curriculum_inventory_contract = fuzz_parser(
+    _with_mapper(read_curriculum_inventory),
+    seeds=[FIXTURES / "curriculum-inventory.xml"],
+    name="report.xml",
+)
