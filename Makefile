@@ -37,6 +37,7 @@ ontology: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/cipd schemas --out schemas
 
+# BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
