@@ -60,9 +60,18 @@ def _dir_size(path: Path) -> int:
 
 def _emit(out: Path, **values: Any) -> None:
     """Merge ``values`` into the JSON file ``out`` (children report progressively)."""
-    data = json.loads(out.read_text()) if out.exists() else {}
+    data = _read(out)
     data.update(values)
-    out.write_text(json.dumps(data))
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(data))
+    partial.replace(out)  # atomic: the parent never reads half a file
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 def ours_load(records: Path, store_dir: Path, out: Path) -> None:
@@ -366,14 +375,14 @@ def measure_size(  # noqa: PLR0915 - one size, step by step
     out = work / "ours.json"
     status, seconds, _ = run_child(["ours-load", str(records), str(store_dir), str(out)], left())
     res["ours_status"], res["ours_wall"] = status, seconds
-    ours = json.loads(out.read_text()) if out.exists() else {}
+    ours = _read(out)
     res["ours"] = ours
     if status == "ok":
         res["store_bytes"] = _dir_size(store_dir)
         qout = work / "ours-queries.json"
         status, _s, _ = run_child(["ours-queries", str(records), str(store_dir), str(qout)], left())
         res["ours_queries_status"] = status
-        res["ours_queries"] = json.loads(qout.read_text()) if qout.exists() else {}
+        res["ours_queries"] = _read(qout)
         if left() > 60:
             port = _free_port()
             server = serve_ours(store_dir, port)
@@ -399,7 +408,7 @@ def measure_size(  # noqa: PLR0915 - one size, step by step
         if proc.poll() is not None:
             status = "failed"
             break
-        data = json.loads(bout.read_text()) if bout.exists() else {}
+        data = _read(bout)
         if data.get("serving"):
             status = "ok"
             break
@@ -414,7 +423,7 @@ def measure_size(  # noqa: PLR0915 - one size, step by step
         proc.wait()
     res["baseline_wall"] = time.perf_counter() - start
     res["baseline_limit"] = limit
-    res["baseline"] = json.loads(bout.read_text()) if bout.exists() else {}
+    res["baseline"] = _read(bout)
     res["children_peak_mb"] = _peak_children_mb()
     return res
 
