@@ -38,6 +38,7 @@ schemas: $(STAMP)
 	$(BIN)/cipd schemas --out schemas
 	$(BIN)/cipd context --out contexts/cipd.jsonld
 
+# BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

@@ -6,9 +6,10 @@ reported as a ratio: absolute times drift between machines, ratios much less.
 
 from __future__ import annotations
 
-import math
+import json
+import os
 import platform
-import re
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -46,106 +47,9 @@ def parse_oxigraph() -> int:
     )
 
 
-def load_rows() -> tuple[list[tuple[str, str, float, str, float]], list[str]]:
-    """Loading records: incremental validation of one project against a whole-graph check."""
-    import shutil
-    import tempfile
-
-    from cipd_graph import Settings
-    from cipd_graph._store import GraphStore
-
-    samples = Path(__file__).resolve().parents[1] / "examples" / "records"
-    settings = Settings(pseudonym_key="bench-key-0123456789", user="bench")
-    notes: list[str] = []
-    rows: list[tuple[str, str, float, str, float]] = []
-    for copies in (0, 3, 38):
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            records = root / "records"
-            shutil.copytree(samples, records)
-            for source in sorted((samples / "projects").glob("*.yaml")):
-                text = source.read_text(encoding="utf-8")
-                for k in range(copies):
-                    renamed = re.sub(r"^id: (\S+)", rf"id: \1-c{k}", text, count=1, flags=re.M)
-                    renamed = re.sub(
-                        r"^  id: (\S+)", rf"  id: \1-c{k}", renamed, count=1, flags=re.M
-                    )
-                    (records / "projects" / f"{source.stem}-c{k}.yaml").write_text(
-                        renamed, encoding="utf-8"
-                    )
-            projects = len(list((records / "projects").glob("*.yaml")))
-            store = GraphStore(root / "store", settings)
-            start = time.perf_counter()
-            result = store.load([records])
-            load_s = time.perf_counter() - start
-            assert result.ok, result.to_text()
-            triples = len(store.oxigraph)
-            notes.append(
-                f"Load of {projects} projects + 7 reference tables into a fresh on-disk store: "
-                f"{load_s:.1f} s ({triples / load_s:,.0f} triples/s, {triples} triples in the store)."
-            )
-            if copies == 38:  # the 1,000-project graph: named query latency only
-                rows += query_rows(store, f"{projects} projects", baseline=False)
-                store.close()
-                continue
-            one = records / "projects" / "ward7-falls.yaml"
-            incremental = median_seconds(lambda s=store, f=one: s.validate([f]))
-            whole = median_seconds(store.validate_store, runs=1)
-            rows.append(
-                (
-                    f"validate one project against a store of {projects} projects",
-                    "incremental (batch + what it touches)",
-                    incremental,
-                    "whole-store SHACL",
-                    whole,
-                )
-            )
-            if copies == 0:
-                rows += query_rows(store, "sample")
-            store.close()
-    return rows, notes
-
-
-def query_rows(
-    store: object, scope: str, *, baseline: bool = True
-) -> list[tuple[str, str, float, str, float]]:
-    """Each named query's median latency (and p95 of 20 runs), against rdflib on the same triples."""
-    from rdflib import Dataset
-
-    from cipd_graph._queries import named_queries, run_query
-
-    params = {
-        "project": "ward7-falls",
-        "team": "ward7-microsystem",
-        "organisation": "northshire-trust",
-        "module": "ncu-qi-practice",
-        "programme": "nsu-msc-qi",
-    }
-    union = Dataset(default_union=True)
-    if baseline:
-        union.parse(data=store.export("nq", with_ontology=True), format="nquads")  # type: ignore[attr-defined]
-    out = []
-    for name, query in named_queries().items():
-        values = {p.name: params[p.name] for p in query.parameters if p.required}
-        times = sorted(
-            median_seconds(lambda n=name, v=values: run_query(store, n, v), runs=1)
-            for _ in range(20)
-        )
-        ours, p95 = times[10], times[18]
-        text = query.bound(values, store.base)  # type: ignore[attr-defined]
-        base = (
-            median_seconds(lambda t=text: list(union.query(t)), runs=1)
-            if baseline
-            else float("nan")
-        )
-        label = f"named query {name} ({scope}; p95 {p95 * 1000:.1f} ms)"
-        out.append((label, "pyoxigraph", ours, "rdflib" if baseline else "-", base))
-    return out
-
-
-def main() -> None:
-    rows: list[tuple[str, str, float, str, float]] = []
-    rows.append(
+def ontology_rows() -> list[tuple[str, str, float, str, float]]:
+    """The ontology: parsing it and running the quality checks, pyoxigraph against rdflib."""
+    rows: list[tuple[str, str, float, str, float]] = [
         (
             "parse the ontology modules",
             "pyoxigraph",
@@ -153,7 +57,7 @@ def main() -> None:
             "rdflib",
             median_seconds(parse_rdflib),
         )
-    )
+    ]
     graph = load_ontology()
     store = to_store(graph)
     for check in quality_checks():
@@ -164,31 +68,63 @@ def main() -> None:
                 "pyoxigraph",
                 median_seconds(lambda q=query: list(store.query(q))),  # type: ignore[misc]
                 "rdflib",
-                median_seconds(lambda q=query: list(graph.query(q))),  # type: ignore[misc]
+                median_seconds(lambda q=query: list(graph.query(q)), runs=1),  # type: ignore[misc]
             )
         )
-    model_load = median_seconds(load_model)
-    record_rows, record_notes = load_rows()
-    rows += record_rows
+    return rows
+
+
+def main() -> None:
+    import tempfile
+
+    from report import scale_section  # type: ignore[import-not-found]
+    from scale import measure_size  # type: ignore[import-not-found]
+
+    started = time.monotonic()
+    sizes = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",") if n]
+    deadline = started + float(os.environ.get("BENCH_DEADLINE_S", "1680"))
+    baseline_limit = float(os.environ.get("BENCH_BASELINE_S", "300"))
+    rows = ontology_rows()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="cipd-bench-") as tmp:
+        for n in sizes:
+            if deadline - time.monotonic() < 30:
+                results.append({"projects": n, "skipped": True})
+                continue
+            work = Path(tmp) / str(n)
+            work.mkdir()
+            print(f"bench: {n} projects", flush=True)
+            results.append(measure_size(n, work, deadline, baseline_limit))
+            shutil.rmtree(work, ignore_errors=True)
     lines = [
         "# Benchmark results",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}; "
-        f"median of {RUNS} runs; ontology of {len(graph)} triples.",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
+        f"({os.cpu_count()} cores, shared with other work), Python {platform.python_version()}, "
+        f"pyoxigraph {pyoxigraph.__version__}; `make bench` took "
+        f"{(time.monotonic() - started) / 60:.1f} min; sizes {','.join(map(str, sizes))} "
+        "(`BENCH_SIZES`), deadline `BENCH_DEADLINE_S`, baseline limit per size `BENCH_BASELINE_S`.",
+        "",
+    ]
+    lines += scale_section(results, baseline_limit)
+    lines += [
+        "## The ontology",
+        "",
+        f"Median of {RUNS} runs (rdflib quality checks: one run).",
         "",
         "| task | ours | s | baseline | s | speed-up |",
         "|---|---|---:|---|---:|---:|",
     ]
     for task, ours, ours_s, base, base_s in rows:
-        if math.isnan(base_s):  # no baseline was run for this row
-            lines.append(f"| {task} | {ours} | {ours_s:.4f} | - | - | - |")
-            continue
         ratio = base_s / ours_s if ours_s > 0 else float("inf")
         lines.append(f"| {task} | {ours} | {ours_s:.4f} | {base} | {base_s:.4f} | {ratio:.1f}x |")
-    lines += ["", f"Reading the typed model (load_model, cached parse): {model_load:.4f} s", ""]
-    lines += [f"- {note}" for note in record_notes] + [""]
+    lines += [
+        "",
+        f"Reading the typed model (load_model, cached parse): {median_seconds(load_model):.4f} s",
+        "",
+    ]
     OUT.write_text("\n".join(lines), encoding="utf-8")
+    (OUT.with_suffix(".json")).write_text(json.dumps(results, indent=1), encoding="utf-8")
     print("\n".join(lines))
 
 

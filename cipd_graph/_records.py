@@ -535,6 +535,24 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
+class _Yaml12CLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """The same rules as :class:`_Yaml12Loader` over libyaml's parser (about 10x faster)."""
+
+
+_Yaml12CLoader.yaml_implicit_resolvers = _Yaml12Loader.yaml_implicit_resolvers
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse YAML once: the node tree (for line numbers) and the Python data built from it."""
+    loader = _Yaml12CLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
+
+
 def _field_path(loc: Sequence[int | str]) -> str:
     text = ""
     for part in loc:
@@ -596,8 +614,7 @@ def parse_project(path: Path) -> RecordFile:
             data = json.loads(text)
             root: yaml.Node | None = None
         else:
-            root = yaml.compose(text, Loader=_Yaml12Loader)
-            data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+            root, data = _compose_and_construct(text)
     except RecursionError as exc:  # e.g. "[[[[..." thousands deep: the parsers recurse
         raise RecordError(
             [RecordProblem(str(path), None, "file", "", "nested too deeply to be a project record")]

@@ -492,7 +492,11 @@ class GraphStore:
             return index.get(focus, (None, None, None))
 
         result.report = validate_graph(
-            data, locate, describe=self._describe, focus_filter=new_subjects.__contains__
+            data,
+            locate,
+            describe=self._describe,
+            focus_filter=new_subjects.__contains__,
+            in_place=True,
         )
         return result
 

@@ -155,16 +155,23 @@ def validate_graph(
     locate: Locator,
     describe: Callable[[str], str] = curie,
     focus_filter: Callable[[str], bool] | None = None,
+    *,
+    in_place: bool = False,
 ) -> ValidationReport:
     """Validate ``data`` (plus the ontology) against the shapes.
 
     ``locate`` places a focus node in its file, line and record; ``describe`` renders an IRI
-    for people; ``focus_filter`` keeps only the findings about some focus nodes.
+    for people; ``focus_filter`` keeps only the findings about some focus nodes;
+    ``in_place`` adds the ontology extract to ``data`` itself rather than to a copy (a
+    load's throw-away union graph: copying it cost as much as building it).
     """
     import pyshacl
 
-    combined = Graph()
-    combined += data
+    if in_place:
+        combined = data
+    else:
+        combined = Graph()
+        combined += data
     for triple in _schema_triples():
         combined.add(triple)  # type: ignore[arg-type]
     _conforms, results, _text_report = pyshacl.validate(

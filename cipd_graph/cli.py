@@ -16,6 +16,7 @@ import typer
 from cipd_graph._config import Settings
 from cipd_graph._docs import render_docs
 from cipd_graph._errors import CipdError
+from cipd_graph._generate import generate
 from cipd_graph._model import Model, load_model
 from cipd_graph._ontology import PREFIXES, curie, load_ontology, ontology_dir, write_merged
 from cipd_graph._qc import run_quality_checks
@@ -444,6 +445,23 @@ def context_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(context, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     typer.echo(str(out))
+
+
+@app.command("generate")
+def generate_command(
+    out: Annotated[Path, typer.Option(help="Directory for reference/ and projects/.")] = Path(
+        "build/synthetic"
+    ),
+    projects: Annotated[int, typer.Option(min=1, help="How many project files to write.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 0,
+) -> None:
+    """Write synthetic records (project YAML files and reference CSVs) that load cleanly."""
+    summary = generate(out, projects=projects, seed=seed)
+    typer.echo(
+        f"wrote {summary.projects} projects, {summary.people} people, "
+        f"{summary.organisations} organisations, {summary.modules} modules and "
+        f"{summary.mappings} mappings under {out} (seed {seed}); load them with `cipd load {out}`"
+    )
 
 
 # --------------------------------------------------------------------------- named queries

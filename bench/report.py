@@ -1,0 +1,189 @@
+"""Turn the scale measurements into the tables of bench/results.md, each figure beside its baseline."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+TARGET_TPS = 100_000
+TARGET_QUERY_S = 0.050
+TARGET_BATCH_S = 1.0
+TARGET_RATIO = 10.0
+
+
+def _pct(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _ratio(ours: float | None, base: float | None, *, higher_better: bool = False) -> str:
+    if not ours or not base:
+        return "-"
+    ratio = ours / base if higher_better else base / ours
+    return f"{ratio:.1f}x"
+
+
+def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def _load_row(
+    res: dict[str, Any], previous: dict[str, Any] | None
+) -> tuple[str, str, float | None]:
+    """Our load throughput (or why there is none) and triples/s for extrapolation."""
+    ours = res.get("ours", {})
+    if res.get("ours_status") == "ok":
+        tps = ours["triples"] / ours["seconds"]
+        return f"{tps:,.0f} ({ours['triples']:,} triples in {ours['seconds']:.1f} s)", "", tps
+    text = f"did not finish in {res.get('ours_wall', 0):.0f} s"
+    if previous and previous.get("ours_status") == "ok":
+        p = previous["ours"]
+        per_project = p["triples"] / previous["projects"]
+        est = res["projects"] * per_project / (p["triples"] / p["seconds"])
+        text += f"; at the {previous['projects']:,}-project rate it would take ~{est / 60:.0f} min"
+    return text, "", None
+
+
+def _base_load(res: dict[str, Any], previous: dict[str, Any] | None) -> tuple[str, float | None]:
+    base = res.get("baseline", {})
+    if "seconds" in base:
+        tps = base["triples"] / base["seconds"]
+        return (
+            f"{tps:,.0f} ({base['seconds']:.1f} s: build {base['build']:.1f}, pyshacl {base['validate']:.1f}, rules {base['derive']:.1f})",
+            tps,
+        )
+    done = ", ".join(f"{k} {base[k]:.1f} s" for k in ("build", "validate") if k in base)
+    text = f"did not finish in {res.get('baseline_limit', 0):.0f} s" + (
+        f" (done: {done})" if done else ""
+    )
+    if previous and "seconds" in previous.get("baseline", {}):
+        pb = previous["baseline"]
+        est = pb["seconds"] * res["projects"] / previous["projects"]
+        text += (
+            f"; linear extrapolation from {previous['projects']:,} projects: ~{est / 60:.0f} min"
+        )
+    return text, None
+
+
+def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[str]:
+    """Markdown for every size measured."""
+    lines = [
+        "## Records at scale (`cipd generate`, seed 42)",
+        "",
+        "Ours: `GraphStore.load` of every generated file into a fresh on-disk Oxigraph store "
+        "(parse, map, SHACL of the new batches plus the stored triples they touch, one "
+        "transaction, derived facts), `run_query` for the named queries, `cipd serve` for HTTP. "
+        "Baseline, same files, same run: the same parser and mapper into one rdflib in-memory "
+        "graph, pyshacl over the whole graph, the rules and named queries with rdflib's SPARQL "
+        "engine, and the same named-query route served from that graph by uvicorn. Load "
+        "throughput counts the triples in the store (records, names, provenance, ontology, "
+        "derived facts) over the wall time from files to committed store; the baseline counts "
+        "its graph's triples. Peak memory is the maximum resident set of the process doing the "
+        "work. Latencies: ours median/p95 of "
+        "20 runs, baseline of up to 3 runs (each limited to 10 s; one run when it takes over 1 s). HTTP: `GET /queries/cq01-project-strands?project=...`.",
+        "",
+        f"Targets: load+validate >= {TARGET_TPS:,} triples/s; every named query p50 <= "
+        f"{TARGET_QUERY_S * 1000:.0f} ms at 1M triples; a 100-record batch validated in <= "
+        f"{TARGET_BATCH_S:.0f} s; >= {TARGET_RATIO:.0f}x the baseline.",
+        "",
+    ]
+    previous: dict[str, Any] | None = None
+    for res in results:
+        n = res["projects"]
+        lines += [f"### {n:,} projects", ""]
+        if res.get("skipped"):
+            lines += ["Not run: the run's deadline had passed.", ""]
+            continue
+        ours = res.get("ours", {})
+        base = res.get("baseline", {})
+        load_text, _, tps = _load_row(res, previous)
+        base_text, base_tps = _base_load(res, previous)
+        lines += [
+            f"Generated in {res['generate_s']:.1f} s.",
+            "",
+            "| figure | ours | baseline | ours vs baseline | target |",
+            "|---|---|---|---:|---|",
+            f"| load + validate, triples/s | {load_text} | {base_text} | "
+            f"{_ratio(tps, base_tps, higher_better=True)} | >= {TARGET_TPS:,}: "
+            + (
+                "met"
+                if tps and tps >= TARGET_TPS
+                else f"missed ({tps / TARGET_TPS:.2f} of it)"
+                if tps
+                else "missed"
+            )
+            + " |",
+            f"| peak memory, MB | {_fmt(ours.get('peak_mb'), digits=0)} | "
+            f"{_fmt(base.get('peak_mb'), digits=0)} | {_ratio(ours.get('peak_mb'), base.get('peak_mb'))} | - |",
+            f"| store size on disk, MB | {_fmt(res['store_bytes'] / 1e6 if 'store_bytes' in res else None)} | "
+            "in memory only (its footprint is the peak memory above) | - | - |",
+        ]
+        queries = res.get("ours_queries", {})
+        batch = queries.get("batch_seconds")
+        base_batch = base.get("validate")
+        lines.append(
+            f"| validate a 100-record batch against the full store, s | {_fmt(batch, digits=2)} | "
+            + (
+                f"{base_batch:.1f} (pyshacl over the whole graph, the measurement above)"
+                if base_batch
+                else f"did not finish in {res.get('baseline_limit', 0):.0f} s"
+            )
+            + f" | {_ratio(batch, base_batch)} | <= {TARGET_BATCH_S:.0f} s: "
+            + (
+                "met"
+                if batch is not None and batch <= TARGET_BATCH_S
+                else "missed"
+                if batch
+                else "-"
+            )
+            + " |"
+        )
+        api, base_api = res.get("ours_api"), res.get("baseline_api")
+        lines.append(
+            "| API throughput, requests/s (p50 latency) | "
+            + (f"{api['rps']:,.0f} ({api['p50']})" if api else "-")
+            + " | "
+            + (f"{base_api['rps']:,.1f} ({base_api['p50']})" if base_api else "-")
+            + f" | {_ratio(api['rps'] if api else None, base_api['rps'] if base_api else None, higher_better=True)} | - |"
+        )
+        tool = (api or base_api or {}).get("tool")
+        lines += ["", f"HTTP load generator: {tool}." if tool else "", ""]
+        ours_q = queries.get("queries", {})
+        base_q = base.get("queries", {})
+        if ours_q:
+            triples = ours.get("triples", 0)
+            lines += [
+                f"Named queries on {triples:,} triples:",
+                "",
+                "| query | ours p50 ms | ours p95 ms | baseline p50 ms | ours vs baseline | p50 <= 50 ms |",
+                "|---|---:|---:|---:|---:|---|",
+            ]
+            for name, times in ours_q.items():
+                p50, p95 = statistics.median(times), _pct(times, 0.95)
+                b = base_q.get(name)
+                if isinstance(b, list):
+                    b50 = statistics.median(b)
+                    btext, ratio = f"{b50 * 1000:.1f}", _ratio(p50, b50)
+                elif isinstance(b, str) and b.startswith("did not finish"):
+                    btext, ratio = b, f"> {_least_ratio(b, p50)}"
+                elif isinstance(b, str):
+                    btext, ratio = b, "-"
+                else:
+                    btext, ratio = "not reached", "-"
+                verdict = (
+                    "met" if p50 <= TARGET_QUERY_S else f"missed ({p50 / TARGET_QUERY_S:.1f}x over)"
+                )
+                lines.append(
+                    f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {btext} | {ratio} | {verdict} |"
+                )
+            lines.append("")
+        previous = res
+    return lines
+
+
+def _least_ratio(text: str, ours: float) -> str:
+    """The least speed-up a baseline run that hit its limit implies."""
+    limit = float(text.split()[4])
+    return f"{limit / ours:,.0f}x"

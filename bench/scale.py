@@ -1,0 +1,444 @@
+"""Scale benchmarks: generated records at 1k, 10k and 100k projects, ours against a baseline.
+
+Ours: ``GraphStore.load`` into an on-disk Oxigraph store (parse, map, incremental SHACL,
+one transaction, derived facts), named queries through ``run_query``, the API under
+uvicorn. The naive baseline, on the same generated files in the same run: the same
+parser and mapper into one rdflib in-memory graph, pyshacl over the whole graph, the
+derivation rules and the named queries with rdflib's SPARQL engine, and the same query
+served over HTTP from that graph.
+
+Each heavy step runs in a child process with a time limit (so a step that cannot finish
+is reported as "did not finish in N s", with an extrapolation, and the run goes on), and
+its peak memory is the child's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = {
+    "project": "synthetic-000000",
+    "team": "synthetic-000000-team",
+    "organisation": "provider-0000",
+    "module": "module-00000",
+    "programme": "programme-00000",
+}
+QUERY_RUNS = 20
+BASELINE_QUERY_LIMIT = 10.0  # seconds per baseline query run
+RULE_LIMIT = 60.0  # seconds per baseline rule
+API_QUERY = "cq01-project-strands"
+SEED = 42
+
+
+def _settings() -> Any:
+    from cipd_graph import Settings
+
+    return Settings(pseudonym_key="bench-key-0123456789", user="bench")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# --------------------------------------------------------------------------- child steps
+
+
+def _emit(out: Path, **values: Any) -> None:
+    """Merge ``values`` into the JSON file ``out`` (children report progressively)."""
+    data = _read(out)
+    data.update(values)
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(data))
+    partial.replace(out)  # atomic: the parent never reads half a file
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def ours_load(records: Path, store_dir: Path, out: Path) -> None:
+    """Child: load every generated file into a fresh on-disk store."""
+    from cipd_graph._store import GraphStore
+
+    store = GraphStore(store_dir, _settings())
+    start = time.perf_counter()
+    result = store.load([records])
+    seconds = time.perf_counter() - start
+    if not result.ok:
+        raise SystemExit("the generated records did not load:\n" + result.to_text()[:4000])
+    triples = len(store.oxigraph)
+    store.close()
+    _emit(
+        out,
+        seconds=seconds,
+        triples=triples,
+        errors=len(result.report.errors),
+        peak_mb=_rss_mb(),
+    )
+
+
+def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
+    """Child: named query latencies and a 100-record batch validated against the store."""
+    from cipd_graph._queries import named_queries, run_query
+    from cipd_graph._store import GraphStore
+
+    store = GraphStore(store_dir, _settings())
+    latencies: dict[str, list[float]] = {}
+    for name, query in named_queries().items():
+        values = {p.name: PARAMS[p.name] for p in query.parameters if p.required}
+        times = []
+        for _ in range(QUERY_RUNS):
+            start = time.perf_counter()
+            run_query(store, name, values)
+            times.append(time.perf_counter() - start)
+        latencies[name] = times
+    _emit(out, queries=latencies)
+    batch = sorted((records / "projects").glob("*.yaml"))[:100]
+    start = time.perf_counter()
+    result = store.validate(batch)
+    seconds = time.perf_counter() - start
+    _emit(out, batch_seconds=seconds, batch_ok=result.ok, peak_mb=_rss_mb())
+    store.close()
+
+
+def _alarm(seconds: float) -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise TimeoutError
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def baseline(records: Path, out: Path, port: int) -> None:  # noqa: PLR0915 - steps in order
+    """Child: the naive baseline; reports as it goes, then serves the API until killed."""
+    import pyshacl
+    from rdflib import Dataset, Graph, URIRef
+
+    from cipd_graph._queries import named_queries
+    from cipd_graph._rules import rules
+    from cipd_graph._store import GraphStore
+    from cipd_graph._validation import _schema_triples, shapes_graph
+
+    store = GraphStore(None, _settings())  # only for its parser and mapper
+    start = time.perf_counter()
+    mapped, _problems = store._parse_and_map([records])
+    parse_map = time.perf_counter() - start
+    dataset = Dataset(default_union=True)
+    for m in mapped:
+        graph = dataset.graph(URIRef(store.batch_graph(m.source.path)))
+        graph += m.graph
+    whole = Graph()
+    for m in mapped:
+        whole += m.graph
+    for triple in _schema_triples():
+        whole.add(triple)  # type: ignore[arg-type]
+    build = time.perf_counter() - start
+    _emit(out, parse_map=parse_map, build=build, peak_mb=_rss_mb())
+    start = time.perf_counter()
+    conforms, _results, _text = pyshacl.validate(
+        whole,
+        shacl_graph=shapes_graph(),
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=True,
+    )
+    validate = time.perf_counter() - start
+    _emit(out, validate=validate, conforms=bool(conforms), peak_mb=_rss_mb())
+    start = time.perf_counter()
+    inferred = dataset.graph(URIRef(store.inferred_graph))
+    unfinished = []
+    for rule in rules():
+        try:
+            _alarm(RULE_LIMIT)
+            derived = list(dataset.query(rule.construct))
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        except TimeoutError:
+            unfinished.append(rule.name)
+            continue
+        for triple in derived:
+            inferred.add(triple)  # type: ignore[arg-type]
+    derive = time.perf_counter() - start
+    triples = len(dataset)
+    _emit(out, derive=derive, triples=triples, seconds=build + validate + derive)
+    _emit(out, peak_mb=_rss_mb(), rules_unfinished=unfinished)
+    latencies: dict[str, list[float] | str] = {}
+    for name, query in named_queries().items():
+        values = {p.name: PARAMS[p.name] for p in query.parameters if p.required}
+        text = query.bound(values, store.base)
+        times: list[float] = []
+        try:
+            for _ in range(3):
+                _alarm(BASELINE_QUERY_LIMIT)
+                t0 = time.perf_counter()
+                list(dataset.query(text))
+                times.append(time.perf_counter() - t0)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                if times[-1] > 1:  # one slow run says enough
+                    break
+            latencies[name] = times
+        except TimeoutError:
+            latencies[name] = f"did not finish in {BASELINE_QUERY_LIMIT:.0f} s"
+        except Exception as exc:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            latencies[name] = f"failed: {type(exc).__name__}"
+        _emit(out, queries=latencies)
+    _serve_baseline(dataset, store.base, port, out)
+
+
+def _serve_baseline(dataset: Any, base: str, port: int, out: Path) -> None:
+    """The named query route answered by rdflib over the same data (for the HTTP load test)."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from cipd_graph._queries import named_queries
+
+    app = FastAPI()
+    query = named_queries()[API_QUERY]
+
+    @app.get(f"/queries/{API_QUERY}")
+    def run(project: str) -> dict[str, Any]:
+        text = query.bound({"project": project}, base)
+        rows = [{str(k): str(v) for k, v in row.asdict().items()} for row in dataset.query(text)]
+        return {"rows": rows}
+
+    _emit(out, serving=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def run_child(args: list[str], limit: float) -> tuple[str, float, float]:
+    """Run ``bench/scale.py args`` with a time limit: (status, seconds, peak MB of the child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, __file__, *args], cwd=ROOT, start_new_session=True
+    )
+    try:
+        status = "ok" if proc.wait(timeout=max(1.0, limit)) == 0 else "failed"
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        status = "timeout"
+    return status, time.perf_counter() - start, 0.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, limit: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=30).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def http_load(url: str, seconds: int = 10, connections: int = 16) -> dict[str, Any]:
+    """Requests/s and latency under ``wrk`` (or a Python asyncio client when wrk is missing)."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        done = subprocess.run(  # noqa: S603 - wrk on a loopback URL we built
+            [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        text = done.stdout
+        rps = next(
+            (
+                float(line.split()[1])
+                for line in text.splitlines()
+                if line.startswith("Requests/sec")
+            ),
+            0.0,
+        )
+        p50 = next(
+            (line.split()[1] for line in text.splitlines() if line.strip().startswith("50%")), "?"
+        )
+        errors = "Non-2xx" in text or "Socket errors" in text
+        return {
+            "tool": f"wrk -t2 -c{connections} -d{seconds}s",
+            "rps": rps,
+            "p50": p50,
+            "errors": errors,
+        }
+    return _python_load(url, seconds, connections)
+
+
+def _python_load(url: str, seconds: int, connections: int) -> dict[str, Any]:
+    import asyncio
+
+    import httpx
+
+    async def main() -> dict[str, Any]:
+        latencies: list[float] = []
+        failures = 0
+        stop = time.perf_counter() + seconds
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            nonlocal failures
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                response = await client.get(url)
+                latencies.append(time.perf_counter() - t0)
+                failures += response.status_code != 200
+
+        async with httpx.AsyncClient(timeout=60) as client:
+            await asyncio.gather(*(worker(client) for _ in range(connections)))
+        return {
+            "tool": f"python httpx asyncio, {connections} connections, {seconds}s",
+            "rps": len(latencies) / seconds,
+            "p50": f"{statistics.median(latencies) * 1000:.1f}ms" if latencies else "?",
+            "errors": failures > 0,
+        }
+
+    return asyncio.run(main())
+
+
+def serve_ours(store_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIPD_")}
+    env.update(
+        CIPD_STORE=str(store_dir),
+        CIPD_PSEUDONYM_KEY="bench-key-0123456789",
+        CIPD_PORT=str(port),
+        CIPD_HOST="127.0.0.1",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "cipd_graph", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _peak_children_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def measure_size(  # noqa: PLR0915 - one size, step by step
+    projects: int, work: Path, deadline: float, baseline_limit: float
+) -> dict[str, Any]:
+    """Everything for one size; each step is bounded by ``deadline`` (a monotonic time)."""
+    from cipd_graph._generate import generate
+
+    res: dict[str, Any] = {"projects": projects}
+    records, store_dir = work / "records", work / "store"
+    start = time.perf_counter()
+    generate(records, projects=projects, seed=SEED)
+    res["generate_s"] = time.perf_counter() - start
+
+    def left() -> float:
+        return deadline - time.monotonic()
+
+    # --- ours: load + validate
+    out = work / "ours.json"
+    status, seconds, _ = run_child(["ours-load", str(records), str(store_dir), str(out)], left())
+    res["ours_status"], res["ours_wall"] = status, seconds
+    ours = _read(out)
+    res["ours"] = ours
+    if status == "ok":
+        res["store_bytes"] = _dir_size(store_dir)
+        qout = work / "ours-queries.json"
+        status, _s, _ = run_child(["ours-queries", str(records), str(store_dir), str(qout)], left())
+        res["ours_queries_status"] = status
+        res["ours_queries"] = _read(qout)
+        if left() > 60:
+            port = _free_port()
+            server = serve_ours(store_dir, port)
+            url = f"http://127.0.0.1:{port}/queries/{API_QUERY}?project={PARAMS['project']}"
+            try:
+                if _wait_http(url, 120):
+                    res["ours_api"] = http_load(url)
+            finally:
+                _stop(server)
+
+    # --- baseline
+    bout = work / "baseline.json"
+    port = _free_port()
+    limit = min(baseline_limit, left())
+    start = time.perf_counter()
+    proc = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, __file__, "baseline", str(records), str(bout), str(port)],
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    status = "timeout"
+    while time.perf_counter() - start < limit:
+        if proc.poll() is not None:
+            status = "failed"
+            break
+        data = _read(bout)
+        if data.get("serving"):
+            status = "ok"
+            break
+        time.sleep(1)
+    res["baseline_status"] = status
+    if status == "ok" and left() > 30:
+        url = f"http://127.0.0.1:{port}/queries/{API_QUERY}?project={PARAMS['project']}"
+        if _wait_http(url, 60):
+            res["baseline_api"] = http_load(url)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    res["baseline_wall"] = time.perf_counter() - start
+    res["baseline_limit"] = limit
+    res["baseline"] = _read(bout)
+    res["children_peak_mb"] = _peak_children_mb()
+    return res
+
+
+def main() -> None:
+    command, *args = sys.argv[1:]
+    if command == "ours-load":
+        ours_load(Path(args[0]), Path(args[1]), Path(args[2]))
+    elif command == "ours-queries":
+        ours_queries(Path(args[0]), Path(args[1]), Path(args[2]))
+    elif command == "baseline":
+        baseline(Path(args[0]), Path(args[1]), int(args[2]))
+    else:
+        raise SystemExit(f"unknown step {command}")
+
+
+if __name__ == "__main__":
+    main()
