@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench ontology schemas clean
+.PHONY: demo test lint docs bench ontology schemas pictures clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ ontology: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/cipd schemas --out schemas
 	$(BIN)/cipd context --out contexts/cipd.jsonld
+
+# The analytics pictures of the sample records, committed under docs/pictures/ (a throwaway
+# store with a fixed pseudonym key, so the layout of the network is the same each time).
+PICTURES_STORE := build/pictures-store
+pictures: $(STAMP)
+	rm -rf $(PICTURES_STORE) docs/pictures
+	CIPD_STORE=$(PICTURES_STORE) CIPD_PSEUDONYM_KEY=sample-pictures-key $(BIN)/cipd load examples/records >/dev/null
+	for scope in all programme:nsu-msc-qi project:ward7-falls; do \
+		CIPD_STORE=$(PICTURES_STORE) CIPD_PSEUDONYM_KEY=sample-pictures-key \
+			$(BIN)/cipd report --scope $$scope --out docs/pictures/$$(echo $$scope | tr : -) || exit 1; \
+	done
 
 # BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)

@@ -306,3 +306,19 @@ def test_report_writes_a_self_contained_page(store, tmp_path: Path):
     assert data["scope"]["id"] == "ward7-falls"
     assert data["collaboration"]["people"] == 6
     assert data["paths"][0]["paths"][0][0]["predicates"] == ["^cipd:linkedToProject"]
+
+
+def test_no_name_reaches_the_report(store, tmp_path: Path):
+    """Names live only in the /names graphs; the report of everything shows people by pseudonym."""
+    from cipd_graph.analytics import write_report
+
+    from .conftest import SAMPLES
+
+    rows = (SAMPLES / "reference" / "people.csv").read_text(encoding="utf-8").splitlines()[1:]
+    names = [row.split(",")[2] for row in rows if row.split(",")[2]]
+    assert names  # the samples do give some people names
+    write_report(store, resolve_scope(store, "all"), tmp_path / "out")
+    for path in (tmp_path / "out").rglob("*"):
+        if path.suffix in (".html", ".json", ".svg"):
+            text = path.read_text(encoding="utf-8")
+            assert not [n for n in names if n in text], path
