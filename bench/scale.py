@@ -212,6 +212,7 @@ def baseline_queries(store_dir: Path, out: Path, port: int) -> None:
     import pyoxigraph as ox
     from rdflib import Dataset
 
+    _patch_rdflib_distinct_aggregates()
     start = time.perf_counter()
     oxi = ox.Store.read_only(str(store_dir / "oxigraph"))
     nquads = oxi.dump(format=ox.RdfFormat.N_QUADS)
@@ -242,6 +243,25 @@ def baseline_queries(store_dir: Path, out: Path, port: int) -> None:
             latencies[label] = f"failed: {type(exc).__name__}"
         _emit(out, queries=latencies, peak_mb=_rss_mb())
     _serve_baseline(dataset, base, port, out)
+
+
+def _patch_rdflib_distinct_aggregates() -> None:
+    """Let rdflib's DISTINCT aggregates skip unbound values, as SPARQL says they should.
+
+    rdflib 7.6 checks DISTINCT with ``_eval`` of the bare variable, which raises NotBoundError
+    when an OPTIONAL left it unbound (cq03's activities without professions, cq07's teams
+    without members), so the whole query fails instead of skipping the value.
+    """
+    from rdflib.plugins.sparql import aggregates
+    from rdflib.plugins.sparql.sparql import NotBoundError
+
+    def use_row(self: Any, row: Any) -> bool:
+        try:
+            return aggregates._eval(self.expr, row) not in self.seen  # type: ignore[attr-defined]
+        except NotBoundError:
+            return False  # an unbound value adds nothing to an aggregate
+
+    aggregates.Accumulator.use_row = use_row  # type: ignore[method-assign]
 
 
 def _rdflib_query(name: str, values: dict[str, str], base: str) -> str:
