@@ -2,8 +2,10 @@
 
 Each file starts with a header: ``#+ summary:``, ``#+ tags:`` and one ``#+ param:`` line per
 parameter (``#+ param: NAME KIND required|optional [ID-PREFIX] description``). Parameters are
-checked and turned into RDF terms, then bound with a ``VALUES`` block inserted at the query's
-``#+ bind`` line: values never become query text of their own.
+checked and turned into RDF terms, then bound with a ``VALUES`` block inserted at each of the query's
+``#+ bind`` lines: values never become query text of their own. A query may bind them again
+inside a subquery (SPARQL evaluates a subquery on its own), so that it reads only what the
+parameters select.
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ class NamedQuery:
             str(p.term(values[p.name], base)) if values.get(p.name) else "UNDEF"
             for p in self.parameters
         )
-        return self.text.replace("#+ bind", f"VALUES ({names}) {{ ({cells}) }}", 1)
+        # every `#+ bind` line: a subquery is evaluated before the outer patterns, so it gets
+        # the parameters again to read only what they select
+        return self.text.replace("#+ bind", f"VALUES ({names}) {{ ({cells}) }}")
 
 
 def _parse(path: Path) -> NamedQuery:
