@@ -108,7 +108,10 @@ class EmbeddedBackend:
             elif location is not None:
                 _recover(location)
                 (location / LIVE).mkdir(parents=True, exist_ok=True)
-                self.store = ox.Store(str(location / LIVE))
+                # Opened by its real directory: RocksDB names its files by the path it was
+                # opened with, so a store opened through the link would write into the new
+                # store's directory once a staged load swaps the link.
+                self.store = ox.Store(str((location / LIVE).resolve()))
                 _remove_stale(location)
             else:
                 self.store = ox.Store()
@@ -133,26 +136,29 @@ class EmbeddedBackend:
             raise StoreError(f"{self.location}: cannot stage a copy of the store: {exc}") from exc
         return directory
 
-    def swap_in(self, directory: Path) -> Path:
-        """Make the version ``directory`` the store, in one atomic rename, and open it.
+    def swap_in(self, staged: EmbeddedBackend) -> Path:
+        """Make the ``staged`` store (opened on a version directory) the store, in one atomic
+        rename, and take over its open handle.
 
         Returns the directory of the store it replaced, for :meth:`discard`; until then a
         process killed leaves that directory behind, and the next open removes it.
         """
-        assert self.location is not None
+        assert self.location is not None and staged.directory is not None
+        staged.store.flush()
         live = self.location / LIVE
         if live.is_symlink():
             old = live.parent / live.readlink()
             link = self.location / f"{LIVE}.link-{uuid.uuid4().hex[:12]}"
-            link.symlink_to(directory.name)
+            link.symlink_to(staged.directory.name)
             link.replace(live)  # the one step that changes which store is live
             self.close()
         else:  # a store made before staged loads: its directory becomes a link
             self.close()
             old = self.location / f"{LIVE}.old-{uuid.uuid4().hex[:12]}"
             live.rename(old)  # killed here: the next open renames it back (as before)
-            live.symlink_to(directory.name)
-        self.store = ox.Store(str(live))
+            live.symlink_to(staged.directory.name)
+        self.store = staged.store
+        del staged.store
         return old
 
     @staticmethod

@@ -635,10 +635,9 @@ class GraphStore:
             prologue, derive = derivation_steps(self.inferred_graph)
             self._update([*self._ontology_steps(), *derive], prologue)
             staging.store.optimize()
-            staging.close()
             self.backend = live
             say("swapping the staged store in")
-            old = live.swap_in(directory)
+            old = live.swap_in(staging)
             swapped = True
             say("swapped the staged store in")
             live.discard(old)
