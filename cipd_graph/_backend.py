@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
@@ -86,14 +87,34 @@ def touched_graphs(operations: Sequence[str]) -> set[str]:
 
 
 class EmbeddedBackend:
-    """Oxigraph on disk at ``location/oxigraph``, or in memory when ``location`` is None."""
+    """Oxigraph on disk at ``location/oxigraph``, or in memory when ``location`` is None.
 
-    def __init__(self, location: Path | None) -> None:
+    ``location/oxigraph`` is a plain directory (stores made before staged loads) or a
+    symbolic link to a version directory ``location/oxigraph.v-<id>``. A staged load
+    (:meth:`stage`, :meth:`swap_in`) writes into a checkpoint of the store in a new version
+    directory and then points the link at it with one ``os.replace``, so the store any
+    process opens is the one before or the one after, never half. Opening the store puts
+    back a store whose swap was cut short and removes version directories nothing points
+    at (those of a staged load that was killed or failed). ``directory`` opens one version
+    directory itself (a staged load's own copy) and touches nothing around it.
+    """
+
+    def __init__(self, location: Path | None, *, directory: Path | None = None) -> None:
         self.location = location
+        self.directory = directory
         try:
-            if location is not None:
-                (location / "oxigraph").mkdir(parents=True, exist_ok=True)
-            self.store = ox.Store(str(location / "oxigraph")) if location else ox.Store()
+            if directory is not None:
+                self.store = ox.Store(str(directory))
+            elif location is not None:
+                _recover(location)
+                (location / LIVE).mkdir(parents=True, exist_ok=True)
+                # Opened by its real directory: RocksDB names its files by the path it was
+                # opened with, so a store opened through the link would write into the new
+                # store's directory once a staged load swaps the link.
+                self.store = ox.Store(str((location / LIVE).resolve()))
+                _remove_stale(location)
+            else:
+                self.store = ox.Store()
         except OSError as exc:
             if "lock" in str(exc).lower():
                 raise StoreError(
@@ -101,6 +122,49 @@ class EmbeddedBackend:
                     "or load); stop it or point CIPD_STORE elsewhere"
                 ) from exc
             raise StoreError(f"{location}: cannot open the store: {exc}") from exc
+
+    def stage(self) -> Path:
+        """A checkpoint of the store in a new version directory (hard links, so cheap); open it
+        with ``EmbeddedBackend(location, directory=...)`` and write there."""
+        if self.location is None:
+            raise StoreError("a staged load needs a store on disk")
+        directory = self.location / f"{LIVE}.v-{uuid.uuid4().hex[:12]}"
+        try:
+            self.store.backup(str(directory))
+        except OSError as exc:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise StoreError(f"{self.location}: cannot stage a copy of the store: {exc}") from exc
+        return directory
+
+    def swap_in(self, staged: EmbeddedBackend) -> Path:
+        """Make the ``staged`` store (opened on a version directory) the store, in one atomic
+        rename, and take over its open handle.
+
+        Returns the directory of the store it replaced, for :meth:`discard`; until then a
+        process killed leaves that directory behind, and the next open removes it.
+        """
+        assert self.location is not None and staged.directory is not None
+        staged.store.flush()
+        live = self.location / LIVE
+        if live.is_symlink():
+            old = live.parent / live.readlink()
+            link = self.location / f"{LIVE}.link-{uuid.uuid4().hex[:12]}"
+            link.symlink_to(staged.directory.name)
+            link.replace(live)  # the one step that changes which store is live
+            self.close()
+        else:  # a store made before staged loads: its directory becomes a link
+            self.close()
+            old = self.location / f"{LIVE}.old-{uuid.uuid4().hex[:12]}"
+            live.rename(old)  # killed here: the next open renames it back (as before)
+            live.symlink_to(staged.directory.name)
+        self.store = staged.store
+        del staged.store
+        return old
+
+    @staticmethod
+    def discard(directory: Path) -> None:
+        """Remove a version directory no longer live."""
+        shutil.rmtree(directory, ignore_errors=True)
 
     def query(self, text: str, *, union: bool = False) -> QueryAnswer:
         # The union of all graphs, which Oxigraph answers 10-25x faster than an explicit
@@ -133,9 +197,38 @@ class EmbeddedBackend:
         return len(self.store)
 
     def close(self) -> None:
+        store = getattr(self, "store", None)
+        if store is None:
+            return
         if self.location is not None:
-            self.store.flush()
-        del self.store
+            store.flush()
+        del self.store, store
+
+
+#: The name of the live store (a directory, or a link to a version directory) in a location.
+LIVE = "oxigraph"
+
+
+def _recover(location: Path) -> None:
+    """Put back the store of a swap killed between its two renames (the store before)."""
+    live = location / LIVE
+    if live.exists() or live.is_symlink():
+        return
+    for old in sorted(location.glob(f"{LIVE}.old-*")):
+        old.rename(live)
+        return
+
+
+def _remove_stale(location: Path) -> None:
+    """Remove version directories and links the live store does not use (called holding its lock)."""
+    live = location / LIVE
+    current = str(live.readlink()) if live.is_symlink() else LIVE
+    for entry in location.glob(f"{LIVE}.*"):
+        if entry.name != current and entry.name.split(".", 1)[1][:2] in ("v-", "ol", "li"):
+            if entry.is_symlink() or entry.is_file():
+                entry.unlink()
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- remote

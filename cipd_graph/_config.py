@@ -67,6 +67,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "Most API requests waiting for one of those slots; beyond that the API answers 429 "
         "with Retry-After.",
     ),
+    "CIPD_BULK_FILES": (
+        "500",
+        "A load of at least this many files into an on-disk store is staged: written chunk by "
+        "chunk into a copy of the store that replaces it atomically at the end (bounded memory); "
+        "0 never stages.",
+    ),
+    "CIPD_BULK_CHUNK": (
+        "250",
+        "Files parsed, validated and written together in each chunk of a staged load.",
+    ),
     "CIPD_ONTOLOGY": (
         "",
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
@@ -102,6 +112,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_concurrent: int = 8
     max_queue: int = 32
+    bulk_files: int = 500
+    bulk_chunk: int = 250
 
     @property
     def store_is_remote(self) -> bool:
@@ -162,6 +174,8 @@ class Settings:
             result_cap=number("CIPD_RESULT_CAP", int, 1),
             max_concurrent=number("CIPD_MAX_CONCURRENT", int, 1),
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
+            bulk_files=number("CIPD_BULK_FILES", int, 0),
+            bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
             cors_origins=tuple(
                 o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
             ),
@@ -201,6 +215,8 @@ class Settings:
             "CIPD_CORS_ORIGINS": ",".join(self.cors_origins) or "(none)",
             "CIPD_MAX_CONCURRENT": str(self.max_concurrent),
             "CIPD_MAX_QUEUE": str(self.max_queue),
+            "CIPD_BULK_FILES": str(self.bulk_files) if self.bulk_files else "0 (never staged)",
+            "CIPD_BULK_CHUNK": str(self.bulk_chunk),
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]

@@ -371,4 +371,6 @@ def run_public(
         return run_remote(store, query, media_type, timeout_s=timeout_s, cap=cap)
     if store.location is None:
         raise QueryRefusedError("the SPARQL endpoint needs an on-disk or remote store")
-    return run_bounded(store.location / "oxigraph", query, media_type, timeout_s=timeout_s, cap=cap)
+    return run_bounded(
+        (store.location / "oxigraph").resolve(), query, media_type, timeout_s=timeout_s, cap=cap
+    )

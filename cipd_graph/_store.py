@@ -14,7 +14,7 @@ import datetime as dt
 import getpass
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,20 @@ def _to_rdflib(term: Any) -> Node:
         if term.language:
             return Literal(term.value, lang=term.language)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise StoreError(f"unexpected RDF term {term!r}")
+
+
+def _to_oxigraph(term: Node) -> Any:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(term)
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(term.datatype))
+        return ox.Literal(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
     raise StoreError(f"unexpected RDF term {term!r}")
 
 
@@ -309,25 +323,34 @@ class GraphStore:
         return mapped, problems
 
     def _duplicates(
-        self, mapped: Sequence[MappedFile], graphs: dict[str, str]
+        self,
+        mapped: Sequence[MappedFile],
+        graphs: dict[str, str],
+        owners: dict[str, str] | None = None,
+        ours: Collection[str] = (),
     ) -> list[RecordProblem]:
+        """Entities defined twice: in two of ``mapped``, in a file of ``owners`` (entity IRI ->
+        file, the earlier chunks of a staged load) or in a stored batch outside ``ours``."""
         problems: list[RecordProblem] = []
+        owners = {} if owners is None else owners
         owner: dict[str, MappedFile] = {}
         for m in mapped:
+            path = str(m.source.path)
             for cls in ENTITY_CLASSES:
                 for s in m.graph.subjects(RDF.type, cls):
-                    first = owner.setdefault(str(s), m)
-                    if first is not m:
+                    first = owners.setdefault(str(s), path)
+                    owner.setdefault(str(s), m)
+                    if first != path:
                         problems.append(
                             _id_problem(
                                 m,
                                 str(s),
-                                f"also defined in {first.source.path}; each entity is defined in one file",
+                                f"also defined in {first}; each entity is defined in one file",
                             )
                         )
         if not owner:
             return problems
-        replaced = set(graphs.values())
+        replaced = set(graphs.values()) | set(ours)
         values = " ".join(f"<{_iri_ok(iri)}>" for iri in owner)
         classes = " ".join(f"<{c}>" for c in ENTITY_CLASSES)
         rows = self._select(
@@ -480,8 +503,16 @@ class GraphStore:
         if problems:
             return result
         result.problems.extend(self._duplicates(mapped, graphs))
+        result.report = self._validate_batches(mapped, set(graphs.values()))
+        return result
+
+    def _validate_batches(
+        self, mapped: Sequence[MappedFile], replaced: set[str]
+    ) -> ValidationReport:
+        """SHACL over ``mapped`` plus what the store says about what they mention (not
+        counting the ``replaced`` graphs); findings about the batches' own subjects only."""
         data = graphs_union([m.graph for m in mapped])
-        data += self._context(mapped, set(graphs.values()))
+        data += self._context(mapped, replaced)
         index: dict[str, tuple[str, int, str]] = {}
         for m in mapped:
             for iri, (line, label) in m.records.items():
@@ -491,14 +522,13 @@ class GraphStore:
         def locate(focus: str) -> tuple[str | None, int | None, str | None]:
             return index.get(focus, (None, None, None))
 
-        result.report = validate_graph(
+        return validate_graph(
             data,
             locate,
             describe=self._describe,
             focus_filter=new_subjects.__contains__,
             in_place=True,
         )
-        return result
 
     def validate(self, paths: Sequence[Path]) -> LoadResult:
         """Dry run: everything a load does except writing."""
@@ -510,10 +540,170 @@ class GraphStore:
         *,
         user: str | None = None,
         progress: Callable[[str], None] | None = None,
+        staged: bool | None = None,
+        chunk: int | None = None,
     ) -> LoadResult:
-        """Load files, each into its own named graph, all in one transaction, or nothing."""
+        """Load files, each into its own named graph, all in one transaction, or nothing.
+
+        ``staged``: write through a staged copy of the store, ``chunk`` files at a time
+        (default ``CIPD_BULK_CHUNK``), which bounds memory; None stages loads of at least
+        ``CIPD_BULK_FILES`` files into an on-disk embedded store. Either way all or nothing.
+        """
+        if staged is None:
+            staged = self.stages(paths)
+        if staged:
+            problems: list[RecordProblem] = []
+            files = expand_paths(paths, problems)
+            return self._load_staged(
+                files,
+                problems,
+                user=user,
+                progress=progress,
+                chunk=chunk or self.settings.bulk_chunk,
+            )
         mapped, problems = self._parse_and_map(paths)
         return self.load_mapped(mapped, problems, user=user, progress=progress)
+
+    @property
+    def can_stage(self) -> bool:
+        """Whether loads can be staged: an embedded store on disk."""
+        return isinstance(self.backend, EmbeddedBackend) and self.backend.location is not None
+
+    def stages(self, paths: Sequence[Path]) -> bool:
+        """Whether ``load(paths)`` takes the staged path (``CIPD_BULK_FILES`` files or more)."""
+        threshold = self.settings.bulk_files
+        if not threshold or not self.can_stage:
+            return False
+        return len(expand_paths(paths, [])) >= threshold
+
+    def _load_staged(
+        self,
+        files: Sequence[Path],
+        problems: Sequence[RecordProblem],
+        *,
+        user: str | None,
+        progress: Callable[[str], None] | None,
+        chunk: int,
+    ) -> LoadResult:
+        """Load ``files`` chunk by chunk into a checkpoint of the store, then swap it in.
+
+        Each chunk is parsed, mapped, checked for entities defined twice (within the load
+        and against the store) and validated against the staged store, which already holds
+        the earlier chunks, then written to it as quads. Only when every file of every chunk
+        is clean are the derived facts recomputed there and the staged store made live (one
+        ``os.replace`` of a link); otherwise it is deleted and the live store never changed.
+        """
+        live = self.backend
+        if not isinstance(live, EmbeddedBackend) or live.location is None:
+            raise StoreError("a staged load needs an embedded store on disk")
+        say = progress or (lambda _msg: None)
+        user = user or self.settings.user or _login()
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        result = LoadResult(problems=list(problems))
+        existing = set(self.record_graphs())
+        mapper = Mapper(self.base, self.pseudonymiser, self.model, self.framework_items())
+        self._mapper = mapper
+        ours = {self.batch_graph(f) for f in files}
+        tables = [f for f in files if f.suffix.lower() == ".csv"]
+        projects = sorted((f for f in files if f.suffix.lower() != ".csv"), key=str)
+        chunks = ([tables] if tables else []) + [
+            projects[i : i + chunk] for i in range(0, len(projects), chunk)
+        ]
+        state = _Staging(mapper, existing, ours, result)
+        directory = live.stage()
+        staging = EmbeddedBackend(live.location, directory=directory)
+        swapped = False
+        try:
+            self.backend = staging
+            earlier = sorted(ours & existing)
+            if earlier:  # the earlier versions of reloaded files go first: context never sees them
+                self._update(
+                    [
+                        f"DROP SILENT GRAPH <{g}{end}>"
+                        for g in earlier
+                        for end in ("", "/names", "/provenance")
+                    ]
+                )
+            for number, part in enumerate(chunks, 1):
+                mapped = self._stage_chunk(part, state)
+                staging.store.bulk_extend(self._batch_quads(mapped, user, now))
+                say(f"staged chunk {number}/{len(chunks)}: {len(mapped)} file(s)")
+                del mapped
+            if not result.ok or not result.batches:
+                return result
+            say(f"validated {len(result.batches)} file(s); deriving facts in the staged store")
+            prologue, derive = derivation_steps(self.inferred_graph)
+            self._update([*self._ontology_steps(), *derive], prologue)
+            staging.store.optimize()
+            self.backend = live
+            say("swapping the staged store in")
+            old = live.swap_in(staging)
+            swapped = True
+            say("swapped the staged store in")
+            live.discard(old)
+            result.written = True
+            return result
+        finally:
+            self.backend = live
+            if not swapped:
+                staging.close()
+                live.discard(directory)
+
+    def _stage_chunk(self, part: Sequence[Path], state: _Staging) -> list[MappedFile]:
+        """Parse, map, check and validate one chunk of a staged load (problems and findings
+        go to ``state.result``); give the mapped files to write.
+
+        They are written even after a problem, so that later chunks are validated against
+        everything before them as in the one-transaction path; the staged copy is thrown
+        away unless the whole load is clean.
+        """
+        result = state.result
+        parsed: list[RecordFile] = []
+        for path in part:
+            try:
+                parsed.append(parse_file(path))
+            except RecordError as exc:
+                result.problems.extend(exc.problems)
+        parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
+        mapped = [state.mapper.map(f) for f in parsed]
+        graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
+        result.problems.extend(p for m in mapped for p in m.problems)
+        result.warnings.extend(w for m in mapped for w in m.warnings)
+        result.batches.extend(
+            BatchSummary(
+                str(m.source.path),
+                graphs[str(m.source.path)],
+                m.source.kind,
+                len(m.source.records),
+                len(m.graph) + len(m.names),
+                graphs[str(m.source.path)] in state.existing,
+            )
+            for m in mapped
+        )
+        result.problems.extend(self._duplicates(mapped, graphs, state.owners, state.ours))
+        result.report.extend(self._validate_batches(mapped, set(graphs.values())))
+        return mapped
+
+    def _batch_quads(self, mapped: Sequence[MappedFile], user: str, now: str) -> Iterator[ox.Quad]:
+        """The quads a load writes for ``mapped``: data, names and provenance graphs."""
+        terms: dict[Node, Any] = {}
+
+        def term(node: Node) -> Any:
+            found = terms.get(node)
+            if found is None:
+                found = _to_oxigraph(node)
+                if not isinstance(node, Literal):
+                    terms[node] = found
+            return found
+
+        for m in mapped:
+            graph = self.batch_graph(m.source.path)
+            parts = [(m.graph, graph), (m.names, graph + "/names")]
+            parts.append((self._provenance(m, graph, user, now), graph + "/provenance"))
+            for data, name in parts:
+                g = ox.NamedNode(name)
+                for s, p, o in data:
+                    yield ox.Quad(term(s), term(p), term(o), g)
 
     def load_mapped(
         self,
@@ -767,6 +957,20 @@ class GraphStore:
             return (paths.get(graph) if graph else None, None, self._describe(focus))
 
         return validate_graph(data, locate, describe=self._describe)
+
+
+@dataclass
+class _Staging:
+    """What a staged load carries from chunk to chunk."""
+
+    mapper: Mapper
+    #: The record graphs the store held before the load (a batch there is replaced).
+    existing: set[str]
+    #: The batch graphs of every file of the load.
+    ours: set[str]
+    result: LoadResult
+    #: Entity IRI -> the file of the load that defines it.
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 def _readable(graph: str) -> bool:

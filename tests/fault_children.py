@@ -6,6 +6,9 @@ operation that calls a custom function: that function writes MARKER and then sle
 marker therefore appears while the load's single transaction is open, after every other
 operation of it has run, and the parent can SIGKILL the process at exactly that moment.
 
+``staged MARKER STAGE PATH...`` runs a staged load in chunks of 7 files that writes MARKER and
+sleeps when its progress message starts with STAGE ("staged chunk 2/", "swapping", "swapped").
+
 ``writer PATH A B ROUNDS DONE`` reloads the project file PATH alternately with the contents of
 files A and B, ROUNDS times, then writes DONE.
 
@@ -115,6 +118,20 @@ def _reader(store_dir: Path, graph: str, project: str, out: Path, done: Path) ->
     out.write_text(json.dumps({"states": seen, "errors": errors}), encoding="utf-8")
 
 
+def _staged(marker: Path, stage: str, paths: list[Path]) -> None:
+    """A staged load (chunks of 7 files) that writes ``marker`` and sleeps when its progress
+    message starts with ``stage``."""
+    from cipd_graph._store import GraphStore
+
+    def progress(message: str) -> None:
+        if message.startswith(stage):
+            marker.write_text(message + "\n", encoding="utf-8")
+            time.sleep(600)
+
+    with GraphStore.open() as store:
+        store.load(paths, staged=True, chunk=7, progress=progress)
+
+
 def main(argv: list[str]) -> None:
     """Dispatch on the first argument (see the module docstring)."""
     command, *rest = argv
@@ -131,6 +148,9 @@ def main(argv: list[str]) -> None:
 
             with GraphStore.open() as store:
                 store.load([Path(a) for a in args])
+    elif command == "staged":
+        marker, stage, *args = rest
+        _staged(Path(marker), stage, [Path(a) for a in args])
     elif command == "writer":
         path, a, b, rounds, done = rest
         _writer(Path(path), [Path(a), Path(b)], int(rounds), Path(done))

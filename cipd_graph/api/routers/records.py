@@ -105,7 +105,9 @@ def _read(
 
 def _run(store: GraphStore, files: list[UploadFile], *, write: bool) -> LoadReport:
     """Save the uploads, then load or validate them; put back the earlier files unless loaded."""
-    action = store.load if write else store.validate
+    # Uploads never take the staged path: a swap under a serving process's readers is not
+    # worth it for what one request can carry (MAX_BYTES per file).
+    action = (lambda paths: store.load(paths, staged=False)) if write else store.validate
     return run_uploads(store, _read(files), action, folder=())
 
 

@@ -1,0 +1,240 @@
+"""Staged loads: large loads written chunk by chunk into a checkpoint of the store, swapped in.
+
+Every test runs on a real Oxigraph store on disk and generated records (60 projects and the
+reference tables, ``cipd generate``), with chunks of 7 files so that a load runs nine chunks.
+The kill tests SIGKILL a real child process at a point it announces through a marker file.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from cipd_graph._generate import generate
+from cipd_graph._store import GraphStore
+
+from .test_faults import child, quads, records_and_derived, settings_for
+
+CHUNK = 7
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("generated")
+    generate(target, projects=60, seed=7)
+    return target
+
+
+@pytest.fixture(scope="module")
+def one_transaction(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """What the one-transaction path stores for the generated records."""
+    store = tmp_path_factory.mktemp("one") / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        result = s.load([generated], staged=False)
+        assert result.ok and result.written
+        return records_and_derived(s)
+
+
+def copy_of(generated: Path, tmp_path: Path) -> Path:
+    records = tmp_path / "records"
+    shutil.copytree(generated, records)
+    return records
+
+
+def leftovers(store: Path) -> list[str]:
+    """Everything in the store's folder beside the live store and what its link points at."""
+    live = store / "oxigraph"
+    keep = {"oxigraph", str(live.readlink()) if live.is_symlink() else "oxigraph"}
+    return sorted(
+        p.name for p in store.iterdir() if p.name.startswith("oxigraph") and p.name not in keep
+    )
+
+
+def test_a_staged_load_stores_what_one_transaction_stores(
+    generated: Path, one_transaction: set[str], tmp_path: Path
+):
+    store = tmp_path / "store"
+    messages: list[str] = []
+    with GraphStore(store, settings_for(store)) as s:
+        result = s.load([generated], staged=True, chunk=CHUNK, progress=messages.append)
+        assert result.ok and result.written
+        assert records_and_derived(s) == one_transaction
+        files = len(list(generated.rglob("*.yaml"))) + len(list(generated.rglob("*.csv")))
+        assert len(result.batches) == len(s.sources()) == files == 67
+        assert all(src.loaded_by == "faults" for src in s.sources())
+    assert sum(m.startswith("staged chunk") for m in messages) == 1 + -(-60 // CHUNK)
+    assert (store / "oxigraph").is_symlink() and leftovers(store) == []
+    # Reopened from disk it holds the same.
+    with GraphStore(store, settings_for(store)) as s:
+        assert records_and_derived(s) == one_transaction
+
+
+def test_a_large_load_is_staged_by_default_and_a_small_one_is_not(generated: Path, tmp_path: Path):
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        assert not s.stages([generated])  # 67 files < CIPD_BULK_FILES (500)
+    settings = settings_for(store)
+    small = type(settings)(**{**settings.__dict__, "bulk_files": 60, "bulk_chunk": 30})
+    with GraphStore(store, small) as s:
+        assert s.stages([generated]) and not s.stages([generated / "reference"])
+        assert s.load([generated]).written
+    assert (store / "oxigraph").is_symlink()
+    with GraphStore(None, small) as s:
+        assert not s.stages([generated])  # in memory: nothing to stage
+
+
+def test_errors_in_any_chunk_change_nothing_and_are_all_reported(generated: Path, tmp_path: Path):
+    records = copy_of(generated, tmp_path)
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([records / "reference"]).ok
+    before = quads(store)
+    first, last = (
+        records / "projects/synthetic-000003.yaml",
+        records / "projects/synthetic-000059.yaml",
+    )
+    first.write_text(re.sub(r"(?m)^start: .*$", "start: not-a-date", first.read_text()), "utf-8")
+    text = last.read_text()
+    last.write_text(
+        text.replace("quality_dimensions: [", "quality_dimensions: [no-such-dimension, "), "utf-8"
+    )
+    # The same project defined again by a file in a later chunk.
+    twin = records / "projects/zz-twin.yaml"
+    twin.write_text((records / "projects/synthetic-000010.yaml").read_text(), "utf-8")
+
+    with GraphStore(store, settings_for(store)) as s:
+        result = s.load([records], staged=True, chunk=CHUNK)
+    assert not result.ok and not result.written
+    where = {(p.file, p.field) for p in result.problems}
+    assert (str(first), "start") in where
+    assert any(
+        p.file == str(last) and p.line and p.field.startswith("quality_dimensions")
+        for p in result.problems
+    )
+    assert any(
+        p.file == str(twin) and "also defined in" in p.reason and "synthetic-000010" in p.reason
+        for p in result.problems
+    )
+    assert "nothing was written" in result.to_text()
+    assert quads(store) == before
+    assert leftovers(store) == []
+
+
+def test_a_staged_reload_replaces_each_file_batch(
+    generated: Path, one_transaction: set[str], tmp_path: Path
+):
+    records = copy_of(generated, tmp_path)
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([records], staged=True, chunk=CHUNK).written
+        project = records / "projects/synthetic-000020.yaml"
+        text = project.read_text()
+        project.write_text(text.replace('title: "Improving', 'title: "Changed: improving'), "utf-8")
+        result = s.load([records], staged=True, chunk=CHUNK)
+        assert result.written and all(b.replaces for b in result.batches)
+        assert len(s.sources()) == 67
+        again = records_and_derived(s)
+    # Exactly what loading the changed files once gives.
+    clean = tmp_path / "clean"
+    with GraphStore(clean, settings_for(clean)) as s:
+        assert s.load([records], staged=False).written
+        assert records_and_derived(s) == again
+    assert again != one_transaction and any("Changed: improving" in q for q in again)
+
+
+def test_stale_staging_directories_are_removed_on_open(tmp_path: Path):
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)):
+        pass
+    for name in ("oxigraph.v-0123456789ab", "oxigraph.old-0123456789ab"):
+        (store / name).mkdir()
+        (store / name / "CURRENT").write_text("junk", "utf-8")
+    (store / "oxigraph.link-0123456789ab").symlink_to("oxigraph.v-0123456789ab")
+    (store / "oxigraph.keep").mkdir()  # not ours to remove
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.stats()["batches"] == 0
+    assert leftovers(store) == ["oxigraph.keep"]
+
+
+def test_a_swap_cut_between_its_renames_opens_the_store_before(generated: Path, tmp_path: Path):
+    """A store made before staged loads is a plain directory: its swap renames it aside, then
+    links; killed in between, the next open puts it back."""
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([generated / "reference"]).ok
+    before = quads(store)
+    (store / "oxigraph").rename(store / "oxigraph.old-0123456789ab")
+    assert quads(store) == before
+    assert not (store / "oxigraph").is_symlink() and leftovers(store) == []
+
+
+def kill_at(store: Path, marker: Path, stage: str, records: Path) -> None:
+    process = child(
+        "staged",
+        str(marker),
+        stage,
+        str(records),
+        store=store,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while not marker.exists():
+            if process.poll() is not None:
+                out, err = process.communicate()
+                pytest.fail(f"the load ended before {stage!r}:\n{out}\n{err}")
+            assert time.monotonic() < deadline, f"the load never reached {stage!r}"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize(
+    ("stage", "linked", "expect"),
+    [
+        ("staged chunk 2/", False, "before"),
+        ("swapping", False, "before"),
+        ("swapped", False, "after"),
+        ("staged chunk 5/", True, "before"),
+        ("swapping", True, "before"),
+        ("swapped", True, "after"),
+    ],
+)
+def test_a_staged_load_killed_leaves_the_store_before_or_after(
+    generated: Path,
+    one_transaction: set[str],
+    tmp_path: Path,
+    stage: str,
+    linked: bool,
+    expect: str,
+):
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        # A plain directory (a store made before staged loads), or already a link.
+        assert s.load([generated / "reference"], staged=linked, chunk=CHUNK).written
+    assert (store / "oxigraph").is_symlink() == linked
+    before = quads(store)
+    kill_at(store, tmp_path / "marker", stage, generated)
+
+    with GraphStore(store, settings_for(store)) as s:
+        if expect == "before":
+            assert {str(q) for q in s.oxigraph} == before
+        else:
+            assert records_and_derived(s) == one_transaction
+    assert leftovers(store) == []  # the killed load's directories are gone
+    # And the store still loads.
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([generated], staged=True, chunk=CHUNK).written
+        assert records_and_derived(s) == one_transaction
