@@ -571,6 +571,8 @@ def serve_command(
             f"  API docs:        {base}/docs\n"
             f"  SPARQL endpoint: {base}/sparql\n"
             f"  named queries:   {base}/queries\n"
+            f"  dashboard:       {base}/analytics/dashboard\n"
+            f"  standards:       {base}/formats (import and export)\n"
             f"  example:         {base}/queries/cq01-project-strands?project=ward7-falls\n"
             f"  example:         {base}/sparql?query=SELECT%20*%20WHERE%20%7B%20%3Fs%20a%20%3Chttps%3A%2F%2Fw3id.org%2Fcipd%23Strand%3E%20%7D"
         )
