@@ -70,17 +70,15 @@ def records_and_derived(s: GraphStore) -> set[str]:
     }
 
 
-def kill_inside_the_transaction(store: Path, marker: Path, *args: str) -> None:
-    process = child(
-        "hang", str(marker), *args, store=store, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+def kill_when_marked(process: subprocess.Popen[str], marker: Path, what: str) -> None:
+    """SIGKILL ``process`` as soon as it writes ``marker`` (it then waits there for the kill)."""
     deadline = time.monotonic() + 240
     try:
         while not marker.exists():
             if process.poll() is not None:
                 out, err = process.communicate()
-                pytest.fail(f"the load ended before its transaction hung:\n{out}\n{err}")
-            assert time.monotonic() < deadline, "the load never reached its transaction"
+                pytest.fail(f"the load ended before {what}:\n{out}\n{err}")
+            assert time.monotonic() < deadline, f"the load never reached {what}"
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -89,6 +87,13 @@ def kill_inside_the_transaction(store: Path, marker: Path, *args: str) -> None:
             process.kill()
             process.wait()
     assert process.returncode == -signal.SIGKILL
+
+
+def kill_inside_the_transaction(store: Path, marker: Path, *args: str) -> None:
+    process = child(
+        "hang", str(marker), *args, store=store, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    kill_when_marked(process, marker, "its transaction hung")
 
 
 @pytest.mark.parametrize("how", ["load", "cli"])

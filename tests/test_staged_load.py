@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from cipd_graph._generate import generate
 from cipd_graph._store import GraphStore
 
-from .test_faults import child, quads, records_and_derived, settings_for
+from .test_faults import child, kill_when_marked, quads, records_and_derived, settings_for
 
 CHUNK = 7
 
@@ -184,21 +182,7 @@ def kill_at(store: Path, marker: Path, stage: str, records: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 240
-    try:
-        while not marker.exists():
-            if process.poll() is not None:
-                out, err = process.communicate()
-                pytest.fail(f"the load ended before {stage!r}:\n{out}\n{err}")
-            assert time.monotonic() < deadline, f"the load never reached {stage!r}"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_when_marked(process, marker, repr(stage))
 
 
 @pytest.mark.parametrize(
