@@ -32,9 +32,9 @@ def test_health_and_stats(server: Server) -> None:
     with server.client() as c:
         health = c.get("/health").json()
         stats = c.get("/stats").json()
-    assert health["status"] == "ok" and health["triples"] > 1000
+    assert health == {"status": "ok", "store": "embedded", "empty": False}
     assert stats["counts"]["projects"] == 26
-    assert stats["counts"]["triples"] == health["triples"]
+    assert stats["counts"]["triples"] > 1000
     assert len(stats["sources"]) == stats["counts"]["batches"] > 0
 
 
