@@ -489,17 +489,7 @@ class GraphStore:
         existing = set(self.record_graphs())
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
         result = LoadResult(problems=problems, warnings=[w for m in mapped for w in m.warnings])
-        result.batches = [
-            BatchSummary(
-                str(m.source.path),
-                graphs[str(m.source.path)],
-                m.source.kind,
-                len(m.source.records),
-                len(m.graph) + len(m.names),
-                graphs[str(m.source.path)] in existing,
-            )
-            for m in mapped
-        ]
+        result.batches = _summaries(mapped, graphs, existing)
         if problems:
             return result
         result.problems.extend(self._duplicates(mapped, graphs))
@@ -669,17 +659,7 @@ class GraphStore:
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
         result.problems.extend(p for m in mapped for p in m.problems)
         result.warnings.extend(w for m in mapped for w in m.warnings)
-        result.batches.extend(
-            BatchSummary(
-                str(m.source.path),
-                graphs[str(m.source.path)],
-                m.source.kind,
-                len(m.source.records),
-                len(m.graph) + len(m.names),
-                graphs[str(m.source.path)] in state.existing,
-            )
-            for m in mapped
-        )
+        result.batches.extend(_summaries(mapped, graphs, state.existing))
         result.problems.extend(self._duplicates(mapped, graphs, state.owners, state.ours))
         result.report.extend(self._validate_batches(mapped, set(graphs.values())))
         return mapped
@@ -976,6 +956,23 @@ class _Staging:
 def _readable(graph: str) -> bool:
     """Whether queries may read ``graph``: every graph of the store but the names graphs."""
     return not graph.endswith("/names")
+
+
+def _summaries(
+    mapped: Sequence[MappedFile], graphs: dict[str, str], existing: set[str]
+) -> list[BatchSummary]:
+    """What a load does with each mapped file; ``graphs``: path -> batch graph."""
+    return [
+        BatchSummary(
+            str(m.source.path),
+            graphs[str(m.source.path)],
+            m.source.kind,
+            len(m.source.records),
+            len(m.graph) + len(m.names),
+            graphs[str(m.source.path)] in existing,
+        )
+        for m in mapped
+    ]
 
 
 def _id_problem(mapped: MappedFile, iri: str, reason: str) -> RecordProblem:
