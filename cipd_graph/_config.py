@@ -77,6 +77,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "250",
         "Files parsed, validated and written together in each chunk of a staged load.",
     ),
+    "CIPD_LOAD_WORKERS": (
+        "0",
+        "Worker processes that parse, map and validate the chunks of a staged load "
+        "(0: one per CPU core; 1: none, all in the loading process).",
+    ),
     "CIPD_ONTOLOGY": (
         "",
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
@@ -114,11 +119,18 @@ class Settings:
     max_queue: int = 32
     bulk_files: int = 500
     bulk_chunk: int = 250
+    #: Worker processes for a staged load; 0 means one per CPU core.
+    load_workers_setting: int = 0
 
     @property
     def store_is_remote(self) -> bool:
         """Whether CIPD_STORE names a remote SPARQL server rather than a directory."""
         return bool(re.match(r"^https?://", self.store))
+
+    @property
+    def load_workers(self) -> int:
+        """How many worker processes a staged load uses (CIPD_LOAD_WORKERS, 0: one per core)."""
+        return self.load_workers_setting or os.cpu_count() or 1
 
     @property
     def writes_enabled(self) -> bool:
@@ -176,6 +188,7 @@ class Settings:
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
             bulk_files=number("CIPD_BULK_FILES", int, 0),
             bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
+            load_workers_setting=number("CIPD_LOAD_WORKERS", int, 0),
             cors_origins=tuple(
                 o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
             ),
@@ -217,6 +230,8 @@ class Settings:
             "CIPD_MAX_QUEUE": str(self.max_queue),
             "CIPD_BULK_FILES": str(self.bulk_files) if self.bulk_files else "0 (never staged)",
             "CIPD_BULK_CHUNK": str(self.bulk_chunk),
+            "CIPD_LOAD_WORKERS": str(self.load_workers)
+            + ("" if self.load_workers_setting else " (one per CPU core)"),
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]

@@ -331,23 +331,26 @@ class GraphStore:
     ) -> list[RecordProblem]:
         """Entities defined twice: in two of ``mapped``, in a file of ``owners`` (entity IRI ->
         file, the earlier chunks of a staged load) or in a stored batch outside ``ours``."""
+        return self._duplicate_problems(entities_of(mapped), graphs, owners, ours)
+
+    def _duplicate_problems(
+        self,
+        entities: Sequence[Entity],
+        graphs: dict[str, str],
+        owners: dict[str, str] | None = None,
+        ours: Collection[str] = (),
+    ) -> list[RecordProblem]:
+        """:meth:`_duplicates` over the entities the mapped files define (see :func:`entities_of`)."""
         problems: list[RecordProblem] = []
         owners = {} if owners is None else owners
-        owner: dict[str, MappedFile] = {}
-        for m in mapped:
-            path = str(m.source.path)
-            for cls in ENTITY_CLASSES:
-                for s in m.graph.subjects(RDF.type, cls):
-                    first = owners.setdefault(str(s), path)
-                    owner.setdefault(str(s), m)
-                    if first != path:
-                        problems.append(
-                            _id_problem(
-                                m,
-                                str(s),
-                                f"also defined in {first}; each entity is defined in one file",
-                            )
-                        )
+        owner: dict[str, Entity] = {}
+        for entity in entities:
+            first = owners.setdefault(entity.iri, entity.path)
+            owner.setdefault(entity.iri, entity)
+            if first != entity.path:
+                problems.append(
+                    entity.problem(f"also defined in {first}; each entity is defined in one file")
+                )
         if not owner:
             return problems
         replaced = set(graphs.values()) | set(ours)
@@ -362,7 +365,7 @@ class GraphStore:
             if graph in replaced or not self._is_record_graph(graph):
                 continue
             reason = f"already loaded from {self._source_path(graph)}; change the id or drop that file first"
-            problems.append(_id_problem(owner[row["s"].value], row["s"].value, reason))
+            problems.append(owner[row["s"].value].problem(reason))
         return problems
 
     def _source_path(self, graph: str) -> str:
@@ -376,41 +379,46 @@ class GraphStore:
     def _context(self, mapped: Sequence[MappedFile], replaced: set[str]) -> Graph:
         """What the store already says about the IRIs the new batches mention."""
         context = Graph()
-        mentioned: set[str] = set()
-        for m in mapped:
-            for s, _, o in m.graph:
-                for node in (s, o):
-                    if isinstance(node, URIRef) and str(node).startswith(self.base):
-                        mentioned.add(str(node))
-        mentioned_list = sorted(mentioned)
-        excluded = replaced | {self.inferred_graph}
-        for start in range(0, len(mentioned_list), 2000):
-            chunk = " ".join(f"<{_iri_ok(i)}>" for i in mentioned_list[start : start + 2000])
-            solutions = self._select(
-                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        for triple in self._context_triples(mentioned_iris(mapped, self.base), replaced):
+            context.add(
+                (
+                    _to_rdflib(triple.subject),
+                    _to_rdflib(triple.predicate),
+                    _to_rdflib(triple.object),
+                )
             )
-            for row in solutions:
-                graph = row["g"].value
-                if graph in excluded or not self._is_record_graph(graph):
-                    continue
-                context.add((_to_rdflib(row["s"]), _to_rdflib(row["p"]), _to_rdflib(row["o"])))
+        return context
+
+    def _context_triples(self, mentioned: Collection[str], replaced: set[str]) -> list[ox.Triple]:
+        """The stored triples (outside ``replaced`` and the derived facts) about ``mentioned``
+        IRIs, and about the stored things those triples point at."""
+        found: dict[ox.Triple, None] = {}
+        excluded = replaced | {self.inferred_graph}
+
+        def about(iris: Sequence[str]) -> None:
+            for start in range(0, len(iris), 2000):
+                chunk = " ".join(f"<{_iri_ok(i)}>" for i in iris[start : start + 2000])
+                rows = self.backend.query(
+                    f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+                )
+                assert isinstance(rows, ox.QuerySolutions)
+                for row in rows:
+                    graph = row["g"].value
+                    if graph in excluded or not self._is_record_graph(graph):
+                        continue
+                    found.setdefault(ox.Triple(row["s"], row["p"], row["o"]), None)
+
+        about(sorted(mentioned))
         # One hop further: what the stored things those triples point at say, so that a shape
         # checking a stored subject sees the class of its provider (a module an import adds to a
         # programme) or the professions of its participants (a person an import adds to an activity).
-        further = {o for o in context.objects() if isinstance(o, URIRef)} - {
-            URIRef(i) for i in mentioned
-        }
-        further_list = sorted(str(n) for n in further if str(n).startswith(self.base))
-        for start in range(0, len(further_list), 2000):
-            chunk = " ".join(f"<{_iri_ok(i)}>" for i in further_list[start : start + 2000])
-            for row in self._select(
-                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-            ):
-                graph = row["g"].value
-                if graph in excluded or not self._is_record_graph(graph):
-                    continue
-                context.add((_to_rdflib(row["s"]), _to_rdflib(row["p"]), _to_rdflib(row["o"])))
-        return context
+        further = {
+            t.object.value
+            for t in found
+            if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(self.base)
+        } - set(mentioned)
+        about(sorted(further))
+        return list(found)
 
     def _describe(self, iri: str) -> str:
         person_prefix = self.base + "person/"
@@ -497,12 +505,13 @@ class GraphStore:
         return result
 
     def _validate_batches(
-        self, mapped: Sequence[MappedFile], replaced: set[str]
+        self, mapped: Sequence[MappedFile], replaced: set[str], context: Graph | None = None
     ) -> ValidationReport:
         """SHACL over ``mapped`` plus what the store says about what they mention (not
-        counting the ``replaced`` graphs); findings about the batches' own subjects only."""
+        counting the ``replaced`` graphs; ``context``: that, already read, as a load worker
+        gets it); findings about the batches' own subjects only."""
         data = graphs_union([m.graph for m in mapped])
-        data += self._context(mapped, replaced)
+        data += self._context(mapped, replaced) if context is None else context
         index: dict[str, tuple[str, int, str]] = {}
         for m in mapped:
             for iri, (line, label) in m.records.items():
@@ -599,7 +608,7 @@ class GraphStore:
         chunks = ([tables] if tables else []) + [
             projects[i : i + chunk] for i in range(0, len(projects), chunk)
         ]
-        state = _Staging(mapper, existing, ours, result)
+        state = _Staging(mapper, existing, ours, result, user=user, now=now)
         directory = live.stage()
         staging = EmbeddedBackend(live.location, directory=directory)
         swapped = False
@@ -614,11 +623,7 @@ class GraphStore:
                         for end in ("", "/names", "/provenance")
                     ]
                 )
-            for number, part in enumerate(chunks, 1):
-                mapped = self._stage_chunk(part, state)
-                staging.store.bulk_extend(self._batch_quads(mapped, user, now))
-                say(f"staged chunk {number}/{len(chunks)}: {len(mapped)} file(s)")
-                del mapped
+            self._stage_chunks(chunks, state, staging, tables=bool(tables), say=say)
             if not result.ok or not result.batches:
                 return result
             say(f"validated {len(result.batches)} file(s); deriving facts in the staged store")
@@ -638,6 +643,74 @@ class GraphStore:
             if not swapped:
                 staging.close()
                 live.discard(directory)
+
+    def _stage_chunks(
+        self,
+        chunks: Sequence[Sequence[Path]],
+        state: _Staging,
+        staging: EmbeddedBackend,
+        *,
+        tables: bool,
+        say: Callable[[str], None],
+    ) -> None:
+        """Stage every chunk in order: here, or (``CIPD_LOAD_WORKERS``) in worker processes."""
+        numbered = list(enumerate(chunks, 1))
+        workers = self.settings.load_workers if len(chunks) > 2 else 1
+        # Reference tables first, here: every project chunk's context needs them.
+        serial = numbered if workers <= 1 else numbered[: 1 if tables else 0]
+        for number, part in serial:
+            mapped = self._stage_chunk(part, state)
+            staging.store.bulk_extend(self._batch_quads(mapped, state.user, state.now))
+            say(f"staged chunk {number}/{len(chunks)}: {len(mapped)} file(s)")
+            del mapped
+        if workers > 1:
+            self._stage_in_workers(
+                numbered[len(serial) :], state, staging, workers=workers, say=say
+            )
+
+    def _stage_in_workers(
+        self,
+        chunks: Sequence[tuple[int, Sequence[Path]]],
+        state: _Staging,
+        staging: EmbeddedBackend,
+        *,
+        workers: int,
+        say: Callable[[str], None],
+    ) -> None:
+        """Stage ``chunks`` as :meth:`_stage_chunk` does, parsed, mapped and validated by
+        ``workers`` processes (see ``_parallel``); this process reads and writes the store."""
+        from cipd_graph._parallel import WorkerSetup, merge_report, run_chunks
+
+        setup = WorkerSetup(
+            settings=self.settings,
+            pseudonymiser=self.pseudonymiser,
+            frameworks={k: str(v) for k, v in state.mapper.frameworks.items()},
+            existing=frozenset(state.existing),
+            user=state.user,
+            now=state.now,
+        )
+        replaced = {number: {self.batch_graph(p) for p in part} for number, part in chunks}
+        total = max((number for number, _ in chunks), default=0)
+        result = state.result
+
+        def context(number: int, mentioned: list[str]) -> bytes:
+            triples = self._context_triples(mentioned, replaced[number])
+            return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+
+        def write(outcome: Any) -> None:
+            result.problems.extend(outcome.problems)
+            result.warnings.extend(outcome.warnings)
+            result.batches.extend(outcome.batches)
+            result.problems.extend(
+                self._duplicate_problems(outcome.entities, outcome.graphs, state.owners, state.ours)
+            )
+            merge_report(result.report, outcome)
+            state.mapper.local_ids.update(outcome.local_ids)
+            if outcome.nquads:
+                staging.store.bulk_load(outcome.nquads, format=ox.RdfFormat.N_QUADS)
+            say(f"staged chunk {outcome.number}/{total}: {len(outcome.batches)} file(s)")
+
+        run_chunks(chunks, setup, workers=workers, context=context, write=write)
 
     def _stage_chunk(self, part: Sequence[Path], state: _Staging) -> list[MappedFile]:
         """Parse, map, check and validate one chunk of a staged load (problems and findings
@@ -951,6 +1024,9 @@ class _Staging:
     result: LoadResult
     #: Entity IRI -> the file of the load that defines it.
     owners: dict[str, str] = field(default_factory=dict)
+    #: Who and when, as the load's provenance says.
+    user: str = ""
+    now: str = ""
 
 
 def _readable(graph: str) -> bool:
@@ -975,9 +1051,41 @@ def _summaries(
     ]
 
 
-def _id_problem(mapped: MappedFile, iri: str, reason: str) -> RecordProblem:
-    line, label = mapped.records.get(iri, (None, iri))
-    return RecordProblem(str(mapped.source.path), line, label, "id", reason)
+@dataclass(frozen=True)
+class Entity:
+    """An entity a mapped file defines (an instance of one of ``ENTITY_CLASSES``)."""
+
+    iri: str
+    path: str
+    line: int | None
+    label: str
+
+    def problem(self, reason: str) -> RecordProblem:
+        """A problem with the entity's id, placed at its record."""
+        return RecordProblem(self.path, self.line, self.label, "id", reason)
+
+
+def entities_of(mapped: Sequence[MappedFile]) -> list[Entity]:
+    """The entities ``mapped`` define, file by file and class by class."""
+    entities: list[Entity] = []
+    for m in mapped:
+        path = str(m.source.path)
+        for cls in ENTITY_CLASSES:
+            for s in m.graph.subjects(RDF.type, cls):
+                line, label = m.records.get(str(s), (None, str(s)))
+                entities.append(Entity(str(s), path, line, label))
+    return entities
+
+
+def mentioned_iris(mapped: Sequence[MappedFile], base: str) -> set[str]:
+    """The IRIs under ``base`` that ``mapped`` mention, as subject or object."""
+    mentioned: set[str] = set()
+    for m in mapped:
+        for s, _, o in m.graph:
+            for node in (s, o):
+                if isinstance(node, URIRef) and str(node).startswith(base):
+                    mentioned.add(str(node))
+    return mentioned
 
 
 def _login() -> str:

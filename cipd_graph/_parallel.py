@@ -1,0 +1,272 @@
+"""The chunks of a staged load, parsed, mapped and validated in worker processes.
+
+A staged load (``GraphStore._load_staged``) validates chunk k against the staged store as it
+stands after chunks 1..k-1 are written. Workers keep that order: each parses and maps its
+chunk on its own (that needs nothing from the store), then asks the loading process for the
+chunk's context (what the store says about the IRIs the chunk mentions), which is answered
+only once every earlier chunk is written; then it validates the chunk and hands back its
+quads as N-Quads, with the chunk's problems, warnings and findings. The loading process is
+the only one that reads or writes the store; it checks duplicates and writes the chunks in
+order. The findings, problems and quads are the ones the one-process path gives.
+
+Workers are forked: they inherit the loaded model and mapper set-up, and only ever run pure
+Python (parsing, mapping, SHACL, serialising), never touching the store or a lock another
+thread of the loading process might hold. (Spawning would re-import a script's ``__main__``
+in each worker.) They end when the loading process closes their pipe or dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, URIRef
+
+from cipd_graph._config import Settings
+from cipd_graph._errors import RecordError, RecordProblem, StoreError
+from cipd_graph._pseudonym import Pseudonymiser
+from cipd_graph._validation import Finding, ValidationReport, shapes_graph
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What every worker needs to map and validate like the loading process."""
+
+    settings: Settings
+    pseudonymiser: Pseudonymiser
+    frameworks: dict[str, str]
+    existing: frozenset[str]
+    user: str
+    now: str
+
+
+@dataclass
+class ChunkOutcome:
+    """What a worker hands back for one chunk."""
+
+    number: int
+    nquads: bytes
+    batches: list[Any]
+    problems: list[RecordProblem]
+    warnings: list[RecordProblem]
+    findings: list[Finding]
+    results: list[Any]
+    entities: list[Any]
+    graphs: dict[str, str]
+    local_ids: dict[str, str] = field(default_factory=dict)
+
+
+def _to_rdflib_graph(data: bytes) -> Graph:
+    from cipd_graph._store import _to_rdflib
+
+    graph = Graph()
+    for triple in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+        graph.add(
+            (_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object))
+        )
+    return graph
+
+
+def _tagged(node: Any, number: int, shared: frozenset[BNode]) -> Any:
+    """``node``, or a blank node of a result made unique to chunk ``number``."""
+    if isinstance(node, BNode) and node not in shared:
+        return BNode(f"c{number}x{node}")
+    return node
+
+
+@lru_cache(maxsize=1)
+def _shape_nodes() -> frozenset[BNode]:
+    """The blank nodes of the shapes (results point at them; they are the same everywhere)."""
+    return frozenset(n for t in shapes_graph() for n in t if isinstance(n, BNode))
+
+
+def _chunk(
+    store: Any,
+    setup: WorkerSetup,
+    number: int,
+    paths: Sequence[Path],
+    ask_context: Callable[[list[str]], bytes],
+) -> ChunkOutcome:
+    """Parse, map and validate one chunk (as ``GraphStore._stage_chunk`` does)."""
+    from cipd_graph._records import parse_file
+    from cipd_graph._store import LOAD_ORDER, _summaries, entities_of, mentioned_iris
+
+    problems: list[RecordProblem] = []
+    parsed = []
+    for path in paths:
+        try:
+            parsed.append(parse_file(path))
+        except RecordError as exc:
+            problems.extend(exc.problems)
+    parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
+    mapper = store._mapper
+    known = set(mapper.local_ids)
+    mapped = [mapper.map(f) for f in parsed]
+    graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}
+    problems.extend(p for m in mapped for p in m.problems)
+    context = _to_rdflib_graph(ask_context(sorted(mentioned_iris(mapped, store.base))))
+    report = store._validate_batches(mapped, set(graphs.values()), context=context)
+    # Forked workers draw blank node ids from the same sequence: tag them with the chunk so
+    # the results of different chunks stay apart once merged.
+    shared = _shape_nodes()
+    results = [tuple(_tagged(n, number, shared) for n in triple) for triple in report.results]
+    quads = store._batch_quads(mapped, setup.user, setup.now)
+    return ChunkOutcome(
+        number=number,
+        nquads=ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"",
+        batches=_summaries(mapped, graphs, set(setup.existing)),
+        problems=problems,
+        warnings=[w for m in mapped for w in m.warnings],
+        findings=report.findings,
+        results=results,
+        entities=entities_of(mapped),
+        graphs=graphs,
+        local_ids={k: v for k, v in mapper.local_ids.items() if k not in known},
+    )
+
+
+def worker(conn: Connection, setup: WorkerSetup) -> None:
+    """A worker's loop: chunks in, outcomes out, until the pipe closes."""
+    from cipd_graph._mapping import Mapper
+    from cipd_graph._store import GraphStore
+
+    store = GraphStore(None, setup.settings)
+    store._pseudonymiser = setup.pseudonymiser
+    frameworks = {k: URIRef(v) for k, v in setup.frameworks.items()}
+    mapper = Mapper(store.base, setup.pseudonymiser, store.model, frameworks)
+    store._mapper = mapper
+
+    def ask_context(mentioned: list[str]) -> bytes:
+        conn.send(("context", number, mentioned))
+        answer: bytes = conn.recv()
+        return answer
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        number, paths = message
+        try:
+            outcome = _chunk(store, setup, number, paths, ask_context)
+        except (EOFError, OSError):
+            return
+        except BaseException:  # reported to the loading process, which fails the load
+            conn.send(("error", number, traceback.format_exc()))
+            return
+        conn.send(("done", number, outcome))
+
+
+class _Workers:
+    """The worker processes of one staged load and the chunks they are on."""
+
+    def __init__(
+        self, setup: WorkerSetup, count: int, chunks: Sequence[tuple[int, Sequence[Path]]]
+    ) -> None:
+        spawn = multiprocessing.get_context("fork")
+        self.queue = list(chunks)
+        self.busy: dict[Connection, int] = {}
+        self.procs: list[tuple[Connection, Any]] = []
+        for _ in range(max(1, min(count, len(chunks)))):
+            parent, child = spawn.Pipe()
+            proc = spawn.Process(target=worker, args=(child, setup), daemon=True)
+            proc.start()
+            child.close()
+            self.procs.append((parent, proc))
+        for conn, _proc in self.procs:
+            self.assign(conn)
+
+    def assign(self, conn: Connection) -> None:
+        """Give ``conn``'s worker the next chunk, if any is left."""
+        if self.queue:
+            number, paths = self.queue.pop(0)
+            conn.send((number, list(paths)))
+            self.busy[conn] = number
+        else:
+            self.busy.pop(conn, None)
+
+    def messages(self) -> list[tuple[Connection, str, int, Any]]:
+        """The next messages from busy workers: (pipe, kind, chunk, payload)."""
+        out = []
+        for conn in multiprocessing.connection.wait(list(self.busy)):
+            assert isinstance(conn, Connection)
+            try:
+                kind, number, payload = conn.recv()
+            except (EOFError, OSError) as exc:
+                raise StoreError(
+                    f"a load worker stopped while working on chunk {self.busy.get(conn)}"
+                ) from exc
+            if kind == "error":
+                raise StoreError(f"a load worker failed on chunk {number}:\n{payload}")
+            out.append((conn, kind, number, payload))
+        return out
+
+    def close(self) -> None:
+        """Stop every worker (they also stop on their own when this process dies)."""
+        for conn, _proc in self.procs:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(None)
+            conn.close()
+        for _conn, proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+def run_chunks(
+    chunks: Sequence[tuple[int, Sequence[Path]]],
+    setup: WorkerSetup,
+    *,
+    workers: int,
+    context: Callable[[int, list[str]], bytes],
+    write: Callable[[ChunkOutcome], None],
+) -> None:
+    """Hand ``chunks`` (numbered, in load order) to ``workers`` processes; answer their context
+    requests with ``context`` once every earlier chunk is written, and ``write`` each outcome
+    in order. Raises StoreError if a worker fails or dies; the workers are gone on return."""
+    if not chunks:
+        return
+    order = [number for number, _ in chunks]
+    waiting: dict[int, tuple[Connection, list[str]]] = {}
+    done: dict[int, ChunkOutcome] = {}
+    pool = _Workers(setup, workers, chunks)
+    try:
+        position = 0  # index in ``order`` of the next chunk to write
+        while position < len(order):
+            for conn, kind, number, payload in pool.messages():
+                if kind == "context":
+                    waiting[number] = (conn, payload)
+                else:
+                    done[number] = payload
+                    pool.assign(conn)
+            current = order[position]
+            if current in waiting:
+                conn, mentioned = waiting.pop(current)
+                conn.send(context(current, mentioned))
+            while position < len(order) and order[position] in done:
+                write(done.pop(order[position]))
+                position += 1
+                if position < len(order) and order[position] in waiting:
+                    conn, mentioned = waiting.pop(order[position])
+                    conn.send(context(order[position], mentioned))
+    finally:
+        pool.close()
+
+
+def merge_report(report: ValidationReport, outcome: ChunkOutcome) -> None:
+    """Add a chunk's findings (and its SHACL results graph) to ``report``."""
+    report.findings.extend(outcome.findings)
+    for triple in outcome.results:
+        report.results.add(triple)

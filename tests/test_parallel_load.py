@@ -1,0 +1,146 @@
+"""Staged loads in worker processes (``CIPD_LOAD_WORKERS``) give what one process gives.
+
+Real Oxigraph stores on disk, generated records (40 projects and the reference tables) in
+chunks of 6 files, so that a load runs eight chunks across two workers. The records carry
+problems in several chunks (an unknown profession, a project defined twice, a reflection by
+somebody nobody knows) so that the comparison covers problems and findings, not only quads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from cipd_graph import Settings, _parallel
+from cipd_graph._errors import StoreError
+from cipd_graph._generate import generate
+from cipd_graph._store import GraphStore, LoadResult
+
+from .test_faults import quads, records_and_derived, settings_for
+from .test_staged_load import leftovers
+
+CHUNK = 6
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("parallel")
+    generate(target, projects=40, seed=11)
+    return target
+
+
+@pytest.fixture(scope="module")
+def flawed(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated records with problems planted in three different chunks."""
+    target = tmp_path_factory.mktemp("flawed") / "records"
+    shutil.copytree(generated, target)
+    projects = sorted((target / "projects").glob("*.yaml"))
+    first = projects[2].read_text(encoding="utf-8")
+    projects[2].write_text(re.sub(r"profession: \w+", "profession: Alchemist", first, count=1))
+    # The id of a project of chunk 1 again, in a file of a later chunk.
+    later = projects[20].read_text(encoding="utf-8")
+    project_id = re.search(r"^id: (\S+)", projects[1].read_text(encoding="utf-8"), re.M)
+    assert project_id is not None
+    projects[20].write_text(re.sub(r"^id: \S+", f"id: {project_id.group(1)}", later, flags=re.M))
+    last = projects[35].read_text(encoding="utf-8")
+    projects[35].write_text(re.sub(r"by: \S+", "by: nobody-we-know", last, count=1))
+    return target
+
+
+def load(records: Path, store: Path, workers: int) -> tuple[LoadResult, GraphStore]:
+    settings = dataclasses.replace(settings_for(store), load_workers_setting=workers)
+    s = GraphStore(store, settings)
+    return s.load([records], staged=True, chunk=CHUNK), s
+
+
+def outcome(result: LoadResult) -> tuple[object, ...]:
+    """What a person reads of a load: problems, findings and batches, in their order."""
+    return (
+        [dataclasses.astuple(p) for p in result.problems],
+        [dataclasses.astuple(f) for f in result.report.findings],
+        [dataclasses.astuple(b) for b in result.batches],
+        len(result.report.results),
+    )
+
+
+def test_workers_store_exactly_what_one_process_stores(generated: Path, tmp_path: Path):
+    one, s1 = load(generated, tmp_path / "one", workers=1)
+    two, s2 = load(generated, tmp_path / "two", workers=2)
+    assert one.ok and two.ok and one.written and two.written
+    assert outcome(one) == outcome(two)
+    assert records_and_derived(s1) == records_and_derived(s2)
+    assert len(two.batches) == 47 and two.report.findings  # notes and warnings, no errors
+    s1.close()
+    s2.close()
+
+
+def test_workers_report_exactly_what_one_process_reports(flawed: Path, tmp_path: Path):
+    one, s1 = load(flawed, tmp_path / "one", workers=1)
+    two, s2 = load(flawed, tmp_path / "two", workers=2)
+    assert not one.ok and not two.written
+    assert outcome(one) == outcome(two)
+    text = two.to_text()
+    assert "Alchemist" in text
+    assert "also defined in" in text
+    assert "nobody-we-know" in text or "person" in text
+    # Nothing was written: both stores are as empty as before.
+    assert records_and_derived(s1) == records_and_derived(s2) == set()
+    s1.close()
+    s2.close()
+
+
+def test_a_worker_that_fails_fails_the_load_and_changes_nothing(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = tmp_path / "store"
+    first, s = load(Path(generated / "reference"), store, workers=1)
+    assert first.ok
+    s.close()
+    before = quads(store)
+    original = _parallel._chunk
+
+    def broken(store_: object, setup: object, number: int, *args: object) -> object:
+        if number == 4:
+            raise MemoryError("simulated: the worker ran out of memory")
+        return original(store_, setup, number, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_parallel, "_chunk", broken)  # the forked workers inherit it
+    with pytest.raises(StoreError, match=r"chunk 4:[\s\S]*MemoryError"):
+        load(generated, store, workers=2)
+    assert quads(store) == before
+    assert leftovers(store) == []
+
+
+def test_a_worker_killed_fails_the_load_and_changes_nothing(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store = tmp_path / "store"
+    first, s = load(Path(generated / "reference"), store, workers=1)
+    assert first.ok
+    s.close()
+    before = quads(store)
+    original = _parallel._chunk
+
+    def killed(store_: object, setup: object, number: int, *args: object) -> object:
+        if number == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(store_, setup, number, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_parallel, "_chunk", killed)
+    with pytest.raises(StoreError, match="a load worker stopped while working on chunk 3"):
+        load(generated, store, workers=2)
+    assert quads(store) == before
+    assert leftovers(store) == []
+
+
+def test_load_workers_come_from_the_environment():
+    assert Settings.from_env({"CIPD_LOAD_WORKERS": "3"}).load_workers == 3
+    assert Settings.from_env({}).load_workers == (os.cpu_count() or 1)
+    with pytest.raises(Exception, match="CIPD_LOAD_WORKERS"):
+        Settings.from_env({"CIPD_LOAD_WORKERS": "many"})
