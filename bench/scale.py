@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -37,6 +38,7 @@ PARAMS = {
 }
 WHOLE_STORE = " (whole store)"
 QUERY_RUNS = 20
+QUERY_BUDGET_S = 5.0  # per query: fewer runs than QUERY_RUNS for a query slower than 0.25 s
 BASELINE_QUERY_LIMIT = 10.0  # seconds per baseline query run
 RULE_LIMIT = 60.0  # seconds per baseline rule
 BASELINE_QUERIES_LIMIT = 1200.0  # seconds for the baseline's export, parse and queries
@@ -52,6 +54,10 @@ def _settings() -> Any:
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _children_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _dir_size(path: Path) -> int:
@@ -107,6 +113,7 @@ def ours_load(records: Path, store_dir: Path, out: Path) -> None:
     if not result.ok:
         raise SystemExit("the generated records did not load:\n" + result.to_text()[:4000])
     triples = len(store.oxigraph)
+    workers = store.settings.load_workers if staged else 1
     store.close()
     _emit(
         out,
@@ -114,7 +121,9 @@ def ours_load(records: Path, store_dir: Path, out: Path) -> None:
         triples=triples,
         errors=len(result.report.errors),
         staged=staged,
-        peak_mb=_rss_mb(),
+        workers=workers,
+        # the loading process plus its largest worker (they run at the same time)
+        peak_mb=_rss_mb() + _children_rss_mb(),
     )
 
 
@@ -126,8 +135,9 @@ def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
     store = GraphStore(store_dir, _settings())
     latencies: dict[str, list[float]] = {}
     for label, name, values in bench_cases():
-        times = []
-        for _ in range(QUERY_RUNS):
+        times: list[float] = []
+        # QUERY_RUNS runs, or as many as fit in QUERY_BUDGET_S (at least 3)
+        while len(times) < QUERY_RUNS and (len(times) < 3 or sum(times) < QUERY_BUDGET_S):
             start = time.perf_counter()
             run_query(store, name, values)
             times.append(time.perf_counter() - start)
@@ -190,18 +200,42 @@ def baseline(records: Path, out: Path) -> None:
     for rule in rules():
         try:
             _alarm(RULE_LIMIT)
-            derived = list(dataset.query(rule.construct))
+            derived = list(whole.query(single_graph(rule.construct)))
             signal.setitimer(signal.ITIMER_REAL, 0)
         except TimeoutError:
             unfinished.append(rule.name)
             continue
         for triple in derived:
             inferred.add(triple)  # type: ignore[arg-type]
+            whole.add(triple)  # type: ignore[arg-type]  # later rules read earlier ones' facts
     derive = time.perf_counter() - start
     triples = len(dataset)
     _emit(out, derive=derive, triples=triples, seconds=build + validate + derive)
     _emit(out, peak_mb=_rss_mb(), rules_unfinished=unfinished)
     _emit(out, done=True)
+
+
+def single_graph(query: str) -> str:
+    """A rule over one graph, as the naive baseline keeps its data: each ``GRAPH ?g { P }``
+    becomes ``P .`` in the enclosing group (kept as separate groups, rdflib joins them by
+    nested loops and the baseline's rules did not finish at 1,000 projects).
+
+    >>> single_graph("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } GRAPH ?h { ?o ?q ?r } }")
+    'SELECT * WHERE {  ?s ?p ?o .  ?o ?q ?r . }'
+    """
+    out = query
+    while match := re.search(r"GRAPH\s+\?\w+\s*\{", out):
+        depth, end = 0, match.end() - 1
+        for end in range(match.end() - 1, len(out)):
+            if out[end] == "{":
+                depth += 1
+            elif out[end] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+        inner = out[match.end() : end].rstrip()
+        out = out[: match.start()] + inner + ("" if inner.endswith(".") else " .") + out[end + 1 :]
+    return out
 
 
 def baseline_queries(store_dir: Path, out: Path, port: int) -> None:
