@@ -77,6 +77,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "250",
         "Files parsed, validated and written together in each chunk of a staged load.",
     ),
+    "CIPD_SHACL": (
+        "native",
+        "SHACL engine for validation: native (built in, fast; runs the SHACL Core subset the "
+        "shapes use, plus SPARQL targets) or pyshacl. Shapes using a feature the native engine "
+        "lacks are validated with pyshacl either way.",
+    ),
     "CIPD_ONTOLOGY": (
         "",
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
@@ -114,6 +120,7 @@ class Settings:
     max_queue: int = 32
     bulk_files: int = 500
     bulk_chunk: int = 250
+    shacl: str = "native"
 
     @property
     def store_is_remote(self) -> bool:
@@ -151,6 +158,7 @@ class Settings:
                 raise ConfigError(f"{name}={value!r}: give an http(s) URL")
             return value or None
 
+        shacl = shacl_engine(env)
         auth = env.get("CIPD_STORE_AUTH", "").strip().lower() or "basic"
         if auth not in ("basic", "digest"):
             raise ConfigError(f"CIPD_STORE_AUTH={auth!r}: use basic or digest")
@@ -176,6 +184,7 @@ class Settings:
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
             bulk_files=number("CIPD_BULK_FILES", int, 0),
             bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
+            shacl=shacl,
             cors_origins=tuple(
                 o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
             ),
@@ -217,6 +226,26 @@ class Settings:
             "CIPD_MAX_QUEUE": str(self.max_queue),
             "CIPD_BULK_FILES": str(self.bulk_files) if self.bulk_files else "0 (never staged)",
             "CIPD_BULK_CHUNK": str(self.bulk_chunk),
+            "CIPD_SHACL": self.shacl,
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]
+
+
+#: The SHACL engines CIPD_SHACL may name.
+SHACL_ENGINES = ("native", "pyshacl")
+
+
+def shacl_engine(environ: Mapping[str, str] | None = None) -> str:
+    """The SHACL engine CIPD_SHACL names (default ``native``); ConfigError if unknown.
+
+    >>> shacl_engine({}), shacl_engine({"CIPD_SHACL": " PySHACL "})
+    ('native', 'pyshacl')
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("CIPD_SHACL", "").strip().lower() or VARIABLES["CIPD_SHACL"][0]
+    if value not in SHACL_ENGINES:
+        raise ConfigError(
+            f"CIPD_SHACL={env.get('CIPD_SHACL')!r}: use native (the built-in engine) or pyshacl"
+        )
+    return value
