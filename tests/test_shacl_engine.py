@@ -457,7 +457,8 @@ def test_the_engine_follows_cipd_shacl(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(ConfigError, match="CIPD_SHACL"):
         Settings.from_env({"CIPD_SHACL": "jena"})
     assert Settings.from_env({"CIPD_SHACL": "PyShacl"}).shacl == "pyshacl"
-    assert ("CIPD_SHACL", "native", Settings().describe()[-2][2]) in Settings().describe()
+    shown = {name: value for name, value, _meaning in Settings.from_env({}).describe()}
+    assert shown["CIPD_SHACL"] == "native"  # what `cipd config` prints
 
 
 def test_the_index_reads_graphs_and_triple_iterables_once_each():
@@ -469,3 +470,14 @@ def test_the_index_reads_graphs_and_triple_iterables_once_each():
     assert list(index.objects(a, p)) == [b, c]
     assert list(index.subjects(p, a)) == [c]
     assert sorted(index.triples(None, p, None)) == sorted([(a, p, b), (a, p, c), (c, p, a)])
+
+
+def test_cipd_config_shows_the_engine_and_refuses_an_unknown_one():
+    from .test_cli import run
+
+    shown = run("config", env={"CIPD_SHACL": "pyshacl"})
+    assert shown.returncode == 0, shown.stderr
+    assert "CIPD_SHACL=pyshacl" in shown.stdout
+    refused = run("config", env={"CIPD_SHACL": "jena"})
+    assert refused.returncode == 2
+    assert "CIPD_SHACL='jena': use native (the built-in engine) or pyshacl" in refused.stderr
