@@ -82,6 +82,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "Worker processes that parse, map and validate the chunks of a staged load "
         "(0: one per CPU core; 1: none, all in the loading process).",
     ),
+    "CIPD_SHACL": (
+        "native",
+        "SHACL engine for validation: native (built in, fast; runs the SHACL Core subset the "
+        "shapes use, plus SPARQL targets) or pyshacl. Shapes using a feature the native engine "
+        "lacks are validated with pyshacl either way.",
+    ),
     "CIPD_ONTOLOGY": (
         "",
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
@@ -121,6 +127,7 @@ class Settings:
     bulk_chunk: int = 250
     #: Worker processes for a staged load; 0 means one per CPU core.
     load_workers_setting: int = 0
+    shacl: str = "native"
 
     @property
     def store_is_remote(self) -> bool:
@@ -163,6 +170,7 @@ class Settings:
                 raise ConfigError(f"{name}={value!r}: give an http(s) URL")
             return value or None
 
+        shacl = shacl_engine(env)
         auth = env.get("CIPD_STORE_AUTH", "").strip().lower() or "basic"
         if auth not in ("basic", "digest"):
             raise ConfigError(f"CIPD_STORE_AUTH={auth!r}: use basic or digest")
@@ -189,6 +197,7 @@ class Settings:
             bulk_files=number("CIPD_BULK_FILES", int, 0),
             bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
             load_workers_setting=number("CIPD_LOAD_WORKERS", int, 0),
+            shacl=shacl,
             cors_origins=tuple(
                 o.strip() for o in env.get("CIPD_CORS_ORIGINS", "").split(",") if o.strip()
             ),
@@ -232,6 +241,26 @@ class Settings:
             "CIPD_BULK_CHUNK": str(self.bulk_chunk),
             "CIPD_LOAD_WORKERS": str(self.load_workers)
             + ("" if self.load_workers_setting else " (one per CPU core)"),
+            "CIPD_SHACL": self.shacl,
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]
+
+
+#: The SHACL engines CIPD_SHACL may name.
+SHACL_ENGINES = ("native", "pyshacl")
+
+
+def shacl_engine(environ: Mapping[str, str] | None = None) -> str:
+    """The SHACL engine CIPD_SHACL names (default ``native``); ConfigError if unknown.
+
+    >>> shacl_engine({}), shacl_engine({"CIPD_SHACL": " PySHACL "})
+    ('native', 'pyshacl')
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("CIPD_SHACL", "").strip().lower() or VARIABLES["CIPD_SHACL"][0]
+    if value not in SHACL_ENGINES:
+        raise ConfigError(
+            f"CIPD_SHACL={env.get('CIPD_SHACL')!r}: use native (the built-in engine) or pyshacl"
+        )
+    return value

@@ -33,7 +33,7 @@ from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES, curie, load_ontol
 from cipd_graph._pseudonym import Pseudonymiser
 from cipd_graph._records import PROJECT_SUFFIXES, TABLES, RecordFile, parse_file
 from cipd_graph._rules import derivation_steps
-from cipd_graph._validation import ValidationReport, graphs_union, validate_graph
+from cipd_graph._validation import ValidationReport, validate_graph
 
 TOOL_VERSION = "0.1.0"
 #: Reference tables load before projects, in this order, so references resolve.
@@ -510,8 +510,8 @@ class GraphStore:
         """SHACL over ``mapped`` plus what the store says about what they mention (not
         counting the ``replaced`` graphs; ``context``: that, already read, as a load worker
         gets it); findings about the batches' own subjects only."""
-        data = graphs_union([m.graph for m in mapped])
-        data += self._context(mapped, replaced) if context is None else context
+        context = self._context(mapped, replaced) if context is None else context
+        data: list[Graph] = [*(m.graph for m in mapped), context]
         index: dict[str, tuple[str, int, str]] = {}
         for m in mapped:
             for iri, (line, label) in m.records.items():
@@ -526,7 +526,7 @@ class GraphStore:
             locate,
             describe=self._describe,
             focus_filter=new_subjects.__contains__,
-            in_place=True,
+            engine=self.settings.shacl,
         )
 
     def validate(self, paths: Sequence[Path]) -> LoadResult:
@@ -1009,7 +1009,7 @@ class GraphStore:
             graph = where.get(focus)
             return (paths.get(graph) if graph else None, None, self._describe(focus))
 
-        return validate_graph(data, locate, describe=self._describe)
+        return validate_graph(data, locate, describe=self._describe, engine=self.settings.shacl)
 
 
 @dataclass

@@ -1,21 +1,31 @@
-"""SHACL validation of record graphs (pyshacl on a small rdflib graph) and its report."""
+"""SHACL validation of record graphs and its report.
+
+The native engine (:mod:`cipd_graph._shacl`) runs by default; ``CIPD_SHACL=pyshacl`` runs
+pyshacl instead, and so does a shapes graph that uses a feature the native engine lacks.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib.term import Node
 
+from cipd_graph import _shacl
+from cipd_graph._config import SHACL_ENGINES, shacl_engine
+from cipd_graph._errors import ConfigError
 from cipd_graph._ontology import CIPD, curie, load_ontology
 from cipd_graph._resources import data_dir
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SEVERITY = {SH.Violation: "error", SH.Warning: "warning", SH.Info: "note"}
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,26 @@ def shapes_graph(directory: Path | None = None) -> Graph:
     return graph
 
 
+@lru_cache(maxsize=4)
+def _compiled_shapes(directory: Path) -> _shacl.CompiledShapes | _shacl.UnsupportedShapes:
+    """The shipped shapes compiled for the native engine (or why they cannot be)."""
+    try:
+        return _shacl.compile_shapes(shapes_graph(directory))
+    except _shacl.UnsupportedShapes as exc:
+        return exc
+
+
+_warned: set[str] = set()
+
+
+def _fall_back(exc: _shacl.UnsupportedShapes) -> None:
+    """Say once per reason that pyshacl validates instead of the native engine."""
+    reason = str(exc)
+    if reason not in _warned:
+        _warned.add(reason)
+        _log.warning("SHACL: validating with pyshacl: %s", reason)
+
+
 @lru_cache(maxsize=2)
 def _schema_triples() -> tuple[tuple[object, ...], ...]:
     """The part of the ontology that shapes need, added to the data graph.
@@ -150,33 +180,119 @@ def _text(node: object, describe: Callable[[str], str]) -> str | None:
     return None  # blank nodes and paths say nothing to a person
 
 
+Data = Graph | Sequence[Graph | Iterable[tuple[Node, Node, Node]]]
+
+
 def validate_graph(
-    data: Graph,
+    data: Data,
     locate: Locator,
     describe: Callable[[str], str] = curie,
     focus_filter: Callable[[str], bool] | None = None,
     *,
     in_place: bool = False,
+    engine: str | None = None,
+    shapes: Graph | None = None,
 ) -> ValidationReport:
     """Validate ``data`` (plus the ontology) against the shapes.
 
-    ``locate`` places a focus node in its file, line and record; ``describe`` renders an IRI
-    for people; ``focus_filter`` keeps only the findings about some focus nodes;
-    ``in_place`` adds the ontology extract to ``data`` itself rather than to a copy (a
-    load's throw-away union graph: copying it cost as much as building it).
-    """
-    import pyshacl
+    ``data`` is one graph or a sequence of graphs (and/or iterables of triples) validated
+    as their union, which the native engine never builds. ``locate`` places a focus node
+    in its file, line and record; ``describe`` renders an IRI for people; ``focus_filter``
+    keeps only the findings about some focus nodes; ``in_place`` lets pyshacl add the
+    ontology extract to a single ``data`` graph itself rather than to a copy (a load's
+    throw-away union graph). ``engine`` is ``native`` or ``pyshacl`` (default:
+    ``CIPD_SHACL``); ``shapes`` replaces the shipped shapes.
 
-    if in_place:
-        combined = data
+    >>> from rdflib import Graph
+    >>> data = Graph().parse(data='''@prefix cipd: <https://w3id.org/cipd#> .
+    ...     <https://w3id.org/cipd/data/m> a cipd:Measure .''', format="turtle")
+    >>> report = validate_graph([data], lambda focus: (None, None, None))
+    >>> sorted((f.severity, f.message[:25]) for f in report.findings)
+    [('error', 'a measure needs a name (f'), ('warning', 'say which quality dimensi')]
+    """
+    engine = shacl_engine() if engine is None else engine
+    if engine not in SHACL_ENGINES:
+        raise ConfigError(f"SHACL engine {engine!r}: use native or pyshacl")
+    graphs: list[Graph | Iterable[tuple[Node, Node, Node]]] = (
+        [data] if isinstance(data, Graph) else list(data)
+    )
+    if engine == "native":
+        compiled = (
+            _compiled_shapes(data_dir("shapes").resolve())
+            if shapes is None
+            else _compile_or_reason(shapes)
+        )
+        if isinstance(compiled, _shacl.UnsupportedShapes):
+            _fall_back(compiled)
+        else:
+            return _validate_native(compiled, graphs, locate, describe, focus_filter)
+    first = graphs[0] if len(graphs) == 1 else None
+    if in_place and isinstance(first, Graph):
+        combined = first
     else:
         combined = Graph()
-        combined += data
+        for source in graphs:
+            if isinstance(source, Graph):
+                combined += source
+            else:
+                for triple in source:
+                    combined.add(triple)
+    return _validate_pyshacl(combined, locate, describe, focus_filter, shapes)
+
+
+def _compile_or_reason(shapes: Graph) -> _shacl.CompiledShapes | _shacl.UnsupportedShapes:
+    try:
+        return _shacl.compile_shapes(shapes)
+    except _shacl.UnsupportedShapes as exc:
+        return exc
+
+
+def _validate_native(
+    compiled: _shacl.CompiledShapes,
+    graphs: Sequence[Graph | Iterable[tuple[Node, Node, Node]]],
+    locate: Locator,
+    describe: Callable[[str], str],
+    focus_filter: Callable[[str], bool] | None,
+) -> ValidationReport:
+    results = _shacl.validate(compiled, [*graphs, _schema_triples()])  # type: ignore[list-item]
+    _conforms, graph = _shacl.results_graph(compiled, results)
+    report = ValidationReport(results=graph)
+    for r in results:
+        focus = str(r.focus)
+        if focus_filter is not None and not focus_filter(focus):
+            continue
+        file, line, record = locate(focus)
+        report.findings.append(
+            Finding(
+                severity=SEVERITY.get(r.severity, "error"),
+                message=str(r.messages[0]) if r.messages else "does not conform",
+                focus=focus,
+                path=_text(r.path, curie),
+                value=_text(r.value, describe),
+                shape=_text(r.source_shape, curie),
+                file=file,
+                line=line,
+                record=record,
+            )
+        )
+    report.findings.sort(key=lambda f: (f.file or "~", f.line or 0, f.record or "", f.message))
+    return report
+
+
+def _validate_pyshacl(
+    combined: Graph,
+    locate: Locator,
+    describe: Callable[[str], str],
+    focus_filter: Callable[[str], bool] | None,
+    shapes: Graph | None,
+) -> ValidationReport:
+    import pyshacl
+
     for triple in _schema_triples():
         combined.add(triple)  # type: ignore[arg-type]
     _conforms, results, _text_report = pyshacl.validate(
         combined,
-        shacl_graph=shapes_graph(),
+        shacl_graph=shapes_graph() if shapes is None else shapes,
         inference="none",
         abort_on_first=False,
         allow_warnings=True,

@@ -365,12 +365,18 @@ def base() -> Graph:
     return Graph().parse(data=BASE, format="turtle")
 
 
-def findings(graph: Graph):
-    return validate_graph(graph, lambda _focus: (None, None, None)).findings
+@pytest.fixture(params=["native", "pyshacl"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every fixture runs under both SHACL engines (tests/test_shacl_engine.py compares them)."""
+    return request.param
 
 
-def test_the_base_graph_passes_every_shape():
-    assert findings(base()) == []
+def findings(graph: Graph, engine: str = "native"):
+    return validate_graph(graph, lambda _focus: (None, None, None), engine=engine).findings
+
+
+def test_the_base_graph_passes_every_shape(engine):
+    assert findings(base(), engine) == []
 
 
 def test_every_node_shape_has_a_failing_case():
@@ -385,10 +391,10 @@ def test_every_node_shape_has_a_failing_case():
 @pytest.mark.parametrize(
     ("shape", "why", "mutate", "message", "severity"), CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES]
 )
-def test_shape_fails_when_the_record_breaks_it(shape, why, mutate, message, severity):
+def test_shape_fails_when_the_record_breaks_it(shape, why, mutate, message, severity, engine):
     graph = base()
     mutate(graph)
-    found = findings(graph)
+    found = findings(graph, engine)
     assert any(message in f.message and f.severity == severity for f in found), (
         f"{shape} ({why}): expected a {severity} containing {message!r}, got {[(f.severity, f.message) for f in found]}"
     )
