@@ -1,13 +1,15 @@
 """The chunks of a staged load, parsed, mapped and validated in worker processes.
 
 A staged load (``GraphStore._load_staged``) validates chunk k against the staged store as it
-stands after chunks 1..k-1 are written. Workers keep that order: each parses and maps its
-chunk on its own (that needs nothing from the store), then asks the loading process for the
-chunk's context (what the store says about the IRIs the chunk mentions), which is answered
-only once every earlier chunk is written; then it validates the chunk and hands back its
-quads as N-Quads, with the chunk's problems, warnings and findings. The loading process is
-the only one that reads or writes the store; it checks duplicates and writes the chunks in
-order. The findings, problems and quads are the ones the one-process path gives.
+stands after chunks 1..k-1 are written. Workers keep that order without waiting on each
+other's validation: a worker parses and maps its chunk (that needs nothing from the store)
+and sends the loading process the chunk's quads with the IRIs it mentions. The loading
+process, the only one that reads or writes the store, takes chunks strictly in order: it
+reads chunk k's context (what the store, holding chunks 1..k-1, says about those IRIs),
+sends it to the worker, then writes chunk k (the staged copy is thrown away unless every
+chunk turns out clean, so writing before validating is safe). The worker validates chunk k
+against that context while the loading process goes on to chunk k+1. The findings,
+problems and quads are the ones the one-process path gives.
 
 Workers are forked: they inherit the loaded model and mapper set-up, and only ever run pure
 Python (parsing, mapping, SHACL, serialising), never touching the store or a lock another
@@ -51,18 +53,26 @@ class WorkerSetup:
 
 @dataclass
 class ChunkOutcome:
-    """What a worker hands back for one chunk."""
+    """What a worker hands back for one chunk once it is mapped (before validation)."""
 
     number: int
     nquads: bytes
+    mentioned: list[str]
     batches: list[Any]
     problems: list[RecordProblem]
     warnings: list[RecordProblem]
-    findings: list[Finding]
-    results: list[Any]
     entities: list[Any]
     graphs: dict[str, str]
     local_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChunkFindings:
+    """What a worker hands back for one chunk once it is validated."""
+
+    number: int
+    findings: list[Finding]
+    results: list[Any]
 
 
 def _to_rdflib_graph(data: bytes) -> Graph:
@@ -94,9 +104,10 @@ def _chunk(
     setup: WorkerSetup,
     number: int,
     paths: Sequence[Path],
-    ask_context: Callable[[list[str]], bytes],
-) -> ChunkOutcome:
-    """Parse, map and validate one chunk (as ``GraphStore._stage_chunk`` does)."""
+    exchange: Callable[[ChunkOutcome], bytes],
+) -> ChunkFindings:
+    """Parse and map one chunk, hand it over (``exchange`` returns its context), validate it;
+    as ``GraphStore._stage_chunk`` does."""
     from cipd_graph._records import parse_file
     from cipd_graph._store import LOAD_ORDER, _summaries, entities_of, mentioned_iris
 
@@ -113,25 +124,28 @@ def _chunk(
     mapped = [mapper.map(f) for f in parsed]
     graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}
     problems.extend(p for m in mapped for p in m.problems)
-    context = _to_rdflib_graph(ask_context(sorted(mentioned_iris(mapped, store.base))))
-    report = store._validate_batches(mapped, set(graphs.values()), context=context)
+    quads = store._batch_quads(mapped, setup.user, setup.now)
+    context = exchange(
+        ChunkOutcome(
+            number=number,
+            nquads=ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"",
+            mentioned=sorted(mentioned_iris(mapped, store.base)),
+            batches=_summaries(mapped, graphs, set(setup.existing)),
+            problems=problems,
+            warnings=[w for m in mapped for w in m.warnings],
+            entities=entities_of(mapped),
+            graphs=graphs,
+            local_ids={k: v for k, v in mapper.local_ids.items() if k not in known},
+        )
+    )
+    report = store._validate_batches(
+        mapped, set(graphs.values()), context=_to_rdflib_graph(context)
+    )
     # Forked workers draw blank node ids from the same sequence: tag them with the chunk so
     # the results of different chunks stay apart once merged.
     shared = _shape_nodes()
     results = [tuple(_tagged(n, number, shared) for n in triple) for triple in report.results]
-    quads = store._batch_quads(mapped, setup.user, setup.now)
-    return ChunkOutcome(
-        number=number,
-        nquads=ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"",
-        batches=_summaries(mapped, graphs, set(setup.existing)),
-        problems=problems,
-        warnings=[w for m in mapped for w in m.warnings],
-        findings=report.findings,
-        results=results,
-        entities=entities_of(mapped),
-        graphs=graphs,
-        local_ids={k: v for k, v in mapper.local_ids.items() if k not in known},
-    )
+    return ChunkFindings(number, report.findings, results)
 
 
 def worker(conn: Connection, setup: WorkerSetup) -> None:
@@ -145,8 +159,8 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     mapper = Mapper(store.base, setup.pseudonymiser, store.model, frameworks)
     store._mapper = mapper
 
-    def ask_context(mentioned: list[str]) -> bytes:
-        conn.send(("context", number, mentioned))
+    def exchange(outcome: ChunkOutcome) -> bytes:
+        conn.send(("mapped", outcome.number, outcome))
         answer: bytes = conn.recv()
         return answer
 
@@ -159,7 +173,7 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
             return
         number, paths = message
         try:
-            outcome = _chunk(store, setup, number, paths, ask_context)
+            outcome = _chunk(store, setup, number, paths, exchange)
         except (EOFError, OSError):
             return
         except BaseException:  # reported to the loading process, which fails the load
@@ -232,40 +246,37 @@ def run_chunks(
     workers: int,
     context: Callable[[int, list[str]], bytes],
     write: Callable[[ChunkOutcome], None],
-) -> None:
-    """Hand ``chunks`` (numbered, in load order) to ``workers`` processes; answer their context
-    requests with ``context`` once every earlier chunk is written, and ``write`` each outcome
-    in order. Raises StoreError if a worker fails or dies; the workers are gone on return."""
+) -> list[ChunkFindings]:
+    """Hand ``chunks`` (numbered, in load order) to ``workers`` processes; for each chunk in
+    order, once it is mapped, answer its ``context`` and ``write`` it; give back every
+    chunk's findings, in order. Raises StoreError if a worker fails or dies; the workers
+    are gone on return."""
     if not chunks:
-        return
+        return []
     order = [number for number, _ in chunks]
-    waiting: dict[int, tuple[Connection, list[str]]] = {}
-    done: dict[int, ChunkOutcome] = {}
+    mapped: dict[int, tuple[Connection, ChunkOutcome]] = {}
+    validated: dict[int, ChunkFindings] = {}
     pool = _Workers(setup, workers, chunks)
     try:
         position = 0  # index in ``order`` of the next chunk to write
-        while position < len(order):
+        while len(validated) < len(order):
             for conn, kind, number, payload in pool.messages():
-                if kind == "context":
-                    waiting[number] = (conn, payload)
+                if kind == "mapped":
+                    mapped[number] = (conn, payload)
                 else:
-                    done[number] = payload
+                    validated[number] = payload
                     pool.assign(conn)
-            current = order[position]
-            if current in waiting:
-                conn, mentioned = waiting.pop(current)
-                conn.send(context(current, mentioned))
-            while position < len(order) and order[position] in done:
-                write(done.pop(order[position]))
+            while position < len(order) and order[position] in mapped:
+                conn, outcome = mapped.pop(order[position])
+                conn.send(context(outcome.number, outcome.mentioned))
+                write(outcome)
                 position += 1
-                if position < len(order) and order[position] in waiting:
-                    conn, mentioned = waiting.pop(order[position])
-                    conn.send(context(order[position], mentioned))
     finally:
         pool.close()
+    return [validated[number] for number in order]
 
 
-def merge_report(report: ValidationReport, outcome: ChunkOutcome) -> None:
+def merge_report(report: ValidationReport, outcome: ChunkFindings) -> None:
     """Add a chunk's findings (and its SHACL results graph) to ``report``."""
     report.findings.extend(outcome.findings)
     for triple in outcome.results:

@@ -316,3 +316,15 @@ def test_a_reimported_native_programme_adds_to_activities_already_loaded(tmp_pat
         # activities that took place stay what they are: not re-declared as planned
         assert (None, RDF.type, CIPD.PlannedLearningActivity) not in g
         assert (None, CIPD.partOfModule, None) in g
+
+
+def test_an_unknown_declared_encoding_is_a_clear_error(store: GraphStore, tmp_path: Path) -> None:
+    """Found by hypothesis: expat raised LookupError for an encoding Python does not know."""
+    before = snapshot(store)
+    text = fixture_text().replace('encoding="UTF-8"', 'encoding="TF-8"', 1)
+    assert 'encoding="TF-8"' in text
+    result = import_files(store, "curriculum-inventory", [write(tmp_path, text)])
+    assert not result.written
+    assert [(p.record, p.line) for p in result.problems] == [("document", 1)]
+    assert "unknown encoding: TF-8" in result.problems[0].reason
+    assert snapshot(store) == before

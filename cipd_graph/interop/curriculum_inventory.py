@@ -139,6 +139,10 @@ def parse_xml(data: bytes, path: Path) -> tuple[ET.Element, dict[ET.Element, int
         raise RecordError(
             [problem(path, parser.CurrentLineNumber, "document", "", str(exc))]
         ) from exc
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise RecordError(
+            [problem(path, 1, "document", "", f"cannot read the document: {exc}")]
+        ) from exc
     except expat.ExpatError as exc:
         raise RecordError(
             [
