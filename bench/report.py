@@ -48,6 +48,9 @@ def _load_row(
 
 def _base_load(res: dict[str, Any], previous: dict[str, Any] | None) -> tuple[str, float | None]:
     base = res.get("baseline", {})
+    projection = res.get("baseline_projection")
+    if projection:
+        return f"not run: {projection['reason']}", None
     if "seconds" in base:
         tps = base["triples"] / base["seconds"]
         return (
@@ -123,7 +126,7 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
             )
             + " |",
             f"| peak memory, MB | {_fmt(ours.get('peak_mb'), digits=0)} | "
-            f"{_fmt(base.get('peak_mb'), digits=0)} | {_ratio(ours.get('peak_mb'), base.get('peak_mb'))} | - |",
+            f"{_fmt(base.get('peak_mb'), digits=0) if base.get('peak_mb') else _projected_mb(res)} | {_ratio(ours.get('peak_mb'), base.get('peak_mb'))} | - |",
             f"| store size on disk, MB | {_fmt(res['store_bytes'] / 1e6 if 'store_bytes' in res else None)} | "
             "in memory only (its footprint is the peak memory above) | - | - |",
         ]
@@ -135,6 +138,11 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
             + (
                 f"{base_batch:.1f} (pyshacl over the whole graph, the measurement above)"
                 if base_batch
+                else f"not run (~{res['baseline_projection']['validate']:.0f} s projected: "
+                "pyshacl over the whole graph)"
+                if res.get("baseline_projection", {}).get("validate")
+                else "not run (see the load)"
+                if res.get("baseline_projection")
                 else f"did not finish in {res.get('baseline_limit', 0):.0f} s"
             )
             + f" | {_ratio(batch, base_batch)} | <= {TARGET_BATCH_S:.0f} s: "
@@ -179,6 +187,9 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
                     btext, ratio = b, f"> {_least_ratio(b, p50)}"
                 elif isinstance(b, str):
                     btext, ratio = b, "-"
+                elif res.get("baseline_queries_projection"):
+                    btext = "not run: " + res["baseline_queries_projection"]["reason"]
+                    ratio = "-"
                 else:
                     btext, ratio = "not reached (time limit of the baseline's query step)", "-"
                 verdict = (
@@ -190,6 +201,11 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
             lines.append("")
         previous = res
     return lines
+
+
+def _projected_mb(res: dict[str, Any]) -> str:
+    peak = res.get("baseline_projection", {}).get("peak_mb")
+    return f"not run (~{peak:,.0f} projected)" if peak else "-"
 
 
 def _least_ratio(text: str, ours: float) -> str:

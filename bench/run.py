@@ -96,7 +96,8 @@ def main() -> None:
             work = Path(tmp) / str(n)
             work.mkdir()
             print(f"bench: {n} projects", flush=True)
-            results.append(measure_size(n, work, deadline, baseline_limit))
+            previous = next((r for r in reversed(results) if not r.get("skipped")), None)
+            results.append(measure_size(n, work, deadline, baseline_limit, previous))
             shutil.rmtree(work, ignore_errors=True)
     lines = [
         "# Benchmark results",
