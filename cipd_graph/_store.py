@@ -393,20 +393,28 @@ class GraphStore:
         """The stored triples (outside ``replaced`` and the derived facts) about ``mentioned``
         IRIs, and about the stored things those triples point at."""
         found: dict[ox.Triple, None] = {}
-        excluded = replaced | {self.inferred_graph}
+        base = _iri_ok(self.base)
+        # Record graphs only (as _is_record_graph says), and not the ones being replaced. The
+        # store filters and removes duplicates: a person's profession is stated again in the
+        # graph of every project they work on, so the rows grow with the store.
+        not_in = ", ".join(f"<{_iri_ok(g)}>" for g in sorted(replaced))
+        where_graph = (
+            f'FILTER((STRSTARTS(STR(?g), "{base}graph/source/") '
+            f'|| STRSTARTS(STR(?g), "{base}graph/api/")) '
+            '&& !STRENDS(STR(?g), "/names") && !STRENDS(STR(?g), "/provenance"))'
+            + (f" FILTER(?g NOT IN ({not_in}))" if not_in else "")
+        )
 
         def about(iris: Sequence[str]) -> None:
             for start in range(0, len(iris), 2000):
                 chunk = " ".join(f"<{_iri_ok(i)}>" for i in iris[start : start + 2000])
                 rows = self.backend.query(
-                    f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+                    f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {chunk} }} "
+                    f"GRAPH ?g {{ ?s ?p ?o }} {where_graph} }}"
                 )
                 assert isinstance(rows, ox.QuerySolutions)
-                for row in rows:
-                    graph = row["g"].value
-                    if graph in excluded or not self._is_record_graph(graph):
-                        continue
-                    found.setdefault(ox.Triple(row["s"], row["p"], row["o"]), None)
+                for s, p, o in rows:
+                    found.setdefault(ox.Triple(s, p, o), None)
 
         about(sorted(mentioned))
         # One hop further: what the stored things those triples point at say, so that a shape
