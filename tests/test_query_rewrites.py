@@ -173,7 +173,7 @@ def _edited(query: NamedQuery, old: str, new: str) -> NamedQuery:
     ("name", "old", "new"),
     [
         # the same rows in another order
-        ("cq02-fully-woven-projects", "ORDER BY ?title", "ORDER BY DESC(?title)"),
+        ("cq02-fully-woven-projects", "ORDER BY ?k1", "ORDER BY DESC(?title) ?k1"),
         # one row less (a project of the sample records that weaves all four strands)
         (
             "cq02-fully-woven-projects",
