@@ -182,6 +182,11 @@ def test_bad_json_is_located_to_its_line_and_changes_nothing(
     assert not result.written
     assert [(p.line, p.record) for p in result.problems] == [(2, "line 2"), (4, "line 4")]
     assert all("not JSON" in p.reason for p in result.problems)
+    # Only "\n" ends a JSON line: a form feed or \r inside one does not move the count on.
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text("{oops\f\r\x1c}\n", newline="")
+    result = import_files(store, "xapi", [odd])
+    assert [(p.line, p.record) for p in result.problems] == [(1, "line 1")]
     array = tmp_path / "broken.json"
     array.write_text('[\n  {"id": 1},\n  {oops}\n]')
     result = import_files(store, "xapi", [array])

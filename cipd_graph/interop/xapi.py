@@ -267,7 +267,9 @@ def _load_statements(path: Path, data: bytes) -> list[_Statement]:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         statements: list[_Statement] = []
         problems: list[RecordProblem] = []
-        for n, line in enumerate(text.splitlines(), 1):
+        # JSON Lines ends a line at "\n" only (str.splitlines also splits at \r, \x1c, \u2028,
+        # ..., which gave line numbers past the end of the file; found by hypothesis)
+        for n, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
