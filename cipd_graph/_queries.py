@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,13 @@ class NamedQuery:
 
 
 def _parse(path: Path) -> NamedQuery:
+    stat = path.stat()
+    return _parse_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _parse_version(path: Path, mtime_ns: int, size: int) -> NamedQuery:
+    """One version of a query file, read once (re-read when the file changes)."""
     text = path.read_text(encoding="utf-8")
     summary = ""
     tags: tuple[str, ...] = ()
