@@ -38,6 +38,14 @@ def _load_row(
         tps = ours["triples"] / ours["seconds"]
         return f"{tps:,.0f} ({ours['triples']:,} triples in {ours['seconds']:.1f} s)", "", tps
     text = f"did not finish in {res.get('ours_wall', 0):.0f} s"
+    if ours.get("chunks_done") and ours.get("chunks"):
+        # the first chunk is the reference tables; the others hold chunk_files projects each
+        projects = min(res["projects"], (ours["chunks_done"] - 1) * ours["chunk_files"])
+        text += (
+            f" (by then {ours['chunks_done']} of {ours['chunks']} chunks, ~{projects:,} projects, "
+            f"were validated and staged in {ours['progress_s']:.0f} s: "
+            f"{projects / ours['progress_s']:,.0f} projects/s)"
+        )
     if previous and previous.get("ours_status") == "ok":
         p = previous["ours"]
         per_project = p["triples"] / previous["projects"]

@@ -108,7 +108,21 @@ def ours_load(records: Path, store_dir: Path, out: Path) -> None:
     store = GraphStore(store_dir, _settings())
     staged = store.stages([records])  # what `cipd load` does by default for this many files
     start = time.perf_counter()
-    result = store.load([records])
+
+    def progress(message: str) -> None:
+        # "staged chunk 12/401: 250 file(s)": how far a load cut short by the deadline got
+        if message.startswith("staged chunk "):
+            done, total = message.split()[2].rstrip(":").split("/")
+            _emit(
+                out,
+                chunks_done=int(done),
+                chunks=int(total),
+                chunk_files=store.settings.bulk_chunk,
+                progress_s=time.perf_counter() - start,
+                progress_peak_mb=_rss_mb() + _children_rss_mb(),
+            )
+
+    result = store.load([records], progress=progress)
     seconds = time.perf_counter() - start
     if not result.ok:
         raise SystemExit("the generated records did not load:\n" + result.to_text()[:4000])
