@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,15 +96,19 @@ def test_workers_report_exactly_what_one_process_reports(flawed: Path, tmp_path:
     s2.close()
 
 
-def test_a_worker_that_fails_fails_the_load_and_changes_nothing(
-    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def with_reference_tables(generated: Path, tmp_path: Path) -> tuple[Path, set[str], Any]:
+    """A store holding the reference tables, its quads, and the real chunk worker."""
     store = tmp_path / "store"
     first, s = load(Path(generated / "reference"), store, workers=1)
     assert first.ok
     s.close()
-    before = quads(store)
-    original = _parallel._chunk
+    return store, quads(store), _parallel._chunk
+
+
+def test_a_worker_that_fails_fails_the_load_and_changes_nothing(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    store, before, original = with_reference_tables(generated, tmp_path)
 
     def broken(store_: object, setup: object, number: int, *args: object) -> object:
         if number == 4:
@@ -120,12 +125,7 @@ def test_a_worker_that_fails_fails_the_load_and_changes_nothing(
 def test_a_worker_killed_fails_the_load_and_changes_nothing(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    store = tmp_path / "store"
-    first, s = load(Path(generated / "reference"), store, workers=1)
-    assert first.ok
-    s.close()
-    before = quads(store)
-    original = _parallel._chunk
+    store, before, original = with_reference_tables(generated, tmp_path)
 
     def killed(store_: object, setup: object, number: int, *args: object) -> object:
         if number == 3:
