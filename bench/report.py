@@ -133,7 +133,7 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
                 else "missed"
             )
             + " |",
-            f"| peak memory, MB | {_fmt(ours.get('peak_mb'), digits=0)} | "
+            f"| peak memory, MB | {_ours_peak(ours)} | "
             f"{_fmt(base.get('peak_mb'), digits=0) if base.get('peak_mb') else _projected_mb(res)} | {_ratio(ours.get('peak_mb'), base.get('peak_mb'))} | - |",
             f"| store size on disk, MB | {_fmt(res['store_bytes'] / 1e6 if 'store_bytes' in res else None)} | "
             "in memory only (its footprint is the peak memory above) | - | - |",
@@ -209,6 +209,14 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
             lines.append("")
         previous = res
     return lines
+
+
+def _ours_peak(ours: dict[str, Any]) -> str:
+    if ours.get("peak_mb"):
+        return _fmt(ours["peak_mb"], digits=0)
+    if ours.get("progress_peak_mb"):  # a load cut short: its peak so far
+        return f"{ours['progress_peak_mb']:,.0f} (when cut short)"
+    return "-"
 
 
 def _projected_mb(res: dict[str, Any]) -> str:

@@ -488,6 +488,9 @@ def baseline_projection(
         return None
     done = previous["baseline"]
     factor = projects / previous["projects"]
+    earlier = previous.get("baseline_projection") or {}
+    if "seconds" in earlier:  # not run at the previous size either: carry its projection on
+        done = {k: earlier[k] for k in ("seconds", "peak_mb", "validate")}
     if "seconds" not in done:
         return {
             "from": previous["projects"],
@@ -569,11 +572,16 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
         # parsing the export and the queries grow at least linearly with the triples
         wall = previous["baseline_queries_wall"] * projects / previous["projects"]
         if wall > BASELINE_QUERIES_LIMIT or wall > left():
+            budget = (
+                f"limit {min(BASELINE_QUERIES_LIMIT, left()):.0f} s"
+                if left() > 0
+                else "the run's deadline had passed"
+            )
             queries_projection = {
                 "from": previous["projects"],
                 "seconds": wall,
                 "reason": f"projected ~{wall / 60:.0f} min from {previous['projects']:,} projects "
-                f"(limit {min(BASELINE_QUERIES_LIMIT, max(left(), 0)):.0f} s)",
+                f"({budget})",
             }
             res["baseline_queries_projection"] = queries_projection
     if res.get("ours_queries_status") == "ok" and left() > 60 and queries_projection is None:
