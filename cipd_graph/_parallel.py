@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, URIRef
@@ -37,6 +37,9 @@ from cipd_graph._config import Settings
 from cipd_graph._errors import RecordError, RecordProblem, StoreError
 from cipd_graph._pseudonym import Pseudonymiser
 from cipd_graph._validation import Finding, ValidationReport, shapes_graph
+
+if TYPE_CHECKING:
+    from cipd_graph._store import BatchSummary, Entity, GraphStore
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,10 @@ class ChunkOutcome:
     number: int
     nquads: bytes
     mentioned: list[str]
-    batches: list[Any]
+    batches: list[BatchSummary]
     problems: list[RecordProblem]
     warnings: list[RecordProblem]
-    entities: list[Any]
+    entities: list[Entity]
     graphs: dict[str, str]
     local_ids: dict[str, str] = field(default_factory=dict)
 
@@ -100,7 +103,7 @@ def _shape_nodes() -> frozenset[BNode]:
 
 
 def _chunk(
-    store: Any,
+    store: GraphStore,
     setup: WorkerSetup,
     number: int,
     paths: Sequence[Path],
@@ -120,6 +123,7 @@ def _chunk(
             problems.extend(exc.problems)
     parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
     mapper = store._mapper
+    assert mapper is not None  # set up by ``worker``
     known = set(mapper.local_ids)
     mapped = [mapper.map(f) for f in parsed]
     graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}

@@ -689,7 +689,7 @@ class GraphStore:
     ) -> None:
         """Stage ``chunks`` as :meth:`_stage_chunk` does, parsed, mapped and validated by
         ``workers`` processes (see ``_parallel``); this process reads and writes the store."""
-        from cipd_graph._parallel import WorkerSetup, merge_report, run_chunks
+        from cipd_graph._parallel import ChunkOutcome, WorkerSetup, merge_report, run_chunks
 
         setup = WorkerSetup(
             settings=self.settings,
@@ -707,7 +707,7 @@ class GraphStore:
             triples = self._context_triples(mentioned, replaced[number])
             return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
-        def write(outcome: Any) -> None:
+        def write(outcome: ChunkOutcome) -> None:
             result.problems.extend(outcome.problems)
             result.warnings.extend(outcome.warnings)
             result.batches.extend(outcome.batches)
