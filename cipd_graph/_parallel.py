@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode
 
 from cipd_graph._config import Settings
-from cipd_graph._errors import RecordError, RecordProblem, StoreError
-from cipd_graph._pseudonym import Pseudonymiser
+from cipd_graph._errors import RecordProblem, StoreError
+from cipd_graph._mapping import Mapper
 from cipd_graph._validation import Finding, ValidationReport, shapes_graph
 
 if TYPE_CHECKING:
@@ -47,8 +47,8 @@ class WorkerSetup:
     """What every worker needs to map and validate like the loading process."""
 
     settings: Settings
-    pseudonymiser: Pseudonymiser
-    frameworks: dict[str, str]
+    #: The load's mapper (workers are forked: each gets a copy, nothing is pickled).
+    mapper: Mapper
     existing: frozenset[str]
     user: str
     now: str
@@ -78,17 +78,6 @@ class ChunkFindings:
     results: list[Any]
 
 
-def _to_rdflib_graph(data: bytes) -> Graph:
-    from cipd_graph._store import _to_rdflib
-
-    graph = Graph()
-    for triple in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
-        graph.add(
-            (_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object))
-        )
-    return graph
-
-
 def _tagged(node: Any, number: int, shared: frozenset[BNode]) -> Any:
     """``node``, or a blank node of a result made unique to chunk ``number``."""
     if isinstance(node, BNode) and node not in shared:
@@ -111,21 +100,17 @@ def _chunk(
 ) -> ChunkFindings:
     """Parse and map one chunk, hand it over (``exchange`` returns its context), validate it;
     as ``GraphStore._stage_chunk`` does."""
-    from cipd_graph._records import parse_file
-    from cipd_graph._store import LOAD_ORDER, _summaries, entities_of, mentioned_iris
+    from cipd_graph._store import (
+        _summaries,
+        as_graph,
+        entities_of,
+        mentioned_iris,
+        parse_and_map,
+    )
 
-    problems: list[RecordProblem] = []
-    parsed = []
-    for path in paths:
-        try:
-            parsed.append(parse_file(path))
-        except RecordError as exc:
-            problems.extend(exc.problems)
-    parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
-    mapper = store._mapper
-    assert mapper is not None  # set up by ``worker``
+    mapper = setup.mapper
     known = set(mapper.local_ids)
-    mapped = [mapper.map(f) for f in parsed]
+    mapped, problems = parse_and_map(paths, mapper)
     graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}
     problems.extend(p for m in mapped for p in m.problems)
     quads = store._batch_quads(mapped, setup.user, setup.now)
@@ -143,7 +128,9 @@ def _chunk(
         )
     )
     report = store._validate_batches(
-        mapped, set(graphs.values()), context=_to_rdflib_graph(context)
+        mapped,
+        set(graphs.values()),
+        context=as_graph(ox.parse(context, format=ox.RdfFormat.N_TRIPLES)),
     )
     # Forked workers draw blank node ids from the same sequence: tag them with the chunk so
     # the results of different chunks stay apart once merged.
@@ -154,14 +141,12 @@ def _chunk(
 
 def worker(conn: Connection, setup: WorkerSetup) -> None:
     """A worker's loop: chunks in, outcomes out, until the pipe closes."""
-    from cipd_graph._mapping import Mapper
     from cipd_graph._store import GraphStore
 
-    store = GraphStore(None, setup.settings)
-    store._pseudonymiser = setup.pseudonymiser
-    frameworks = {k: URIRef(v) for k, v in setup.frameworks.items()}
-    mapper = Mapper(store.base, setup.pseudonymiser, store.model, frameworks)
-    store._mapper = mapper
+    store = GraphStore(None, setup.settings)  # batch graphs, provenance, names of people
+    store._pseudonymiser = setup.mapper.pseudonymise
+    store._model = setup.mapper.model
+    store._mapper = setup.mapper
 
     def exchange(outcome: ChunkOutcome) -> bytes:
         conn.send(("mapped", outcome.number, outcome))

@@ -310,17 +310,11 @@ class GraphStore:
     # -- load -----------------------------------------------------------------------
     def _parse_and_map(self, paths: Sequence[Path]) -> tuple[list[MappedFile], list[RecordProblem]]:
         problems: list[RecordProblem] = []
-        parsed: list[RecordFile] = []
-        for path in expand_paths(paths, problems):
-            try:
-                parsed.append(parse_file(path))
-            except RecordError as exc:
-                problems.extend(exc.problems)
-        parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
+        files = expand_paths(paths, problems)
         mapper = Mapper(self.base, self.pseudonymiser, self.model, self.framework_items())
-        mapped = [mapper.map(f) for f in parsed]
+        mapped, unreadable = parse_and_map(files, mapper)
         self._mapper = mapper
-        return mapped, problems
+        return mapped, problems + unreadable
 
     def _duplicates(
         self,
@@ -378,16 +372,7 @@ class GraphStore:
 
     def _context(self, mapped: Sequence[MappedFile], replaced: set[str]) -> Graph:
         """What the store already says about the IRIs the new batches mention."""
-        context = Graph()
-        for triple in self._context_triples(mentioned_iris(mapped, self.base), replaced):
-            context.add(
-                (
-                    _to_rdflib(triple.subject),
-                    _to_rdflib(triple.predicate),
-                    _to_rdflib(triple.object),
-                )
-            )
-        return context
+        return as_graph(self._context_triples(mentioned_iris(mapped, self.base), replaced))
 
     def _context_triples(self, mentioned: Collection[str], replaced: set[str]) -> list[ox.Triple]:
         """The stored triples (outside ``replaced`` and the derived facts) about ``mentioned``
@@ -693,8 +678,7 @@ class GraphStore:
 
         setup = WorkerSetup(
             settings=self.settings,
-            pseudonymiser=self.pseudonymiser,
-            frameworks={k: str(v) for k, v in state.mapper.frameworks.items()},
+            mapper=state.mapper,
             existing=frozenset(state.existing),
             user=state.user,
             now=state.now,
@@ -731,14 +715,8 @@ class GraphStore:
         away unless the whole load is clean.
         """
         result = state.result
-        parsed: list[RecordFile] = []
-        for path in part:
-            try:
-                parsed.append(parse_file(path))
-            except RecordError as exc:
-                result.problems.extend(exc.problems)
-        parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
-        mapped = [state.mapper.map(f) for f in parsed]
+        mapped, unreadable = parse_and_map(part, state.mapper)
+        result.problems.extend(unreadable)
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
         result.problems.extend(p for m in mapped for p in m.problems)
         result.warnings.extend(w for m in mapped for w in m.warnings)
@@ -1100,6 +1078,30 @@ def entities_of(mapped: Sequence[MappedFile]) -> list[Entity]:
                 line, label = m.records.get(str(s), (None, str(s)))
                 entities.append(Entity(str(s), path, line, label))
     return entities
+
+
+def parse_and_map(
+    paths: Sequence[Path], mapper: Mapper
+) -> tuple[list[MappedFile], list[RecordProblem]]:
+    """Parse ``paths`` and map them in load order (reference tables first); the problems of
+    the files that could not be parsed."""
+    problems: list[RecordProblem] = []
+    parsed: list[RecordFile] = []
+    for path in paths:
+        try:
+            parsed.append(parse_file(path))
+        except RecordError as exc:
+            problems.extend(exc.problems)
+    parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
+    return [mapper.map(f) for f in parsed], problems
+
+
+def as_graph(triples: Iterable[ox.Triple]) -> Graph:
+    """An rdflib graph of pyoxigraph triples."""
+    graph = Graph()
+    for t in triples:
+        graph.add((_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object)))
+    return graph
 
 
 def mentioned_iris(mapped: Sequence[MappedFile], base: str) -> set[str]:
