@@ -129,10 +129,7 @@ def shapes_graph(directory: Path | None = None) -> Graph:
 @lru_cache(maxsize=4)
 def _compiled_shapes(directory: Path) -> _shacl.CompiledShapes | _shacl.UnsupportedShapes:
     """The shipped shapes compiled for the native engine (or why they cannot be)."""
-    try:
-        return _shacl.compile_shapes(shapes_graph(directory))
-    except _shacl.UnsupportedShapes as exc:
-        return exc
+    return _compile_or_reason(shapes_graph(directory))
 
 
 _warned: set[str] = set()
