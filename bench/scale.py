@@ -150,7 +150,7 @@ def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
     latencies: dict[str, list[float]] = {}
     for label, name, values in bench_cases():
         times: list[float] = []
-        # QUERY_RUNS runs, or as many as fit in QUERY_BUDGET_S (at least 3)
+        # QUERY_RUNS runs, or as many as fit in QUERY_BUDGET_S (at least one)
         while len(times) < QUERY_RUNS and (not times or sum(times) < QUERY_BUDGET_S):
             start = time.perf_counter()
             run_query(store, name, values)
@@ -237,16 +237,11 @@ def single_graph(query: str) -> str:
     >>> single_graph("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } GRAPH ?h { ?o ?q ?r } }")
     'SELECT * WHERE {  ?s ?p ?o .  ?o ?q ?r . }'
     """
+    from cipd_graph._rules import _matching_brace
+
     out = query
     while match := re.search(r"GRAPH\s+\?\w+\s*\{", out):
-        depth, end = 0, match.end() - 1
-        for end in range(match.end() - 1, len(out)):
-            if out[end] == "{":
-                depth += 1
-            elif out[end] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
+        end = _matching_brace(out, match.end() - 1)
         inner = out[match.end() : end].rstrip()
         out = out[: match.start()] + inner + ("" if inner.endswith(".") else " .") + out[end + 1 :]
     return out
@@ -556,14 +551,14 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
     # --- baseline: build + whole-graph pyshacl + rules (bounded by baseline_limit)
     bout = work / "baseline.json"
     limit = min(baseline_limit, left())
+    res["baseline_limit"] = limit
     projection = baseline_projection(projects, previous, baseline_limit)
     if projection is not None:
         res["baseline_status"], res["baseline_projection"] = "projected", projection
-        res["baseline_limit"], res["baseline"] = limit, {}
+        res["baseline"] = {}
     else:
         status, seconds, _ = run_child(["baseline", str(records), str(bout)], limit)
         res["baseline_status"], res["baseline_wall"] = status, seconds
-        res["baseline_limit"] = limit
         res["baseline"] = _read(bout)
 
     # --- baseline queries and HTTP: rdflib over our store's triples, whatever happened above
