@@ -100,7 +100,7 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
         "derived facts) over the wall time from files to committed store; the baseline counts "
         "its graph's triples. Peak memory is the maximum resident set of the process doing the "
         "work (for our load: the loading process plus its largest worker). Latencies: ours "
-        "median/p95 of 20 runs (fewer, at least 3, when 20 would take over 5 s), baseline of up to 3 runs (each limited to 10 s; one run when it takes over 1 s). HTTP: `GET /queries/cq01-project-strands?project=...`.",
+        "median/p95 of 20 runs (fewer, at least one, when 20 would take over 5 s), baseline of up to 3 runs (each limited to 10 s; one run when it takes over 1 s). HTTP: `GET /queries/cq01-project-strands?project=...`.",
         "",
         f"Targets: load+validate >= {TARGET_TPS:,} triples/s; every named query p50 <= "
         f"{TARGET_QUERY_S * 1000:.0f} ms at 1M triples; a 100-record batch validated in <= "
