@@ -113,11 +113,10 @@ def _chunk(
     mapped, problems = parse_and_map(paths, mapper)
     graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}
     problems.extend(p for m in mapped for p in m.problems)
-    quads = store._batch_quads(mapped, setup.user, setup.now)
     context = exchange(
         ChunkOutcome(
             number=number,
-            nquads=ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"",
+            nquads=store._batch_nquads(mapped, setup.user, setup.now),
             mentioned=sorted(mentioned_iris(mapped, store.base)),
             batches=_summaries(mapped, graphs, set(setup.existing)),
             problems=problems,

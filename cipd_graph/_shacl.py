@@ -48,9 +48,10 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, XSD
-from rdflib.plugins.stores.memory import Memory
 from rdflib.store import Store
 from rdflib.term import Node
+
+from cipd_graph._triples import memory_indexes
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 # Namespace attribute look-ups cost a Python call each: the hot paths use these constants.
@@ -102,7 +103,7 @@ class DataIndex:
 
     def add(self, source: Graph | Iterable[Triple]) -> None:
         """Add the triples of an rdflib graph or of an iterable of triples."""
-        memory = _memory_indexes(source) if isinstance(source, Graph) else None
+        memory = memory_indexes(source) if isinstance(source, Graph) else None
         if memory is not None:
             self._merge(*memory)
         else:
@@ -955,26 +956,6 @@ def _property_check(property_shapes: list[Shape]) -> Check:
 # ---------------------------------------------------------------------------------------
 #    Validation
 # ---------------------------------------------------------------------------------------
-
-
-def _memory_indexes(graph: Graph) -> tuple[dict[Any, Any], dict[Any, Any]] | None:
-    """The s->p->o and p->o->s dictionaries of rdflib's in-memory store, when ``graph`` is
-    the only graph in it (a plain ``Graph()``); None otherwise (then we iterate).
-
-    Reading them is several times faster than iterating the graph, which asks the store
-    for the contexts of every triple.
-    """
-    store = graph.store
-    if type(store) is not Memory or type(graph) is not Graph:
-        return None
-    contexts = getattr(store, "_Memory__all_contexts", None)
-    spo = getattr(store, "_Memory__spo", None)
-    pos = getattr(store, "_Memory__pos", None)
-    if not isinstance(contexts, set) or not isinstance(spo, dict) or not isinstance(pos, dict):
-        return None
-    if any(c.identifier != graph.identifier for c in contexts):
-        return None
-    return spo, pos
 
 
 @contextmanager

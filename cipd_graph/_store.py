@@ -27,12 +27,13 @@ from rdflib.term import Node
 from cipd_graph._backend import Backend, EmbeddedBackend, QueryAnswer, RemoteBackend
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordError, RecordProblem, StoreError
-from cipd_graph._mapping import MappedFile, Mapper
+from cipd_graph._mapping import MappedFile, Mapper, record_graph
 from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES, curie, load_ontology
 from cipd_graph._pseudonym import Pseudonymiser
 from cipd_graph._records import PROJECT_SUFFIXES, TABLES, RecordFile, parse_file
 from cipd_graph._rules import derivation_steps, rules
+from cipd_graph._triples import triples_of
 from cipd_graph._validation import ValidationReport, validate_graph
 
 TOOL_VERSION = "0.1.0"
@@ -655,7 +656,8 @@ class GraphStore:
         serial = numbered if workers <= 1 else numbered[: 1 if tables else 0]
         for number, part in serial:
             mapped = self._stage_chunk(part, state)
-            staging.store.bulk_extend(self._batch_quads(mapped, state.user, state.now))
+            nquads = self._batch_nquads(mapped, state.user, state.now)
+            staging.store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
             say(f"staged chunk {number}/{len(chunks)}: {len(mapped)} file(s)")
             del mapped
         if workers > 1:
@@ -725,26 +727,32 @@ class GraphStore:
         result.report.extend(self._validate_batches(mapped, set(graphs.values())))
         return mapped
 
-    def _batch_quads(self, mapped: Sequence[MappedFile], user: str, now: str) -> Iterator[ox.Quad]:
-        """The quads a load writes for ``mapped``: data, names and provenance graphs."""
-        terms: dict[Node, Any] = {}
+    def _batch_nquads(self, mapped: Sequence[MappedFile], user: str, now: str) -> bytes:
+        """The quads a load writes for ``mapped`` (data, names and provenance graphs), as
+        N-Quads text written straight from the mapped graphs.
 
-        def term(node: Node) -> Any:
-            found = terms.get(node)
-            if found is None:
-                found = _to_oxigraph(node)
-                if not isinstance(node, Literal):
-                    terms[node] = found
-            return found
+        Each distinct term is checked and written once, by pyoxigraph (an IRI or a language
+        tag it would refuse fails here as it would in ``ox.NamedNode``); each line is then
+        plain string formatting, several times faster than building a pyoxigraph quad per
+        triple and serialising those.
+        """
+        written: dict[Node, str] = {}
 
+        def term(node: Node) -> str:
+            text = written.get(node)
+            if text is None:
+                text = written[node] = str(_to_oxigraph(node))
+            return text
+
+        lines: list[str] = []
         for m in mapped:
             graph = self.batch_graph(m.source.path)
             parts = [(m.graph, graph), (m.names, graph + "/names")]
             parts.append((self._provenance(m, graph, user, now), graph + "/provenance"))
             for data, name in parts:
-                g = ox.NamedNode(name)
-                for s, p, o in data:
-                    yield ox.Quad(term(s), term(p), term(o), g)
+                end = f" {ox.NamedNode(name)} .\n"
+                lines.extend(f"{term(s)} {term(p)} {term(o)}{end}" for s, p, o in triples_of(data))
+        return "".join(lines).encode()
 
     def load_mapped(
         self,
@@ -767,7 +775,7 @@ class GraphStore:
         return result
 
     def _provenance(self, m: MappedFile, graph: str, user: str, now: str) -> Graph:
-        prov = Graph()
+        prov = record_graph()
         batch = URIRef(graph)
         source = URIRef(graph + "/provenance#file")
         load = URIRef(graph + "/provenance#load")
