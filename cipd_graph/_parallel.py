@@ -102,7 +102,7 @@ def _chunk(
     as ``GraphStore._stage_chunk`` does."""
     from cipd_graph._store import (
         _summaries,
-        as_graph,
+        as_triples,
         entities_of,
         mentioned_iris,
         parse_and_map,
@@ -129,7 +129,7 @@ def _chunk(
     report = store._validate_batches(
         mapped,
         set(graphs.values()),
-        context=as_graph(ox.parse(context, format=ox.RdfFormat.N_TRIPLES)),
+        context=as_triples(ox.parse(context, format=ox.RdfFormat.N_TRIPLES)),
     )
     # Forked workers draw blank node ids from the same sequence: tag them with the chunk so
     # the results of different chunks stay apart once merged.

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -538,6 +539,28 @@ _Yaml12Loader.add_implicit_resolver(
 class _Yaml12CLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
     """The same rules as :class:`_Yaml12Loader` over libyaml's parser (about 10x faster)."""
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # A plain scalar's tag depends only on its text (this loader has no path
+        # resolvers): short texts, which repeat (codes, enums, dates), are resolved once.
+        if kind is yaml.ScalarNode and implicit[0] and len(value) <= _CACHED_SCALAR:
+            return _implicit_tag(value)
+        return super().resolve(kind, value, implicit)
+
+
+_CACHED_SCALAR = 40
+
+
+@lru_cache(maxsize=8192)
+def _implicit_tag(value: str) -> str:
+    """The tag YAML 1.2 rules (:class:`_Yaml12Loader`) give a plain scalar ``value``."""
+    tag: str = yaml.resolver.BaseResolver.resolve(  # type: ignore[no-untyped-call]
+        _Yaml12Loader,  # type: ignore[arg-type]  # only its class attributes are read
+        yaml.ScalarNode,
+        value,
+        (True, False),
+    )
+    return tag
+
 
 _Yaml12CLoader.yaml_implicit_resolvers = _Yaml12Loader.yaml_implicit_resolvers
 
@@ -565,13 +588,9 @@ def _yaml_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            child = next(
-                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
-                None,
-            )
+            child = _mapping_values(node).get(part) if isinstance(part, str) else None
             if child is None:
-                key = next((k for k, _ in node.value if k.value == part), None)
-                return key.start_mark.line + 1 if key is not None else line
+                return line
             node = child
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
@@ -581,6 +600,19 @@ def _yaml_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
             return line
         line = node.start_mark.line + 1
     return line
+
+
+def _mapping_values(node: yaml.MappingNode) -> dict[str, yaml.Node]:
+    """A mapping node's values by the text of their (scalar) keys, the first of each; kept
+    on the node, since the mapper asks for the lines of many values of the same mappings."""
+    values: dict[str, yaml.Node] | None = getattr(node, "_cipd_values", None)
+    if values is None:
+        values = {}
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                values.setdefault(k.value, v)
+        node._cipd_values = values  # type: ignore[attr-defined]
+    return values
 
 
 def _problems(

@@ -36,6 +36,8 @@ from cipd_graph._rules import derivation_steps, rules
 from cipd_graph._triples import triples_of
 from cipd_graph._validation import ValidationReport, validate_graph
 
+Triple = tuple[Node, Node, Node]
+
 TOOL_VERSION = "0.1.0"
 #: Reference tables load before projects, in this order, so references resolve.
 LOAD_ORDER = {name: i for i, name in enumerate(TABLES)} | {"project": len(TABLES)}
@@ -371,9 +373,9 @@ class GraphStore:
         )
         return rows[0]["path"].value if rows else graph
 
-    def _context(self, mapped: Sequence[MappedFile], replaced: set[str]) -> Graph:
+    def _context(self, mapped: Sequence[MappedFile], replaced: set[str]) -> list[Triple]:
         """What the store already says about the IRIs the new batches mention."""
-        return as_graph(self._context_triples(mentioned_iris(mapped, self.base), replaced))
+        return as_triples(self._context_triples(mentioned_iris(mapped, self.base), replaced))
 
     def _context_triples(self, mentioned: Collection[str], replaced: set[str]) -> list[ox.Triple]:
         """The stored triples (outside ``replaced`` and the derived facts) about ``mentioned``
@@ -499,13 +501,16 @@ class GraphStore:
         return result
 
     def _validate_batches(
-        self, mapped: Sequence[MappedFile], replaced: set[str], context: Graph | None = None
+        self,
+        mapped: Sequence[MappedFile],
+        replaced: set[str],
+        context: Sequence[Triple] | None = None,
     ) -> ValidationReport:
         """SHACL over ``mapped`` plus what the store says about what they mention (not
         counting the ``replaced`` graphs; ``context``: that, already read, as a load worker
         gets it); findings about the batches' own subjects only."""
         context = self._context(mapped, replaced) if context is None else context
-        data: list[Graph] = [*(m.graph for m in mapped), context]
+        data: list[Graph | Sequence[Triple]] = [*(m.graph for m in mapped), context]
         index: dict[str, tuple[str, int, str]] = {}
         for m in mapped:
             for iri, (line, label) in m.records.items():
@@ -1104,12 +1109,18 @@ def parse_and_map(
     return [mapper.map(f) for f in parsed], problems
 
 
-def as_graph(triples: Iterable[ox.Triple]) -> Graph:
-    """An rdflib graph of pyoxigraph triples."""
-    graph = Graph()
-    for t in triples:
-        graph.add((_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object)))
-    return graph
+def as_triples(triples: Iterable[ox.Triple]) -> list[Triple]:
+    """pyoxigraph triples in rdflib terms, each distinct term converted once (rdflib checks
+    every IRI it is given, and a context restates the same few classes and professions)."""
+    converted: dict[Any, Node] = {}
+
+    def term(node: Any) -> Node:
+        found = converted.get(node)
+        if found is None:
+            found = converted[node] = _to_rdflib(node)
+        return found
+
+    return [(term(t.subject), term(t.predicate), term(t.object)) for t in triples]
 
 
 def mentioned_iris(mapped: Sequence[MappedFile], base: str) -> set[str]:

@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 from cipd_graph._errors import RecordError
-from cipd_graph._records import TABLES, Project, _Yaml12Loader, json_schemas, parse_file
+from cipd_graph._records import (
+    TABLES,
+    Project,
+    _compose_and_construct,
+    _Yaml12Loader,
+    json_schemas,
+    parse_file,
+)
 
 from .conftest import ROOT, SAMPLES
 
@@ -38,6 +45,26 @@ def test_project_yaml_and_json_parse_to_the_same_record(tmp_path: Path):
 def test_yaml_on_and_no_stay_strings():
     project = parse_file(WARD7).records[0].record
     assert [r.mode.value for r in project.reflections] == ["on", "in"]
+
+
+SCALARS = [
+    *["on", "off", "yes", "no", "y", "n", "true", "True", "TRUE", "false", "FALSE"],
+    *["maybe", "null", "Null", "~", "12", "-3", "+4", "0o17", "017", "0x1F", "1_000"],
+    *["1.5", "-2.5e3", ".inf", "-.Inf", "1e3", "2024-01-05", "2024-1-5", "10:30"],
+    *["2024-01-05T10:00:00Z", "1:20:30", "nurse", "module-00042", "''", "'true'", '"12"'],
+]
+
+
+@pytest.mark.parametrize("repeat", [1, 2])
+def test_cached_scalar_tags_match_the_yaml_rules(repeat: int):
+    """The fast loader resolves short plain scalars from a cache (filled on the first pass,
+    read on the second); it must build what the pure-Python YAML 1.2 loader builds."""
+    text = "\n".join(f"k{i}: {value}" for i, value in enumerate(SCALARS * repeat)) + "\n"
+    _root, fast = _compose_and_construct(text)
+    assert fast == yaml.load(text, Loader=_Yaml12Loader)
+    by_text = dict(zip(SCALARS, fast.values(), strict=False))
+    assert by_text["on"] == "on" and by_text["true"] is True and by_text["1_000"] == 1000
+    assert by_text["2024-01-05"] == "2024-01-05" and by_text["'true'"] == "true"
 
 
 def test_all_mistakes_of_a_project_file_are_reported_with_lines(tmp_path: Path):

@@ -139,8 +139,11 @@ def test_a_load_batch_with_its_store_context_gives_the_same_findings(
     assert len(context) > 0
     graphs = [m.graph for m in mapped]
     subjects = {str(s) for g in graphs for s in g.subjects()}
+    context_graph = Graph()
+    for triple in context:
+        context_graph.add(triple)
     expected = validate_graph(
-        graphs_union([*graphs, context]),
+        graphs_union([*graphs, context_graph]),
         nowhere,
         focus_filter=subjects.__contains__,
         engine="pyshacl",
