@@ -515,7 +515,7 @@ class GraphStore:
         for m in mapped:
             for iri, (line, label) in m.records.items():
                 index.setdefault(iri, (str(m.source.path), line, label))
-        new_subjects = {str(s) for m in mapped for s in m.graph.subjects()}
+        new_subjects = {str(s) for m in mapped for s, _, _ in triples_of(m.graph)}
 
         def locate(focus: str) -> tuple[str | None, int | None, str | None]:
             return index.get(focus, (None, None, None))
@@ -1127,7 +1127,7 @@ def mentioned_iris(mapped: Sequence[MappedFile], base: str) -> set[str]:
     """The IRIs under ``base`` that ``mapped`` mention, as subject or object."""
     mentioned: set[str] = set()
     for m in mapped:
-        for s, _, o in m.graph:
+        for s, _, o in triples_of(m.graph):
             for node in (s, o):
                 if isinstance(node, URIRef) and str(node).startswith(base):
                     mentioned.add(str(node))
