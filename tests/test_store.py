@@ -283,3 +283,51 @@ def test_exports_parse_back(loaded_sample_store: GraphStore, fmt: str):
     }[fmt]
     parsed = list(ox.parse(data, format=rdf_format))
     assert len(parsed) > 1000
+
+
+def test_batch_nquads_write_exactly_the_mapped_quads(store: GraphStore):
+    """The N-Quads a load writes as text (each distinct term formatted once) are the quads
+    of the mapped graphs, with literals of every kind and text that needs escaping."""
+    from rdflib import BNode, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    mapped, problems = store._parse_and_map([SAMPLES / "projects"])
+    assert not problems and mapped
+    s, p = URIRef("https://w3id.org/cipd/data/x"), URIRef("https://w3id.org/cipd#note")
+    odd = [
+        Literal('quote " backslash \\ newline \n tab \t cr \r'),
+        Literal("x"),
+        Literal("x", datatype=XSD.string),
+        Literal("x", lang="en-GB"),
+        Literal("01", datatype=XSD.integer),
+        Literal("1.50", datatype=XSD.decimal),
+        Literal("not a date", datatype=XSD.date),
+        Literal("ünïcödé ✓ 𝄞"),
+        BNode("b1"),
+        URIRef("https://w3id.org/cipd/data/é"),
+    ]
+    for o in odd:
+        mapped[0].graph.add((s, p, o))
+    text = store._batch_nquads(mapped, "tester", "2026-01-01T00:00:00Z")
+    written = set(ox.parse(text, format=ox.RdfFormat.N_QUADS))
+
+    expected: set[ox.Quad] = set()
+    for m in mapped:
+        graph = store.batch_graph(m.source.path)
+        provenance = store._provenance(m, graph, "tester", "2026-01-01T00:00:00Z")
+        for data, name in (
+            (m.graph, graph),
+            (m.names, graph + "/names"),
+            (provenance, graph + "/provenance"),
+        ):
+            nt = data.serialize(format="nt", encoding="utf-8")
+            expected |= {
+                ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(name))
+                for t in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
+            }
+    assert written == expected
+    # "x" and "x"^^xsd:string are two terms in rdflib and one in RDF 1.1 (and Oxigraph)
+    first = ox.NamedNode(store.batch_graph(mapped[0].source.path))
+    assert sum(1 for q in written if q.graph_name == first) == len(mapped[0].graph) - 1
+    notes = {q.object for q in written if q.predicate == ox.NamedNode(str(p))}
+    assert len(notes) == len(odd) - 1
