@@ -61,6 +61,8 @@ class ChunkOutcome:
     number: int
     nquads: bytes
     mentioned: list[str]
+    #: The IRIs its record graphs have as subjects (for the loading process's filter).
+    subjects: list[str]
     batches: list[BatchSummary]
     problems: list[RecordProblem]
     warnings: list[RecordProblem]
@@ -106,6 +108,7 @@ def _chunk(
         entities_of,
         mentioned_iris,
         parse_and_map,
+        subject_iris,
     )
 
     mapper = setup.mapper
@@ -118,6 +121,7 @@ def _chunk(
             number=number,
             nquads=store._batch_nquads(mapped, setup.user, setup.now),
             mentioned=sorted(mentioned_iris(mapped, store.base)),
+            subjects=subject_iris(mapped, store.base),
             batches=_summaries(mapped, graphs, set(setup.existing)),
             problems=problems,
             warnings=[w for m in mapped for w in m.warnings],

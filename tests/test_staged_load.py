@@ -7,10 +7,12 @@ The kill tests SIGKILL a real child process at a point it announces through a ma
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,3 +224,75 @@ def test_a_staged_load_killed_leaves_the_store_before_or_after(
     with GraphStore(store, settings_for(store)) as s:
         assert s.load([generated], staged=True, chunk=CHUNK).written
         assert records_and_derived(s) == one_transaction
+
+
+def _checked_contexts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
+    """Make every context read of a load also read without the subject filter and compare;
+    give, per read: IRIs asked about, IRIs the filter let through, whether a filter was on."""
+    calls: list[tuple[int, int, bool]] = []
+    original = GraphStore._context_triples
+    asked: list[int] = []
+
+    def spy_about(self: GraphStore, mentioned: Any, replaced: set[str]) -> list[Any]:
+        known = self._known_subjects
+        filtered = original(self, mentioned, replaced)
+        self._known_subjects = None
+        try:
+            unfiltered = original(self, mentioned, replaced)
+        finally:
+            self._known_subjects = known
+        assert set(filtered) == set(unfiltered), "the subject filter dropped stored facts"
+        passed = sum(1 for iri in mentioned if known is None or iri in known)
+        calls.append((len(mentioned), passed, known is not None))
+        asked.append(len(mentioned))
+        return filtered
+
+    monkeypatch.setattr(GraphStore, "_context_triples", spy_about)
+    return calls
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_subject_filter_skips_new_iris_and_never_a_stored_fact(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+):
+    """A staged load skips looking up IRIs no record graph has as subject yet (a chunk's own
+    new cycles, stages and teams) and reads exactly what it read without skipping: into an
+    empty store, and into a store already holding records (the filter then starts from them)."""
+    calls = _checked_contexts(monkeypatch)
+    store = tmp_path / "store"
+    settings = dataclasses.replace(settings_for(store), load_workers_setting=workers)
+    projects = sorted((generated / "projects").glob("*.yaml"))
+    with GraphStore(store, settings) as s:
+        # Empty store: the people, organisations and modules come from the tables (chunk 1).
+        result = s.load([generated / "reference", *projects[:20]], staged=True, chunk=CHUNK)
+        assert result.ok and result.written
+        assert calls and all(on for _, _, on in calls)
+        asked = sum(n for n, _, _ in calls)
+        assert sum(p for _, p, _ in calls) < asked / 2  # most IRIs a chunk mentions are its own
+        assert s._known_subjects is None  # only while a load runs
+        # A store holding 27 record graphs, a load of 40 more files: the filter starts from
+        # what the store holds (the people of the tables, the first 20 projects).
+        calls.clear()
+        result = s.load(projects[20:], staged=True, chunk=CHUNK)
+        assert result.ok and result.written
+        assert calls and all(on for _, _, on in calls)
+        assert sum(p for _, p, _ in calls) < sum(n for n, _, _ in calls)
+        # Reloading fewer files than the store holds: reading its subjects would cost more than
+        # the look-ups, so there is no filter and every IRI is looked up.
+        calls.clear()
+        result = s.load(projects[:10], staged=True, chunk=CHUNK)
+        assert result.ok and result.written
+        assert calls and not any(on for _, _, on in calls)
+
+
+def test_the_subject_filter_never_forgets_an_iri():
+    from cipd_graph._bloom import SubjectFilter
+
+    iris = [f"https://w3id.org/cipd/data/project/p{i}/cycle/{i % 7}" for i in range(50_000)]
+    known = SubjectFilter(expected=len(iris))
+    known.update(iris)
+    assert all(iri in known for iri in iris)
+    strangers = [f"https://w3id.org/cipd/data/team/t{i}" for i in range(50_000)]
+    wrongly = sum(iri in known for iri in strangers)
+    assert wrongly < len(strangers) * 0.02  # made for about 0.7%
+    assert 1 not in known
