@@ -25,18 +25,18 @@ import multiprocessing.connection
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
-from rdflib import BNode
+from rdflib import BNode, Graph
 
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
 from cipd_graph._mapping import Mapper
-from cipd_graph._validation import Finding, ValidationReport, shapes_graph
+from cipd_graph._triples import triples_of
+from cipd_graph._validation import Finding, ValidationReport, shape_blank_nodes
 
 if TYPE_CHECKING:
     from cipd_graph._store import BatchSummary, Entity, GraphStore
@@ -77,20 +77,27 @@ class ChunkFindings:
 
     number: int
     findings: list[Finding]
-    results: list[Any]
+    #: The chunk's SHACL results graph as N-Triples (parsed only if somebody reads it).
+    results: bytes
 
 
-def _tagged(node: Any, number: int, shared: frozenset[BNode]) -> Any:
-    """``node``, or a blank node of a result made unique to chunk ``number``."""
-    if isinstance(node, BNode) and node not in shared:
-        return BNode(f"c{number}x{node}")
-    return node
+def results_text(results: Graph, number: int) -> bytes:
+    """``results`` as N-Triples, each blank node but the shapes' own made unique to chunk
+    ``number`` (forked workers draw blank node ids from the same sequence)."""
+    from cipd_graph._store import _to_oxigraph
 
+    shared = shape_blank_nodes()
+    written: dict[Any, str] = {}
 
-@lru_cache(maxsize=1)
-def _shape_nodes() -> frozenset[BNode]:
-    """The blank nodes of the shapes (results point at them; they are the same everywhere)."""
-    return frozenset(n for t in shapes_graph() for n in t if isinstance(n, BNode))
+    def term(node: Any) -> str:
+        text = written.get(node)
+        if text is None:
+            if isinstance(node, BNode) and node not in shared:
+                node = BNode(f"c{number}x{node}")
+            text = written[node] = str(_to_oxigraph(node))
+        return text
+
+    return "".join(f"{term(s)} {term(p)} {term(o)} .\n" for s, p, o in triples_of(results)).encode()
 
 
 def _chunk(
@@ -135,11 +142,7 @@ def _chunk(
         set(graphs.values()),
         context=as_triples(ox.parse(context, format=ox.RdfFormat.N_TRIPLES)),
     )
-    # Forked workers draw blank node ids from the same sequence: tag them with the chunk so
-    # the results of different chunks stay apart once merged.
-    shared = _shape_nodes()
-    results = [tuple(_tagged(n, number, shared) for n in triple) for triple in report.results]
-    return ChunkFindings(number, report.findings, results)
+    return ChunkFindings(number, report.findings, results_text(report.results, number))
 
 
 def worker(conn: Connection, setup: WorkerSetup) -> None:
@@ -271,5 +274,4 @@ def run_chunks(
 def merge_report(report: ValidationReport, outcome: ChunkFindings) -> None:
     """Add a chunk's findings (and its SHACL results graph) to ``report``."""
     report.findings.extend(outcome.findings)
-    for triple in outcome.results:
-        report.results.add(triple)
+    report.add_results_text(outcome.results)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rdflib import BNode, Graph
+from rdflib.namespace import RDF, SH
 
 from cipd_graph import Settings, _parallel
 from cipd_graph._errors import StoreError
@@ -66,8 +68,45 @@ def outcome(result: LoadResult) -> tuple[object, ...]:
         [dataclasses.astuple(p) for p in result.problems],
         [dataclasses.astuple(f) for f in result.report.findings],
         [dataclasses.astuple(b) for b in result.batches],
-        len(result.report.results),
+        shacl_results(result.report.results),
     )
+
+
+def shacl_results(graph: Graph) -> list[tuple[str, ...]]:
+    """The SHACL results graph as a machine reads it: every result with its focus node,
+    severity, messages, path, value and source shape (a blank-node shape by its properties,
+    which shows it is the shipped shape itself), and how many reports there are."""
+    reports = sorted(
+        str(graph.value(r, SH.conforms)) for r in graph.subjects(RDF.type, SH.ValidationReport)
+    )
+    rows = []
+    for r in graph.subjects(RDF.type, SH.ValidationResult):
+        shape = graph.value(r, SH.sourceShape)
+        shape_text = (
+            str(
+                sorted(
+                    (str(p), str(o))
+                    for p, o in graph.predicate_objects(shape)
+                    if not isinstance(o, BNode)
+                )
+            )
+            if isinstance(shape, BNode)
+            else str(shape)
+        )
+        rows.append(
+            (
+                str(graph.value(r, SH.focusNode)),
+                str(graph.value(r, SH.resultSeverity)),
+                "|".join(sorted(str(m) for m in graph.objects(r, SH.resultMessage))),
+                str(graph.value(r, SH.resultPath))
+                if not isinstance(graph.value(r, SH.resultPath), BNode)
+                else "(path)",
+                repr(graph.value(r, SH.value)),
+                shape_text,
+                str(graph.value(r, SH.sourceConstraintComponent)),
+            )
+        )
+    return [tuple(reports), *sorted(rows)]
 
 
 def test_workers_store_exactly_what_one_process_stores(generated: Path, tmp_path: Path):
