@@ -8,8 +8,12 @@ earlier rules derived; their results are written to one separate named graph.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from rdflib import RDF, URIRef, Variable
+from rdflib.plugins.sparql import prepareQuery
 
 from cipd_graph._errors import OntologyError
 from cipd_graph._resources import data_dir
@@ -125,3 +129,65 @@ def derivation_steps(graph_iri: str, directory: Path | None = None) -> tuple[str
     prologue = "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(prefixes.items()))
     steps = [f"DROP SILENT GRAPH <{graph_iri}>"] + [rule.as_insert(graph_iri) for rule in loaded]
     return prologue, steps
+
+
+def _iris(node: object, found: set[str]) -> None:
+    """Every IRI in a parsed query's algebra (rdflib's nested ``CompValue`` dicts and lists)."""
+    if isinstance(node, URIRef):
+        found.add(str(node))
+    elif isinstance(node, dict):
+        for value in node.values():
+            _iris(value, found)
+    elif isinstance(node, list | tuple | set):
+        for value in node:
+            _iris(value, found)
+
+
+def _produces(rule: Rule) -> set[str] | None:
+    """The properties and classes ``rule`` derives; None when its template could derive any
+    (a variable property not fixed by a VALUES block, or a variable class)."""
+    parsed = prepareQuery(rule.construct)
+    produced: set[str] = set()
+    for _s, p, o in parsed.algebra["template"]:
+        if isinstance(p, Variable):
+            bound = re.search(rf"VALUES\s+\?{p}\s*\{{([^}}]*)\}}", rule.where)
+            if bound is None:
+                return None
+            for word in bound.group(1).split():
+                prefix, _, local = word.partition(":")
+                if word.startswith("<") or prefix not in rule.prefixes:
+                    return None
+                produced.add(rule.prefixes[prefix] + local)
+        elif p == RDF.type:
+            if not isinstance(o, URIRef):
+                return None
+            produced.add(str(o))
+        else:
+            produced.add(str(p))
+    return produced
+
+
+def rule_levels(loaded: Sequence[Rule] | None = None) -> list[list[Rule]]:
+    """The rules in levels: every rule comes after each earlier rule whose derived facts it
+    reads (by name of property or class), so the rules of one level can run at the same time
+    and give what applying them one by one in file order gives.
+
+    >>> [[r.name[:2] for r in level] for level in rule_levels()]
+    [['10', '41', '50'], ['20', '21'], ['30', '31'], ['32', '40']]
+    """
+    loaded = list(rules() if loaded is None else loaded)
+    level_of: dict[str, int] = {}
+    produced = {rule.name: _produces(rule) for rule in loaded}
+    for position, rule in enumerate(loaded):
+        reads: set[str] = set()
+        _iris(prepareQuery(rule.construct).algebra, reads)
+        level = 0
+        for earlier in loaded[:position]:
+            makes = produced[earlier.name]
+            if makes is None or makes & reads:
+                level = max(level, level_of[earlier.name] + 1)
+        level_of[rule.name] = level
+    levels: list[list[Rule]] = [[] for _ in range(max(level_of.values(), default=-1) + 1)]
+    for rule in loaded:
+        levels[level_of[rule.name]].append(rule)
+    return levels

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 
@@ -86,3 +88,33 @@ def test_rerunning_the_rules_gives_the_same_graph(derived: ox.Store):
     before = {str(q) for q in derived}
     derived.update(derivation_update(INFERRED))
     assert {str(q) for q in derived} == before
+
+
+def _rule(directory: Path, name: str, template: str, where: str) -> None:
+    (directory / f"{name}.rq").write_text(
+        f"#+ summary: test rule {name}\n#+ model: none\n"
+        "PREFIX ex: <http://example.org/>\n"
+        f"CONSTRUCT {{ {template} }}\nWHERE {{ {where} }}\n",
+        encoding="utf-8",
+    )
+
+
+def test_rule_levels_put_a_rule_after_the_rules_whose_facts_it_reads(tmp_path: Path):
+    """Rules that read nothing another derives share a level (they run at the same time in a
+    staged load); a rule reading a derived property or class waits for its rule; a template
+    that may derive anything (a free variable property) holds back every rule after it."""
+    from cipd_graph._rules import rule_levels, rules
+
+    _rule(tmp_path, "10-a", "?x ex:p ?y", "GRAPH ?g { ?x ex:q ?y }")
+    _rule(tmp_path, "20-b", "?x a ex:C", "GRAPH ?g { ?x ex:r ?y }")
+    _rule(tmp_path, "30-c", "?x ex:s ?y", "GRAPH ?g { ?x ex:p ?y }")  # reads 10's ex:p
+    _rule(tmp_path, "40-d", "?x ex:t ?y", "GRAPH ?g { ?x a ex:C }")  # reads 20's class
+    _rule(tmp_path, "50-e", "?x ?rel ?y", "GRAPH ?g { ?x ex:s ?y } VALUES ?rel { ex:u ex:v }")
+    _rule(tmp_path, "60-f", "?x ex:w ?y", "GRAPH ?g { ?x ex:v ?y }")  # reads 50's ex:v
+    _rule(tmp_path, "70-g", "?x ex:z ?y", "GRAPH ?g { ?x ex:q ?y }")
+    names = [[r.name for r in level] for level in rule_levels(rules(tmp_path))]
+    assert names == [["10-a", "20-b", "70-g"], ["30-c", "40-d"], ["50-e"], ["60-f"]]
+    _rule(tmp_path, "55-any", "?x ?any ?y", "GRAPH ?g { ?x ex:q ?y }")
+    names = [[r.name for r in level] for level in rule_levels(rules(tmp_path))]
+    # 60-f and 70-g come after 55-any; 50-e comes before it, so it only waits for 30-c.
+    assert names == [["10-a", "20-b", "55-any"], ["30-c", "40-d", "70-g"], ["50-e"], ["60-f"]]
