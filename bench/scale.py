@@ -161,7 +161,20 @@ def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
     start = time.perf_counter()
     result = store.validate(batch)
     seconds = time.perf_counter() - start
-    _emit(out, batch_seconds=seconds, batch_ok=result.ok, peak_mb=_rss_mb())
+    # The first check of a process also loads the shapes and the model; a server's later
+    # checks do not. The median of three more shows both.
+    again = []
+    for _ in range(3):
+        start = time.perf_counter()
+        store.validate(batch)
+        again.append(time.perf_counter() - start)
+    _emit(
+        out,
+        batch_seconds=seconds,
+        batch_warm_seconds=statistics.median(again),
+        batch_ok=result.ok,
+        peak_mb=_rss_mb(),
+    )
     store.close()
 
 
