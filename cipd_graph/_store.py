@@ -1171,13 +1171,15 @@ def as_triples(triples: Iterable[ox.Triple]) -> list[Triple]:
 
 
 def subject_iris(mapped: Sequence[MappedFile], base: str) -> list[str]:
-    """The IRIs under ``base`` that are subjects of ``mapped`` (of their record graphs)."""
-    return [
-        str(s)
-        for m in mapped
-        for s, _, _ in triples_of(m.graph)
-        if isinstance(s, URIRef) and str(s).startswith(base)
-    ]
+    """The IRIs under ``base`` that are subjects of ``mapped`` (of their record graphs), each once."""
+    return sorted(
+        {
+            str(s)
+            for m in mapped
+            for s, _, _ in triples_of(m.graph)
+            if isinstance(s, URIRef) and str(s).startswith(base)
+        }
+    )
 
 
 def mentioned_iris(mapped: Sequence[MappedFile], base: str) -> set[str]:
