@@ -77,6 +77,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "250",
         "Files parsed, validated and written together in each chunk of a staged load.",
     ),
+    "CIPD_STAGE_QUADS": (
+        "2000000",
+        "Quads a staged load keeps in memory (for reading context) before writing them to disk "
+        "in one go; fewer, larger writes keep look-ups fast (about 110 bytes of memory a quad).",
+    ),
     "CIPD_LOAD_WORKERS": (
         "0",
         "Worker processes that parse, map and validate the chunks of a staged load "
@@ -125,6 +130,7 @@ class Settings:
     max_queue: int = 32
     bulk_files: int = 500
     bulk_chunk: int = 250
+    stage_quads: int = 2_000_000
     #: Worker processes for a staged load; 0 means one per CPU core.
     load_workers_setting: int = 0
     shacl: str = "native"
@@ -196,6 +202,7 @@ class Settings:
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
             bulk_files=number("CIPD_BULK_FILES", int, 0),
             bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
+            stage_quads=number("CIPD_STAGE_QUADS", int, 1),
             load_workers_setting=number("CIPD_LOAD_WORKERS", int, 0),
             shacl=shacl,
             cors_origins=tuple(
@@ -239,6 +246,7 @@ class Settings:
             "CIPD_MAX_QUEUE": str(self.max_queue),
             "CIPD_BULK_FILES": str(self.bulk_files) if self.bulk_files else "0 (never staged)",
             "CIPD_BULK_CHUNK": str(self.bulk_chunk),
+            "CIPD_STAGE_QUADS": str(self.stage_quads),
             "CIPD_LOAD_WORKERS": str(self.load_workers)
             + ("" if self.load_workers_setting else " (one per CPU core)"),
             "CIPD_SHACL": self.shacl,

@@ -56,8 +56,12 @@ def flawed(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def load(records: Path, store: Path, workers: int) -> tuple[LoadResult, GraphStore]:
-    settings = dataclasses.replace(settings_for(store), load_workers_setting=workers)
+def load(
+    records: Path, store: Path, workers: int, stage_quads: int = 2_000_000
+) -> tuple[LoadResult, GraphStore]:
+    settings = dataclasses.replace(
+        settings_for(store), load_workers_setting=workers, stage_quads=stage_quads
+    )
     s = GraphStore(store, settings)
     return s.load([records], staged=True, chunk=CHUNK), s
 
@@ -133,6 +137,28 @@ def test_workers_report_exactly_what_one_process_reports(flawed: Path, tmp_path:
     assert records_and_derived(s1) == records_and_derived(s2) == set()
     s1.close()
     s2.close()
+
+
+def test_chunks_written_to_disk_every_few_change_nothing(
+    generated: Path, flawed: Path, tmp_path: Path
+):
+    """At most 2,500 quads held in memory: the chunks go to disk two or three at a time, on a
+    thread, while later chunks' context is read from memory and disk together. Problems,
+    findings, SHACL results and stored quads are those of a load that keeps every chunk in
+    memory until the end."""
+    whole, s1 = load(flawed, tmp_path / "one", workers=2, stage_quads=10**9)
+    parts, s2 = load(flawed, tmp_path / "two", workers=2, stage_quads=2_500)
+    assert not whole.ok and outcome(whole) == outcome(parts)
+    assert "nobody-we-know" in parts.to_text() or "person" in parts.to_text()
+    s1.close()
+    s2.close()
+    whole, s1 = load(generated, tmp_path / "three", workers=2, stage_quads=10**9)
+    parts, s2 = load(generated, tmp_path / "four", workers=1, stage_quads=2_500)
+    assert whole.written and parts.written and outcome(whole) == outcome(parts)
+    assert records_and_derived(s1) == records_and_derived(s2)
+    s1.close()
+    s2.close()
+    assert leftovers(tmp_path / "four") == []  # no pending files left behind
 
 
 def with_reference_tables(generated: Path, tmp_path: Path) -> tuple[Path, set[str], Any]:
