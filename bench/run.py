@@ -84,7 +84,7 @@ def main() -> None:
 
     started = time.monotonic()
     sizes = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",") if n]
-    deadline = started + float(os.environ.get("BENCH_DEADLINE_S", "1680"))
+    deadline = started + float(os.environ.get("BENCH_DEADLINE_S", "1740"))
     baseline_limit = float(os.environ.get("BENCH_BASELINE_S", "300"))
     rows = ontology_rows()
     results = []

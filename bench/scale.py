@@ -269,16 +269,36 @@ def baseline_queries(store_dir: Path, out: Path, port: int) -> None:
     named-query route is served from that graph for the HTTP figure.
     """
     import pyoxigraph as ox
-    from rdflib import Dataset
+    from rdflib import Dataset, URIRef
+
+    from cipd_graph._store import _to_rdflib
 
     _patch_rdflib_distinct_aggregates()
     start = time.perf_counter()
     oxi = ox.Store.read_only(str(store_dir / "oxigraph"))
-    nquads = oxi.dump(format=ox.RdfFormat.N_QUADS)
-    del oxi
     dataset = Dataset(default_union=True)
-    dataset.parse(data=nquads, format="nquads")
-    del nquads
+    # Our quads handed to rdflib as terms, each converted once: a third faster than parsing an
+    # N-Quads dump with rdflib (the baseline's query figures do not include this step).
+    converted: dict[Any, Any] = {}
+    graphs: dict[Any, Any] = {}
+
+    def term(node: Any) -> Any:
+        found = converted.get(node)
+        if found is None:
+            found = converted[node] = _to_rdflib(node)
+        return found
+
+    def graph(node: Any) -> Any:
+        found = graphs.get(node)
+        if found is None:
+            found = graphs[node] = dataset.graph(URIRef(node.value))
+        return found
+
+    dataset.addN(
+        (term(q.subject), term(q.predicate), term(q.object), graph(q.graph_name)) for q in oxi
+    )
+    del oxi
+    converted.clear()
     _emit(out, build=time.perf_counter() - start, triples=len(dataset), peak_mb=_rss_mb())
     base = _settings().base_iri
     latencies: dict[str, list[float] | str] = {}
