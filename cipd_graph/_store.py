@@ -10,6 +10,7 @@ recomputes the derived facts. A failed load leaves the store as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -41,10 +42,9 @@ from cipd_graph._validation import ValidationReport, validate_graph
 Triple = tuple[Node, Node, Node]
 
 TOOL_VERSION = "0.1.0"
-#: Reference tables load before projects, in this order, so references resolve.
 #: Subjects a record file brings, to size a staged load's filter (generated projects: about 51).
 SUBJECTS_PER_FILE = 64
-
+#: Reference tables load before projects, in this order, so references resolve.
 LOAD_ORDER = {name: i for i, name in enumerate(TABLES)} | {"project": len(TABLES)}
 #: Classes whose instances one file defines; another file defining the same IRI is an error.
 ENTITY_CLASSES = (
@@ -1167,14 +1167,22 @@ class _Pending:
             job, _store, path = self.writing
             try:
                 job.result()
+            except Exception as exc:
+                raise StoreError(
+                    f"{self.staging.directory}: writing staged chunks to disk failed ({exc}); "
+                    "the store is unchanged"
+                ) from exc
             finally:
                 path.unlink(missing_ok=True)
                 self.writing = None
 
     def close(self) -> None:
-        """Wait for any write, then remove the files."""
+        """Wait for any write, then remove the files. A load that succeeded has flushed
+        already; one that failed throws the staged store away, so a failed write no longer
+        matters there (and must not hide why the load failed)."""
         try:
-            self._wait()
+            with contextlib.suppress(Exception):
+                self._wait()
         finally:
             self.pool.shutdown()
             self.file.close()

@@ -20,7 +20,7 @@ import pytest
 from rdflib import BNode, Graph
 from rdflib.namespace import RDF, SH
 
-from cipd_graph import Settings, _parallel
+from cipd_graph import Settings, _parallel, _store
 from cipd_graph._errors import StoreError
 from cipd_graph._generate import generate
 from cipd_graph._store import GraphStore, LoadResult
@@ -209,3 +209,23 @@ def test_load_workers_come_from_the_environment():
     assert Settings.from_env({}).load_workers == (os.cpu_count() or 1)
     with pytest.raises(Exception, match="CIPD_LOAD_WORKERS"):
         Settings.from_env({"CIPD_LOAD_WORKERS": "many"})
+
+
+def test_a_failed_disk_write_fails_the_load_and_changes_nothing(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A write of staged chunks to disk that fails on its thread (here: the disk is full)
+    fails the load with a clear error, whichever chunk it surfaces at; nothing changes."""
+    store, before, _chunk = with_reference_tables(generated, tmp_path)
+
+    def full(self: Any, path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_store._Pending, "_write", full)
+    settings = dataclasses.replace(settings_for(store), load_workers_setting=2, stage_quads=2_500)
+    with GraphStore(store, settings) as s:
+        with pytest.raises(StoreError, match=r"writing staged chunks to disk failed.*No space"):
+            s.load([generated / "projects"], staged=True, chunk=CHUNK)
+        assert {str(q) for q in s.oxigraph} == before  # the same open store, unchanged
+    assert quads(store) == before
+    assert leftovers(store) == []
