@@ -1270,9 +1270,9 @@ def parse_and_map(
     return [mapper.map(f) for f in parsed], problems
 
 
-def as_triples(triples: Iterable[ox.Triple]) -> list[Triple]:
-    """pyoxigraph triples in rdflib terms, each distinct term converted once (rdflib checks
-    every IRI it is given, and a context restates the same few classes and professions)."""
+def rdflib_terms() -> Callable[[Any], Node]:
+    """A converter of pyoxigraph terms to rdflib's that converts each distinct term once
+    (rdflib checks every IRI it is given, and data restates the same few terms)."""
     converted: dict[Any, Node] = {}
 
     def term(node: Any) -> Node:
@@ -1281,6 +1281,12 @@ def as_triples(triples: Iterable[ox.Triple]) -> list[Triple]:
             found = converted[node] = _to_rdflib(node)
         return found
 
+    return term
+
+
+def as_triples(triples: Iterable[ox.Triple]) -> list[Triple]:
+    """pyoxigraph triples in rdflib terms (a context restates the same classes and professions)."""
+    term = rdflib_terms()
     return [(term(t.subject), term(t.predicate), term(t.object)) for t in triples]
 
 
