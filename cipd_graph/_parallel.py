@@ -84,18 +84,15 @@ class ChunkFindings:
 def results_text(results: Graph, number: int) -> bytes:
     """``results`` as N-Triples, each blank node but the shapes' own made unique to chunk
     ``number`` (forked workers draw blank node ids from the same sequence)."""
-    from cipd_graph._store import _to_oxigraph
+    from cipd_graph._store import ntriples_terms
 
     shared = shape_blank_nodes()
-    written: dict[Any, str] = {}
+    write = ntriples_terms()
 
     def term(node: Any) -> str:
-        text = written.get(node)
-        if text is None:
-            if isinstance(node, BNode) and node not in shared:
-                node = BNode(f"c{number}x{node}")
-            text = written[node] = str(_to_oxigraph(node))
-        return text
+        if isinstance(node, BNode) and node not in shared:
+            node = BNode(f"c{number}x{node}")
+        return write(node)
 
     return "".join(f"{term(s)} {term(p)} {term(o)} .\n" for s, p, o in triples_of(results)).encode()
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rdflib import RDF, URIRef, Variable
 from rdflib.plugins.sparql import prepareQuery
@@ -143,12 +144,12 @@ def _iris(node: object, found: set[str]) -> None:
             _iris(value, found)
 
 
-def _produces(rule: Rule) -> set[str] | None:
-    """The properties and classes ``rule`` derives; None when its template could derive any
-    (a variable property not fixed by a VALUES block, or a variable class)."""
-    parsed = prepareQuery(rule.construct)
+def _produces(rule: Rule, algebra: Any) -> set[str] | None:
+    """The properties and classes ``rule`` (parsed: ``algebra``) derives; None when its
+    template could derive any (a variable property not fixed by a VALUES block, or a
+    variable class)."""
     produced: set[str] = set()
-    for _s, p, o in parsed.algebra["template"]:
+    for _s, p, o in algebra["template"]:
         if isinstance(p, Variable):
             bound = re.search(rf"VALUES\s+\?{p}\s*\{{([^}}]*)\}}", rule.where)
             if bound is None:
@@ -177,10 +178,11 @@ def rule_levels(loaded: Sequence[Rule] | None = None) -> list[list[Rule]]:
     """
     loaded = list(rules() if loaded is None else loaded)
     level_of: dict[str, int] = {}
-    produced = {rule.name: _produces(rule) for rule in loaded}
+    algebra = {rule.name: prepareQuery(rule.construct).algebra for rule in loaded}
+    produced = {rule.name: _produces(rule, algebra[rule.name]) for rule in loaded}
     for position, rule in enumerate(loaded):
         reads: set[str] = set()
-        _iris(prepareQuery(rule.construct).algebra, reads)
+        _iris(algebra[rule.name], reads)
         level = 0
         for earlier in loaded[:position]:
             makes = produced[earlier.name]

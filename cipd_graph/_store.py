@@ -804,14 +804,7 @@ class GraphStore:
         plain string formatting, several times faster than building a pyoxigraph quad per
         triple and serialising those.
         """
-        written: dict[Node, str] = {}
-
-        def term(node: Node) -> str:
-            text = written.get(node)
-            if text is None:
-                text = written[node] = str(_to_oxigraph(node))
-            return text
-
+        term = ntriples_terms()
         lines: list[str] = []
         for m in mapped:
             graph = self.batch_graph(m.source.path)
@@ -1268,6 +1261,20 @@ def parse_and_map(
             problems.extend(exc.problems)
     parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
     return [mapper.map(f) for f in parsed], problems
+
+
+def ntriples_terms() -> Callable[[Node], str]:
+    """A writer of rdflib terms as N-Triples text that checks and writes each distinct term
+    once, through pyoxigraph (so a term it would refuse fails here too)."""
+    written: dict[Node, str] = {}
+
+    def term(node: Node) -> str:
+        text = written.get(node)
+        if text is None:
+            text = written[node] = str(_to_oxigraph(node))
+        return text
+
+    return term
 
 
 def rdflib_terms() -> Callable[[Any], Node]:
