@@ -16,6 +16,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Graph
 from rdflib.namespace import RDF, SH
@@ -229,3 +230,35 @@ def test_a_failed_disk_write_fails_the_load_and_changes_nothing(
         assert {str(q) for q in s.oxigraph} == before  # the same open store, unchanged
     assert quads(store) == before
     assert leftovers(store) == []
+
+
+def test_pending_chunks_are_read_back_as_the_disk_store_would_give_them(tmp_path: Path):
+    """A subject's pending lines come back from every chunk that stated it, in whichever
+    segment, and through the same term normalisation as the disk store (which keeps a
+    positive integer as an xsd:integer): a context read from pending chunks and one from
+    disk are the same triples."""
+    directory = tmp_path / "oxigraph.v-test"
+    staging = _store.EmbeddedBackend(tmp_path, directory=directory)
+    pending = _store._Pending(staging, limit=3)
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    a, b, p, g = "<urn:x:a>", "<urn:x:b>", "<urn:x:p>", "<urn:x:g>"
+    first = f'{a} {p} "1"^^<{xsd}positiveInteger> {g} .\n{b} {p} "b" {g} .\n'
+    pending.add(first.encode())
+    pending.add(f'{b} {p} {a} {g} .\n{a} {p} "a2" {g} .\n'.encode())  # 4 quads: to disk
+    pending.add(f'{a} {p} "a3" {g} .\n'.encode())
+    assert pending.writing is not None  # the first two chunks are going to disk
+    found = pending.store_of(["urn:x:a"])
+    assert found is not None
+    expected = {f'"1"^^<{xsd}integer>', '"a2"', '"a3"'}
+    assert {str(q.object) for q in found} == expected
+    assert {str(q.subject) for q in found} == {a}
+    assert pending.store_of(["urn:x:nothing"]) is None
+    pending.flush()  # everything on disk: nothing pending, the same terms from the store
+    assert pending.store_of(["urn:x:a"]) is None
+    pending.close()
+    on_disk = {
+        str(q.object) for q in staging.store.quads_for_pattern(ox.NamedNode("urn:x:a"), None, None)
+    }
+    assert on_disk == expected
+    staging.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["oxigraph.v-test"]
