@@ -79,9 +79,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
     ),
     "CIPD_STAGE_QUADS": (
         "2000000",
-        "Quads a staged load keeps in memory (for reading context) before writing them to disk "
-        "in one go; fewer, larger writes keep look-ups fast, at the price of memory (a "
-        "10,000-project load peaked at 2.5 GB with 2000000, 1.3 GB with 500000).",
+        "Quads a staged load keeps pending (in a file indexed by subject, for reading context) "
+        "before writing them to its copy of the store in one go; fewer, larger writes keep "
+        "look-ups fast (a 10,000-project load peaked at 1.85 GB with 2000000).",
     ),
     "CIPD_LOAD_WORKERS": (
         "0",
