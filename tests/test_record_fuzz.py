@@ -196,3 +196,23 @@ def test_generated_projects_parse_and_map_to_their_facts(
     assert (iri, RDF.type, URIRef(CIPD + "ImprovementProject")) in g
     assert (iri, DCTERMS.title, Literal(title)) in g
     assert str(next(g.objects(iri, URIRef("https://schema.org/startDate")))) == start.isoformat()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_record_iris_are_ones_urirefs_check_accepts(model: Model, data):
+    """``Mapper.iri`` skips ``URIRef``'s character check: whatever record identifiers can
+    be (the ``Slug`` pattern itself), the IRIs made from them pass it and equal the
+    checked ``URIRef``."""
+    from rdflib.term import _is_valid_uri
+
+    from cipd_graph._records import Slug
+
+    pattern = Slug.__metadata__[0].metadata[0].pattern
+    part = st.one_of(st.from_regex(pattern), st.dates().map(str), st.integers(1, 99).map(str))
+    parts = data.draw(st.lists(part.map(str.strip), min_size=1, max_size=5))
+
+    iri = _mapper(model).iri(*parts)
+    assert type(iri) is URIRef
+    assert iri == URIRef(BASE + "/".join(parts))
+    assert _is_valid_uri(str(iri))
