@@ -70,7 +70,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CIPD_BULK_FILES": (
         "500",
         "A load of at least this many files into an on-disk store is staged: written chunk by "
-        "chunk into a copy of the store that replaces it atomically at the end (bounded memory); "
+        "chunk into a copy of the store that replaces it atomically at the end (low memory); "
         "0 never stages.",
     ),
     "CIPD_BULK_CHUNK": (
@@ -78,10 +78,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "Files parsed, validated and written together in each chunk of a staged load.",
     ),
     "CIPD_STAGE_QUADS": (
-        "2000000",
+        "0",
         "Quads a staged load keeps pending (in a file indexed by subject, for reading context) "
-        "before writing them to its copy of the store in one go; fewer, larger writes keep "
-        "look-ups fast (a 10,000-project load peaked at 1.85 GB with 2000000).",
+        "before writing them to its copy of the store in one go; 0 keeps them all until the "
+        "last chunk, then writes once (fastest: look-ups never meet a store being written); a "
+        "number bounds the index's memory at the price of slower look-ups.",
     ),
     "CIPD_LOAD_WORKERS": (
         "0",
@@ -131,7 +132,7 @@ class Settings:
     max_queue: int = 32
     bulk_files: int = 500
     bulk_chunk: int = 250
-    stage_quads: int = 2_000_000
+    stage_quads: int = 0
     #: Worker processes for a staged load; 0 means one per CPU core.
     load_workers_setting: int = 0
     shacl: str = "native"
@@ -203,7 +204,7 @@ class Settings:
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
             bulk_files=number("CIPD_BULK_FILES", int, 0),
             bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
-            stage_quads=number("CIPD_STAGE_QUADS", int, 1),
+            stage_quads=number("CIPD_STAGE_QUADS", int, 0),
             load_workers_setting=number("CIPD_LOAD_WORKERS", int, 0),
             shacl=shacl,
             cors_origins=tuple(

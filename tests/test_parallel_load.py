@@ -58,7 +58,7 @@ def flawed(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def load(
-    records: Path, store: Path, workers: int, stage_quads: int = 2_000_000
+    records: Path, store: Path, workers: int, stage_quads: int = 0
 ) -> tuple[LoadResult, GraphStore]:
     settings = dataclasses.replace(
         settings_for(store), load_workers_setting=workers, stage_quads=stage_quads
@@ -143,17 +143,17 @@ def test_workers_report_exactly_what_one_process_reports(flawed: Path, tmp_path:
 def test_chunks_written_to_disk_every_few_change_nothing(
     generated: Path, flawed: Path, tmp_path: Path
 ):
-    """At most 2,500 quads held in memory: the chunks go to disk two or three at a time, on a
-    thread, while later chunks' context is read from memory and disk together. Problems,
-    findings, SHACL results and stored quads are those of a load that keeps every chunk in
-    memory until the end."""
-    whole, s1 = load(flawed, tmp_path / "one", workers=2, stage_quads=10**9)
+    """At most 2,500 quads pending: the chunks go to disk two or three at a time, on a
+    thread, while later chunks' context is read from the pending file and the disk store
+    together. Problems, findings, SHACL results and stored quads are those of a load that
+    keeps every chunk pending until the end (the default, 0)."""
+    whole, s1 = load(flawed, tmp_path / "one", workers=2, stage_quads=0)
     parts, s2 = load(flawed, tmp_path / "two", workers=2, stage_quads=2_500)
     assert not whole.ok and outcome(whole) == outcome(parts)
     assert "nobody-we-know" in parts.to_text() or "person" in parts.to_text()
     s1.close()
     s2.close()
-    whole, s1 = load(generated, tmp_path / "three", workers=2, stage_quads=10**9)
+    whole, s1 = load(generated, tmp_path / "three", workers=2, stage_quads=0)
     parts, s2 = load(generated, tmp_path / "four", workers=1, stage_quads=2_500)
     assert whole.written and parts.written and outcome(whole) == outcome(parts)
     assert records_and_derived(s1) == records_and_derived(s2)
