@@ -198,7 +198,9 @@ def test_generated_projects_parse_and_map_to_their_facts(
     assert str(next(g.objects(iri, URIRef("https://schema.org/startDate")))) == start.isoformat()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_record_iris_are_ones_urirefs_check_accepts(model: Model, data):
     """``Mapper.iri`` skips ``URIRef``'s character check: whatever record identifiers can
