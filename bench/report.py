@@ -46,6 +46,12 @@ def _load_row(
             f"were validated and staged in {ours['progress_s']:.0f} s: "
             f"{projects / ours['progress_s']:,.0f} projects/s)"
         )
+        if ours["chunks_done"] == ours["chunks"]:
+            text += (
+                f"; the staged quads were on disk and the rules deriving at {ours['deriving_s']:.0f} s"
+                if ours.get("deriving_s")
+                else "; it was writing the staged quads to disk when stopped"
+            )
     if previous and previous.get("ours_status") == "ok":
         p = previous["ours"]
         per_project = p["triples"] / previous["projects"]
