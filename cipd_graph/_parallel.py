@@ -34,6 +34,7 @@ from rdflib import BNode, Graph
 
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
+from cipd_graph._gc import settle_worker
 from cipd_graph._mapping import Mapper
 from cipd_graph._triples import triples_of
 from cipd_graph._validation import Finding, ValidationReport, shape_blank_nodes
@@ -146,6 +147,7 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     """A worker's loop: chunks in, outcomes out, until the pipe closes."""
     from cipd_graph._store import GraphStore
 
+    settle_worker()
     store = GraphStore(None, setup.settings)  # batch graphs, provenance, names of people
     store._pseudonymiser = setup.mapper.pseudonymise
     store._model = setup.mapper.model

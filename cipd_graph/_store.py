@@ -31,6 +31,7 @@ from cipd_graph._backend import Backend, EmbeddedBackend, QueryAnswer, RemoteBac
 from cipd_graph._bloom import SubjectFilter
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordError, RecordProblem, StoreError
+from cipd_graph._gc import fewer_collections
 from cipd_graph._mapping import MappedFile, Mapper, record_graph
 from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES, curie, load_ontology
@@ -523,8 +524,9 @@ class GraphStore:
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""
-        mapped, problems = self._parse_and_map(paths)
-        return self.check_mapped(mapped, problems), mapped
+        with fewer_collections():
+            mapped, problems = self._parse_and_map(paths)
+            return self.check_mapped(mapped, problems), mapped
 
     def check_mapped(
         self, mapped: Sequence[MappedFile], problems: Sequence[RecordProblem] = ()
@@ -588,20 +590,21 @@ class GraphStore:
         (default ``CIPD_BULK_CHUNK``), which bounds memory; None stages loads of at least
         ``CIPD_BULK_FILES`` files into an on-disk embedded store. Either way all or nothing.
         """
-        if staged is None:
-            staged = self.stages(paths)
-        if staged:
-            problems: list[RecordProblem] = []
-            files = expand_paths(paths, problems)
-            return self._load_staged(
-                files,
-                problems,
-                user=user,
-                progress=progress,
-                chunk=chunk or self.settings.bulk_chunk,
-            )
-        mapped, problems = self._parse_and_map(paths)
-        return self.load_mapped(mapped, problems, user=user, progress=progress)
+        with fewer_collections():  # a load allocates millions of objects: see ``_gc``
+            if staged is None:
+                staged = self.stages(paths)
+            if staged:
+                problems: list[RecordProblem] = []
+                files = expand_paths(paths, problems)
+                return self._load_staged(
+                    files,
+                    problems,
+                    user=user,
+                    progress=progress,
+                    chunk=chunk or self.settings.bulk_chunk,
+                )
+            mapped, problems = self._parse_and_map(paths)
+            return self.load_mapped(mapped, problems, user=user, progress=progress)
 
     @property
     def can_stage(self) -> bool:
@@ -832,10 +835,11 @@ class GraphStore:
         This is the one write path: ``load`` uses it for record files, importers of other
         formats (``cipd_graph.interop``) for what their readers mapped.
         """
-        result = self.check_mapped(mapped, problems)
-        if not result.ok or not mapped:
-            return result
-        self._write(list(mapped), user or self.settings.user or _login(), progress)
+        with fewer_collections():
+            result = self.check_mapped(mapped, problems)
+            if not result.ok or not mapped:
+                return result
+            self._write(list(mapped), user or self.settings.user or _login(), progress)
         result.written = True
         return result
 
