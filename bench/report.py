@@ -217,8 +217,27 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
                     f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {btext} | {ratio} | {verdict} |"
                 )
             lines.append("")
+        lines += _queries_stopped(res, ours_q)
         previous = res
     return lines
+
+
+def _queries_stopped(res: dict[str, Any], measured: dict[str, Any]) -> list[str]:
+    """What the run's deadline left out of a query step it stopped."""
+    from scale import bench_cases  # type: ignore[import-not-found]
+
+    if measured:
+        missing = [label for label, _n, _v in bench_cases() if label not in measured]
+        if not missing:
+            return []
+        return [
+            f"The run's deadline stopped the query step before {len(missing)} of "
+            f"{len(missing) + len(measured)} queries: {', '.join(missing)}.",
+            "",
+        ]
+    if res.get("ours_queries_status") == "timeout":
+        return ["The run's deadline stopped the query step before its first query.", ""]
+    return []
 
 
 def _ours_peak(ours: dict[str, Any]) -> str:
