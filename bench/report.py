@@ -47,11 +47,15 @@ def _load_row(
             f"{projects / ours['progress_s']:,.0f} projects/s)"
         )
         if ours["chunks_done"] == ours["chunks"]:
-            text += (
-                f"; the staged quads were on disk and the rules deriving at {ours['deriving_s']:.0f} s"
-                if ours.get("deriving_s")
-                else "; it was writing the staged quads to disk when stopped"
-            )
+            if ours.get("compacting_s"):
+                text += (
+                    f"; the staged quads were on disk at {ours['deriving_s']:.0f} s and the facts "
+                    f"derived at {ours['compacting_s']:.0f} s; it was compacting the store when stopped"
+                )
+            elif ours.get("deriving_s"):
+                text += f"; the staged quads were on disk and the rules deriving at {ours['deriving_s']:.0f} s"
+            else:
+                text += "; it was writing the staged quads to disk when stopped"
     if previous and previous.get("ours_status") == "ok":
         p = previous["ours"]
         per_project = p["triples"] / previous["projects"]

@@ -113,6 +113,8 @@ def ours_load(records: Path, store_dir: Path, out: Path) -> None:
         # "staged chunk 12/401: 250 file(s)": how far a load cut short by the deadline got
         if message.startswith("validated "):  # every chunk staged (and written): deriving
             _emit(out, deriving_s=time.perf_counter() - start)
+        if message.startswith("derived the facts"):  # compacting
+            _emit(out, compacting_s=time.perf_counter() - start)
         if message.startswith("staged chunk "):
             done, total = message.split()[2].rstrip(":").split("/")
             _emit(

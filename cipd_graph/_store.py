@@ -677,6 +677,7 @@ class GraphStore:
             if ontology:
                 self._update(ontology)
             self._derive_in_bulk(staging)
+            say("derived the facts; compacting the staged store")
             staging.store.optimize()
             self.backend = live
             say("swapping the staged store in")
