@@ -166,12 +166,13 @@ def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
         start = time.perf_counter()
         store.validate(batch)
         again.append(time.perf_counter() - start)
+    peak = _rss_mb()
     _emit(
         out,
         batch_seconds=seconds,
         batch_warm_seconds=statistics.median(again),
         batch_ok=result.ok,
-        peak_mb=_rss_mb(),
+        peak_mb=peak,
     )
     latencies: dict[str, list[float]] = {}
     for label, name, values in bench_cases():
@@ -182,7 +183,8 @@ def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
             run_query(store, name, values)
             times.append(time.perf_counter() - start)
         latencies[label] = times
-        _emit(out, queries=latencies, peak_mb=max(_rss_mb(), _read(out).get("peak_mb", 0)))
+        peak = max(peak, _rss_mb())
+        _emit(out, queries=latencies, peak_mb=peak)
     store.close()
 
 
