@@ -32,13 +32,54 @@ class Rule:
     template: str
     where: str
 
-    def as_insert(self, graph_iri: str) -> str:
-        """The rule as a SPARQL Update operation adding what it derives to ``graph_iri``.
+    @property
+    def branches(self) -> list[str]:
+        """The alternatives of the rule's WHERE clause, each a group pattern that derives part
+        of what the rule derives: ``{A}`` and ``{B}`` for ``WHERE { {A} UNION {B} }``; the
+        whole clause when it is anything else (a FILTER or a join beside the union, say).
+
+        A CONSTRUCT over a UNION builds its template from each branch's solutions, so
+        the branches applied one by one derive the same triples. Oxigraph plans each
+        branch on its own better than the union as a whole: at 10,000 projects the
+        branches of rule 31 took 3.6 s in all against 7.1 s for the rule as one query,
+        and those of rule 10 3.9 s against 5.9 s.
+        """
+        inner = self.where.strip()[1:-1]
+        found: list[str] = []
+        at = 0
+        while True:
+            start = _GROUP.match(inner, at)
+            if start is None:
+                return [self.where]
+            close = _matching_brace(inner, start.end() - 1)
+            found.append(inner[start.end() - 1 : close + 1])
+            union = _UNION.match(inner, close + 1)
+            if union is None:
+                break
+            at = union.end()
+        if inner[close + 1 :].strip() or len(found) < 2:
+            return [self.where]
+        return found
+
+    @property
+    def parts(self) -> list[str]:
+        """The rule as CONSTRUCT queries, one for each of its :attr:`branches`."""
+        return [
+            f"{self.prologue}\nCONSTRUCT {{ {self.template} }}\nWHERE {branch}"
+            for branch in self.branches
+        ]
+
+    def as_inserts(self, graph_iri: str) -> list[str]:
+        """The rule as SPARQL Update operations (one for each of its :attr:`branches`)
+        adding what it derives to ``graph_iri``.
 
         The prologue is not included: an update request may declare prefixes only at its
         start (Oxigraph refuses them after ';'), so :func:`derivation_update` merges them.
         """
-        return f"INSERT {{ GRAPH <{graph_iri}> {{ {self.template} }} }}\nWHERE {self.where}"
+        return [
+            f"INSERT {{ GRAPH <{graph_iri}> {{ {self.template} }} }}\nWHERE {branch}"
+            for branch in self.branches
+        ]
 
     @property
     def prefixes(self) -> dict[str, str]:
@@ -49,6 +90,10 @@ class Rule:
     def construct(self) -> str:
         """The rule as written: a CONSTRUCT query."""
         return self.path.read_text(encoding="utf-8")
+
+
+_GROUP = re.compile(r"\s*\{")
+_UNION = re.compile(r"\s*UNION\b", re.IGNORECASE)
 
 
 def _matching_brace(text: str, start: int) -> int:
@@ -128,7 +173,9 @@ def derivation_steps(graph_iri: str, directory: Path | None = None) -> tuple[str
                     f"but another rule binds it to <{prefixes[prefix]}>"
                 )
     prologue = "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(prefixes.items()))
-    steps = [f"DROP SILENT GRAPH <{graph_iri}>"] + [rule.as_insert(graph_iri) for rule in loaded]
+    steps = [f"DROP SILENT GRAPH <{graph_iri}>"] + [
+        operation for rule in loaded for operation in rule.as_inserts(graph_iri)
+    ]
     return prologue, steps
 
 

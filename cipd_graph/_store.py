@@ -37,7 +37,7 @@ from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES, curie, load_ontology
 from cipd_graph._pseudonym import Pseudonymiser
 from cipd_graph._records import PROJECT_SUFFIXES, TABLES, RecordFile, parse_file
-from cipd_graph._rules import Rule, derivation_steps, rule_levels
+from cipd_graph._rules import derivation_steps, rule_levels
 from cipd_graph._triples import triples_of
 from cipd_graph._validation import ValidationReport, validate_graph
 
@@ -945,29 +945,35 @@ class GraphStore:
         return graph
 
     def _derive_in_bulk(self, staging: EmbeddedBackend) -> None:
-        """Recompute the derived facts in a staged store: each rule as a CONSTRUCT query
-        whose triples are bulk-written before any rule reading them runs (three times faster
-        than the same rules as one SPARQL update, which builds its transaction in memory;
-        a staged store needs no transaction: it is thrown away unless the load succeeds).
+        """Recompute the derived facts in a staged store: each rule as CONSTRUCT queries
+        (one for each branch of its union, see :attr:`Rule.branches`) whose triples are
+        bulk-written before any rule reading them runs (three times faster than the same
+        rules as one SPARQL update, which builds its transaction in memory; a staged store
+        needs no transaction: it is thrown away unless the load succeeds).
 
-        The rules of a level (see :func:`rule_levels`) run on two threads: Oxigraph
-        evaluates and serialises a query without holding the GIL, and the load workers
-        are done by now, so the second core is free (10.2 s instead of 15.2 s at 10,000
-        projects)."""
+        The queries of a level (see :func:`rule_levels`) all run at once, each on its own
+        thread: Oxigraph evaluates and serialises a query without holding the GIL, and the
+        load workers are done by now, so both cores are free, and the longest query of a
+        level starts at once instead of after shorter ones. What a level derives is
+        written in one bulk load, so the store gets one set of new files a level, not
+        one a query. At 10,000 projects (same store, alternating rounds): 10.9-11.1 s,
+        against 14.5-16.5 s before this and before rule 40 named its properties (one
+        query a rule on two threads, and a write a rule)."""
         graph = ox.NamedNode(self.inferred_graph)
         if staging.store.contains_named_graph(graph):
             staging.store.remove_graph(graph)
 
-        def derive(rule: Rule) -> bytes:
-            answer = staging.store.query(rule.construct)
+        def derive(query: str) -> bytes:
+            answer = staging.store.query(query)
             assert isinstance(answer, ox.QueryTriples)
             return answer.serialize(format=ox.RdfFormat.N_TRIPLES) or b""
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for level in rule_levels():
-                for text in list(pool.map(derive, level)):
-                    if text:
-                        staging.store.bulk_load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+        for level in rule_levels():
+            queries = [query for rule in level for query in rule.parts]
+            with ThreadPoolExecutor(max_workers=max(1, len(queries))) as pool:
+                derived = b"".join(pool.map(derive, queries))
+            if derived:
+                staging.store.bulk_load(derived, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
     def refresh_derived(self) -> None:
         """Recompute the derived facts (they are recomputed by every load and drop anyway)."""
