@@ -89,15 +89,17 @@ def main() -> None:
     rows = ontology_rows()
     results = []
     with tempfile.TemporaryDirectory(prefix="cipd-bench-") as tmp:
-        for n in sizes:
+        for i, n in enumerate(sizes):
             if deadline - time.monotonic() < 30:
                 results.append({"projects": n, "skipped": True})
                 continue
             work = Path(tmp) / str(n)
-            work.mkdir()
+            work.mkdir(exist_ok=True)  # made already when its records were generated ahead
+            later = sizes[i + 1] if i + 1 < len(sizes) else None
+            ahead = (later, Path(tmp) / str(later)) if later and later != n else None
             print(f"bench: {n} projects", flush=True)
             previous = next((r for r in reversed(results) if not r.get("skipped")), None)
-            results.append(measure_size(n, work, deadline, baseline_limit, previous))
+            results.append(measure_size(n, work, deadline, baseline_limit, previous, ahead=ahead))
             shutil.rmtree(work, ignore_errors=True)
     lines = [
         "# Benchmark results",
