@@ -25,7 +25,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -557,19 +559,30 @@ def baseline_projection(
     }
 
 
-def _generate_ahead(ahead: tuple[int, Path] | None) -> subprocess.Popen[bytes] | None:
-    """Start generating the next size's records (see :func:`measure_size`)."""
-    if ahead is None:
+def _meanwhile(ahead: tuple[int, Path] | None, side: Sequence[Sequence[str]]) -> Thread | None:
+    """Start, one after another, generating the next size's records and the ``side`` steps
+    (see :func:`measure_size`); None when there is nothing to run."""
+    commands: list[list[str]] = []
+    if ahead is not None:
+        projects, work = ahead
+        work.mkdir(parents=True, exist_ok=True)
+        commands.append(
+            [
+                *(sys.executable, __file__, "generate"),
+                *(str(work / "records"), str(projects), str(work / "generated.json")),
+            ]
+        )
+    commands += [[sys.executable, *command] for command in side]
+    if not commands:
         return None
-    projects, work = ahead
-    work.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(  # noqa: S603 - our own script
-        [
-            *(sys.executable, __file__, "generate"),
-            *(str(work / "records"), str(projects), str(work / "generated.json")),
-        ],
-        cwd=ROOT,
-    )
+
+    def run() -> None:
+        for command in commands:
+            subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603 - our own scripts
+
+    thread = Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
@@ -580,6 +593,7 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
     previous: dict[str, Any] | None = None,
     *,
     ahead: tuple[int, Path] | None = None,
+    side: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
     """Everything for one size; each step is bounded by ``deadline`` (a monotonic time).
 
@@ -588,8 +602,9 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
 
     ``ahead`` (the next size and its work directory): its records are generated while
     this size's baseline builds its graph for the queries, a step that is not timed and
-    leaves a core free; the baseline's queries wait until that is done. Records already
-    generated that way (``generated.json`` beside them) are used as they are."""
+    leaves a core free; then the ``side`` steps (arguments to Python) run there too. The
+    baseline's queries wait until they are all done. Records already generated that way
+    (``generated.json`` beside them) are used as they are."""
     from cipd_graph._generate import generate
 
     res: dict[str, Any] = {"projects": projects}
@@ -672,13 +687,13 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
             cwd=ROOT,
             start_new_session=True,
         )
-        generating = _generate_ahead(ahead)
-        if generating is None:
+        meanwhile = _meanwhile(ahead, side)
+        if meanwhile is None:
             go.touch()
         status = "timeout"
         while time.perf_counter() - start < qlimit:
-            if generating is not None and generating.poll() is not None:
-                generating = None
+            if meanwhile is not None and not meanwhile.is_alive():
+                meanwhile = None
                 go.touch()
             if proc.poll() is not None:
                 status = "failed"
@@ -687,8 +702,8 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
                 status = "ok"
                 break
             time.sleep(0.5)
-        if generating is not None:  # the queries never started: let the generation finish
-            generating.wait()
+        if meanwhile is not None:  # the queries never started: let the steps beside them finish
+            meanwhile.join()
         res["baseline_queries_status"] = status
         if status == "ok":  # the time it takes on its own, for projecting the next size
             waited = _read(qout).get("waited_s", 0.0)
