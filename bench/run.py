@@ -89,8 +89,8 @@ def main() -> None:
     baseline_limit = float(os.environ.get("BENCH_BASELINE_S", "300"))
     results = []
     with tempfile.TemporaryDirectory(prefix="cipd-bench-") as tmp:
-        # The ontology's figures are measured beside the one-core build of the graph the
-        # next-to-last size's baseline queries (not timed), or alone here if that did not run.
+        # The ontology's figures are measured beside the untimed one-core build of the graph
+        # for the next-to-last size's baseline queries, or alone here if that did not run.
         rows_file = Path(tmp) / "ontology.json"
         for i, n in enumerate(sizes):
             if deadline - time.monotonic() < 30:
