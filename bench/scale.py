@@ -605,18 +605,14 @@ def measure_size(  # noqa: PLR0912, PLR0915 - one size, step by step
     leaves a core free; then the ``side`` steps (arguments to Python) run there too. The
     baseline's queries wait until they are all done. Records already generated that way
     (``generated.json`` beside them) are used as they are."""
-    from cipd_graph._generate import generate
-
     res: dict[str, Any] = {"projects": projects}
-    records, store_dir = work / "records", work / "store"
-    early = _read(work / "generated.json")
-    if early.get("projects") == projects and "generate_s" in early:
-        res["generate_s"], res["generated_early"] = early["generate_s"], True
-    else:
+    records, store_dir, generated = work / "records", work / "store", work / "generated.json"
+    early = _read(generated)
+    res["generated_early"] = early.get("projects") == projects and "generate_s" in early
+    if not res["generated_early"]:
         shutil.rmtree(records, ignore_errors=True)  # a generation cut short
-        start = time.perf_counter()
-        generate(records, projects=projects, seed=SEED)
-        res["generate_s"] = time.perf_counter() - start
+        generate_records(records, projects, generated)
+    res["generate_s"] = _read(generated)["generate_s"]
 
     def left() -> float:
         return deadline - time.monotonic()
