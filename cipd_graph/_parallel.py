@@ -23,7 +23,9 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -98,18 +100,23 @@ def results_text(results: Graph, number: int) -> bytes:
     return "".join(f"{term(s)} {term(p)} {term(o)} .\n" for s, p, o in triples_of(results)).encode()
 
 
-def _chunk(
-    store: GraphStore,
-    setup: WorkerSetup,
-    number: int,
-    paths: Sequence[Path],
-    exchange: Callable[[ChunkOutcome], bytes],
-) -> ChunkFindings:
-    """Parse and map one chunk, hand it over (``exchange`` returns its context), validate it;
-    as ``GraphStore._stage_chunk`` does."""
+@dataclass
+class _Mapped:
+    """A chunk a worker has mapped and handed over, waiting for its context."""
+
+    number: int
+    mapped: list[Any]
+    graphs: set[str]
+
+
+def _map_chunk(
+    store: GraphStore, setup: WorkerSetup, number: int, paths: Sequence[Path]
+) -> tuple[ChunkOutcome, _Mapped]:
+    """Parse and map one chunk: what the loading process needs to write it, and what this
+    worker keeps to validate it once its context comes; as ``GraphStore._stage_chunk``
+    does."""
     from cipd_graph._store import (
         _summaries,
-        as_triples,
         entities_of,
         mentioned_iris,
         parse_and_map,
@@ -121,30 +128,41 @@ def _chunk(
     mapped, problems = parse_and_map(paths, mapper)
     graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}
     problems.extend(p for m in mapped for p in m.problems)
-    context = exchange(
-        ChunkOutcome(
-            number=number,
-            nquads=store._batch_nquads(mapped, setup.user, setup.now),
-            mentioned=sorted(mentioned_iris(mapped, store.base)),
-            subjects=subject_iris(mapped, store.base),
-            batches=_summaries(mapped, graphs, set(setup.existing)),
-            problems=problems,
-            warnings=[w for m in mapped for w in m.warnings],
-            entities=entities_of(mapped),
-            graphs=graphs,
-            local_ids={k: v for k, v in mapper.local_ids.items() if k not in known},
-        )
+    outcome = ChunkOutcome(
+        number=number,
+        nquads=store._batch_nquads(mapped, setup.user, setup.now),
+        mentioned=sorted(mentioned_iris(mapped, store.base)),
+        subjects=subject_iris(mapped, store.base),
+        batches=_summaries(mapped, graphs, set(setup.existing)),
+        problems=problems,
+        warnings=[w for m in mapped for w in m.warnings],
+        entities=entities_of(mapped),
+        graphs=graphs,
+        local_ids={k: v for k, v in mapper.local_ids.items() if k not in known},
     )
+    return outcome, _Mapped(number, mapped, set(graphs.values()))
+
+
+def _validate_chunk(store: GraphStore, chunk: _Mapped, context: bytes) -> ChunkFindings:
+    """Validate a mapped chunk against its ``context`` (N-Triples: what the staged store,
+    holding every earlier chunk, says about the IRIs it mentions)."""
+    from cipd_graph._store import as_triples
+
     report = store._validate_batches(
-        mapped,
-        set(graphs.values()),
+        chunk.mapped,
+        chunk.graphs,
         context=as_triples(ox.parse(context, format=ox.RdfFormat.N_TRIPLES)),
     )
-    return ChunkFindings(number, report.findings, results_text(report.results, number))
+    return ChunkFindings(chunk.number, report.findings, results_text(report.results, chunk.number))
 
 
 def worker(conn: Connection, setup: WorkerSetup) -> None:
-    """A worker's loop: chunks in, outcomes out, until the pipe closes."""
+    """A worker's loop, until the pipe closes: chunks come in (up to ``AHEAD`` at a time),
+    each goes back mapped, then, once its context comes, validated.
+
+    While it waits for a context (the loading process writes chunks strictly in order, so
+    chunk k's context waits until chunk k-1 is mapped, perhaps by the other worker), a
+    worker maps the next chunk it holds instead of sitting idle."""
     from cipd_graph._store import GraphStore
 
     settle_worker()
@@ -152,71 +170,96 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     store._pseudonymiser = setup.mapper.pseudonymise
     store._model = setup.mapper.model
     store._mapper = setup.mapper
-
-    def exchange(outcome: ChunkOutcome) -> bytes:
-        conn.send(("mapped", outcome.number, outcome))
-        answer: bytes = conn.recv()
-        return answer
-
-    while True:
-        try:
+    todo: deque[tuple[int, list[Path]]] = deque()
+    waiting: dict[int, _Mapped] = {}
+    number = 0
+    try:
+        while True:
+            if todo and not conn.poll():  # nothing to read: map the next chunk meanwhile
+                number, paths = todo.popleft()
+                outcome, waiting[number] = _map_chunk(store, setup, number, paths)
+                conn.send(("mapped", number, outcome))
+                del outcome
+                continue
             message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        number, paths = message
-        try:
-            outcome = _chunk(store, setup, number, paths, exchange)
-        except (EOFError, OSError):
-            return
-        except BaseException:  # reported to the loading process, which fails the load
+            if message is None:
+                return
+            kind, number, payload = message
+            if kind == "chunk":
+                todo.append((number, payload))
+            else:  # its context
+                findings = _validate_chunk(store, waiting.pop(number), payload)
+                conn.send(("done", number, findings))
+    except (EOFError, OSError):
+        return
+    except BaseException:  # reported to the loading process, which fails the load
+        with contextlib.suppress(OSError):
             conn.send(("error", number, traceback.format_exc()))
-            return
-        conn.send(("done", number, outcome))
+        return
+
+
+#: Chunks a worker holds at once: the one waiting for its context and the next to map.
+AHEAD = 2
 
 
 class _Workers:
-    """The worker processes of one staged load and the chunks they are on."""
+    """The worker processes of one staged load and the chunks they hold.
+
+    Messages to a worker go through a sending thread of its own: a worker busy mapping
+    reads nothing until it is done, and a context larger than the pipe's buffer would
+    otherwise block this process while that worker blocks sending it its next chunk."""
 
     def __init__(
         self, setup: WorkerSetup, count: int, chunks: Sequence[tuple[int, Sequence[Path]]]
     ) -> None:
         spawn = multiprocessing.get_context("fork")
-        self.queue = list(chunks)
-        self.busy: dict[Connection, int] = {}
+        self.queue = deque(chunks)
+        self.held: dict[Connection, list[int]] = {}
         self.procs: list[tuple[Connection, Any]] = []
+        self.senders: dict[Connection, ThreadPoolExecutor] = {}
         for _ in range(max(1, min(count, len(chunks)))):
             parent, child = spawn.Pipe()
             proc = spawn.Process(target=worker, args=(child, setup), daemon=True)
             proc.start()
             child.close()
             self.procs.append((parent, proc))
-        for conn, _proc in self.procs:
-            self.assign(conn)
+            self.held[parent] = []
+            self.senders[parent] = ThreadPoolExecutor(max_workers=1)
+        for _ in range(AHEAD):  # one chunk to each, then a second to each
+            for conn, _proc in self.procs:
+                self.assign(conn)
+
+    def send(self, conn: Connection, message: object) -> None:
+        """Send ``message`` to ``conn``'s worker, in order, without waiting for it to read.
+        A send that fails means the worker is gone, which :meth:`messages` reports."""
+        self.senders[conn].submit(conn.send, message)
 
     def assign(self, conn: Connection) -> None:
         """Give ``conn``'s worker the next chunk, if any is left."""
         if self.queue:
-            number, paths = self.queue.pop(0)
-            conn.send((number, list(paths)))
-            self.busy[conn] = number
-        else:
-            self.busy.pop(conn, None)
+            number, paths = self.queue.popleft()
+            self.send(conn, ("chunk", number, list(paths)))
+            self.held[conn].append(number)
 
     def messages(self) -> list[tuple[Connection, str, int, Any]]:
-        """The next messages from busy workers: (pipe, kind, chunk, payload)."""
+        """The next messages from workers holding chunks: (pipe, kind, chunk, payload)."""
         out = []
-        for conn in multiprocessing.connection.wait(list(self.busy)):
+        busy = [conn for conn, held in self.held.items() if held]
+        for conn in multiprocessing.connection.wait(busy):
             assert isinstance(conn, Connection)
             try:
                 kind, number, payload = conn.recv()
             except (EOFError, OSError) as exc:
+                held = self.held.get(conn, [])
+                which = " and ".join(map(str, held))
                 raise StoreError(
-                    f"a load worker stopped while working on chunk {self.busy.get(conn)}"
+                    f"a load worker stopped while working on chunk{'s' if len(held) > 1 else ''} "
+                    f"{which}"
                 ) from exc
             if kind == "error":
                 raise StoreError(f"a load worker failed on chunk {number}:\n{payload}")
+            if kind == "done":
+                self.held[conn].remove(number)
             out.append((conn, kind, number, payload))
         return out
 
@@ -224,13 +267,18 @@ class _Workers:
         """Stop every worker (they also stop on their own when this process dies)."""
         for conn, _proc in self.procs:
             with contextlib.suppress(OSError, ValueError):
-                conn.send(None)
-            conn.close()
+                self.send(conn, None)
+        for sender in self.senders.values():
+            sender.shutdown(wait=False, cancel_futures=False)
         for _conn, proc in self.procs:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+        for sender in self.senders.values():
+            sender.shutdown(wait=True)
+        for conn, _proc in self.procs:
+            conn.close()
 
 
 def run_chunks(
@@ -262,7 +310,9 @@ def run_chunks(
                     pool.assign(conn)
             while position < len(order) and order[position] in mapped:
                 conn, outcome = mapped.pop(order[position])
-                conn.send(context(outcome.number, outcome.mentioned))
+                pool.send(
+                    conn, ("context", outcome.number, context(outcome.number, outcome.mentioned))
+                )
                 write(outcome)
                 position += 1
     finally:

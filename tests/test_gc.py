@@ -119,14 +119,14 @@ def test_a_load_and_a_check_run_raised_and_restore(generated: Path, tmp_path: Pa
 def test_workers_freeze_what_they_inherit_and_collect_less(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    original = _parallel._chunk
+    original = _parallel._map_chunk
 
     def checked(store_: object, setup: object, number: int, *args: object) -> object:
         if gc.get_freeze_count() == 0 or gc.get_threshold() != _gc.THRESHOLDS:
             raise AssertionError(f"worker gc: {gc.get_freeze_count()} {gc.get_threshold()}")
         return original(store_, setup, number, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_parallel, "_chunk", checked)  # the forked workers inherit it
+    monkeypatch.setattr(_parallel, "_map_chunk", checked)  # the forked workers inherit it
     during: list[tuple[int, ...]] = []
     settings = dataclasses.replace(settings_for(tmp_path / "store"), load_workers_setting=2)
     store = GraphStore(tmp_path / "store", settings)
@@ -146,7 +146,7 @@ def test_a_failed_staged_load_restores_the_thresholds(
     def broken(*_args: object) -> object:
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(_parallel, "_chunk", broken)
+    monkeypatch.setattr(_parallel, "_map_chunk", broken)
     with pytest.raises(StoreError, match="MemoryError"):
         load(generated, tmp_path / "store", workers=2)
     assert gc.get_threshold() == DEFAULT
