@@ -672,13 +672,8 @@ class GraphStore:
                 return result
             if self._pending is not None:
                 self._pending.flush()
-            say(f"validated {len(result.batches)} file(s); deriving facts in the staged store")
-            ontology = self._ontology_steps()
-            if ontology:
-                self._update(ontology)
-            self._derive_in_bulk(staging)
-            say("derived the facts; compacting the staged store")
-            staging.store.optimize()
+            say(f"validated {len(result.batches)} file(s); compacting the staged store")
+            self._derive_staged(staging, say)
             self.backend = live
             say("swapping the staged store in")
             old = live.swap_in(staging)
@@ -693,6 +688,23 @@ class GraphStore:
             if not swapped:
                 staging.close()
                 live.discard(directory)
+
+    def _derive_staged(self, staging: EmbeddedBackend, say: Callable[[str], None]) -> None:
+        """Compact a staged store holding every chunk, derive its facts, compact it again."""
+        # Compacted before the rules run as well as after: a bulk load leaves its quads in
+        # many overlapping files, which every look-up of a rule checks, and RocksDB starts
+        # merging them in the background, on a core the rules need. At 100,000 projects
+        # (31.9M quads bulk-loaded into a fresh store): compacting 82 s, deriving 185 s and
+        # compacting again 71 s; the same load without the first compaction had derived in
+        # 314 s and compacted in 112 s, on the same machine the same morning.
+        staging.store.optimize()
+        say("compacted the staged store; deriving facts")
+        ontology = self._ontology_steps()
+        if ontology:
+            self._update(ontology)
+        self._derive_in_bulk(staging)
+        say("derived the facts; compacting the staged store")
+        staging.store.optimize()
 
     def _begin_staging(
         self, staging: EmbeddedBackend, existing: Collection[str], files: int
