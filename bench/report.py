@@ -49,10 +49,10 @@ def _load_row(
         if ours["chunks_done"] == ours["chunks"]:
             if ours.get("written_s"):
                 text += f"; the staged quads were on disk at {ours['written_s']:.0f} s"
-            if ours.get("compacting_s"):
+            if ours.get("derived_s"):
                 text += (
                     f", compacted at {ours['deriving_s']:.0f} s and the facts derived at "
-                    f"{ours['compacting_s']:.0f} s; it was compacting the store again when stopped"
+                    f"{ours['derived_s']:.0f} s; it was swapping the staged store in when stopped"
                 )
             elif ours.get("deriving_s"):
                 text += f" and compacted at {ours['deriving_s']:.0f} s; the rules were deriving when stopped"
