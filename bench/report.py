@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from typing import Any
 
@@ -90,6 +91,24 @@ def _base_load(res: dict[str, Any], previous: dict[str, Any] | None) -> tuple[st
             f"; linear extrapolation from {previous['projects']:,} projects: ~{est / 60:.0f} min"
         )
     return text, None
+
+
+def _baseline_queries_skipped(res: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """Why the baseline's queries and HTTP figure were not run at this size, with the memory
+    its graph for them would take (projected linearly from the size before)."""
+    projection = res.get("baseline_queries_projection")
+    if not projection:
+        return []
+    text = f"The baseline's queries and its HTTP figure were not run: {projection['reason']}"
+    peak = ((previous or {}).get("baseline_queries") or {}).get("peak_mb")
+    if peak and previous:
+        mb = peak * res["projects"] / previous["projects"]
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        text += (
+            f". The rdflib graph they query took {peak / 1024:.1f} GB at {previous['projects']:,} "
+            f"projects: about {mb / 1024:.0f} GB here (this machine: {total:.0f} GB)"
+        )
+    return [text + ".", ""]
 
 
 def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[str]:
@@ -200,7 +219,13 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
             "| API throughput, requests/s (p50 latency) | "
             + (f"{api['rps']:,.0f} ({api['p50']})" if api else "-")
             + " | "
-            + (f"{base_api['rps']:,.1f} ({base_api['p50']})" if base_api else "-")
+            + (
+                f"{base_api['rps']:,.1f} ({base_api['p50']})"
+                if base_api
+                else "not run (see below the queries)"
+                if res.get("baseline_queries_projection")
+                else "-"
+            )
             + f" | {_ratio(api['rps'] if api else None, base_api['rps'] if base_api else None, higher_better=True)} | - |"
         )
         tool = (api or base_api or {}).get("tool")
@@ -228,8 +253,7 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
                 elif isinstance(b, str):
                     btext, ratio = b, "-"
                 elif res.get("baseline_queries_projection"):
-                    btext = "not run: " + res["baseline_queries_projection"]["reason"]
-                    ratio = "-"
+                    btext, ratio = "not run (see below)", "-"
                 else:
                     btext, ratio = "not reached (time limit of the baseline's query step)", "-"
                 verdict = (
@@ -239,7 +263,7 @@ def scale_section(results: list[dict[str, Any]], baseline_limit: float) -> list[
                     f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {btext} | {ratio} | {verdict} |"
                 )
             lines.append("")
-        lines += _queries_stopped(res, ours_q)
+        lines += _queries_stopped(res, ours_q) + _baseline_queries_skipped(res, previous)
         previous = res
     return lines
 
