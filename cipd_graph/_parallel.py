@@ -8,7 +8,8 @@ process, the only one that reads or writes the store, takes chunks strictly in o
 reads chunk k's context (what the store, holding chunks 1..k-1, says about those IRIs),
 sends it to the worker, then writes chunk k (the staged copy is thrown away unless every
 chunk turns out clean, so writing before validating is safe). The worker validates chunk k
-against that context while the loading process goes on to chunk k+1. The findings,
+against that context while the loading process goes on to chunk k+1. Each worker holds two
+chunks, and maps the second while it waits for the first one's context. The findings,
 problems and quads are the ones the one-process path gives.
 
 Workers are forked: they inherit the loaded model and mapper set-up, and only ever run pure
@@ -37,7 +38,7 @@ from rdflib import BNode, Graph
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
 from cipd_graph._gc import settle_worker
-from cipd_graph._mapping import Mapper
+from cipd_graph._mapping import MappedFile, Mapper
 from cipd_graph._triples import triples_of
 from cipd_graph._validation import Finding, ValidationReport, shape_blank_nodes
 
@@ -105,7 +106,7 @@ class _Mapped:
     """A chunk a worker has mapped and handed over, waiting for its context."""
 
     number: int
-    mapped: list[Any]
+    mapped: list[MappedFile]
     graphs: set[str]
 
 
