@@ -251,7 +251,7 @@ class _Workers:
             try:
                 kind, number, payload = conn.recv()
             except (EOFError, OSError) as exc:
-                held = self.held.get(conn, [])
+                held = self.held[conn]
                 which = " and ".join(map(str, held))
                 raise StoreError(
                     f"a load worker stopped while working on chunk{'s' if len(held) > 1 else ''} "
@@ -267,10 +267,7 @@ class _Workers:
     def close(self) -> None:
         """Stop every worker (they also stop on their own when this process dies)."""
         for conn, _proc in self.procs:
-            with contextlib.suppress(OSError, ValueError):
-                self.send(conn, None)
-        for sender in self.senders.values():
-            sender.shutdown(wait=False, cancel_futures=False)
+            self.send(conn, None)
         for _conn, proc in self.procs:
             proc.join(timeout=5)
             if proc.is_alive():
