@@ -32,7 +32,7 @@ from scale import QUERY_RUNS, bench_cases  # noqa: E402
 import cipd_graph._queries as queries_module  # noqa: E402
 from cipd_graph import Settings  # noqa: E402
 from cipd_graph._queries import named_queries, run_query  # noqa: E402
-from cipd_graph._store import GraphStore  # noqa: E402
+from cipd_graph.graph import GraphStore  # noqa: E402
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cipd_graph import Settings  # noqa: E402
-from cipd_graph._rules import derivation_steps, rules  # noqa: E402
-from cipd_graph._store import GraphStore  # noqa: E402
+from cipd_graph.derive.rules import derivation_steps, rules  # noqa: E402
+from cipd_graph.graph import GraphStore  # noqa: E402
 
 
 def main() -> None:

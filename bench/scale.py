@@ -117,10 +117,12 @@ def generate_records(records: Path, projects: int, out: Path) -> None:
 
 def ours_load(records: Path, store_dir: Path, out: Path) -> None:
     """Child: load every generated file into a fresh on-disk store."""
-    from cipd_graph._store import GraphStore
+    from cipd_graph.graph import GraphStore
 
     store = GraphStore(store_dir, _settings())
-    staged = store.stages([records])  # what `cipd load` does by default for this many files
+    staged = store.pipeline.stages(
+        [records]
+    )  # what `cipd load` does by default for this many files
     start = time.perf_counter()
 
     def progress(message: str) -> None:
@@ -168,7 +170,7 @@ def ours_queries(records: Path, store_dir: Path, out: Path) -> None:
     so a step the run's deadline stops (at 100,000 projects) still reports what it measured.
     """
     from cipd_graph._queries import run_query
-    from cipd_graph._store import GraphStore
+    from cipd_graph.graph import GraphStore
 
     store = GraphStore(store_dir, _settings())
     batch = sorted((records / "projects").glob("*.yaml"))[:100]
@@ -217,13 +219,13 @@ def baseline(records: Path, out: Path) -> None:
     import pyshacl
     from rdflib import Dataset, Graph, URIRef
 
-    from cipd_graph._rules import rules
-    from cipd_graph._store import GraphStore
-    from cipd_graph._validation import _schema_triples, shapes_graph
+    from cipd_graph.derive.rules import rules
+    from cipd_graph.graph import GraphStore
+    from cipd_graph.validation.report import _schema_triples, shapes_graph
 
     store = GraphStore(None, _settings())  # only for its parser and mapper
     start = time.perf_counter()
-    mapped, _problems = store._parse_and_map([records])
+    mapped, _problems = store.pipeline.parse_and_map([records])
     parse_map = time.perf_counter() - start
     dataset = Dataset(default_union=True)
     for m in mapped:
@@ -276,7 +278,7 @@ def single_graph(query: str) -> str:
     >>> single_graph("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } GRAPH ?h { ?o ?q ?r } }")
     'SELECT * WHERE {  ?s ?p ?o .  ?o ?q ?r . }'
     """
-    from cipd_graph._rules import _matching_brace
+    from cipd_graph.derive.rules import _matching_brace
 
     out = query
     while match := re.search(r"GRAPH\s+\?\w+\s*\{", out):
@@ -301,7 +303,7 @@ def baseline_queries(store_dir: Path, out: Path, port: int, go: Path | None = No
     import pyoxigraph as ox
     from rdflib import Dataset, URIRef
 
-    from cipd_graph._store import rdflib_terms
+    from cipd_graph._rdf import rdflib_terms
 
     _patch_rdflib_distinct_aggregates()
     start = time.perf_counter()

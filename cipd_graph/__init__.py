@@ -29,9 +29,11 @@ from cipd_graph._ontology import (
 from cipd_graph._qc import QualityCheck, Violation, quality_checks, run_quality_checks
 from cipd_graph._queries import NamedQuery, QueryError, QueryResult, named_queries, run_query
 from cipd_graph._reasoner import ReasonerReport, check_with_hermit
-from cipd_graph._rules import Rule, rules
-from cipd_graph._store import GraphStore, LoadResult, SourceInfo
-from cipd_graph._validation import Finding, ValidationReport
+from cipd_graph.derive import Rule, rules
+from cipd_graph.graph import GraphStore
+from cipd_graph.load import LoadResult, Pipeline
+from cipd_graph.store import SourceInfo, Store, StoreNotFoundError
+from cipd_graph.validation import Finding, ValidationReport
 
 __version__ = "0.1.0"
 
@@ -49,6 +51,7 @@ __all__ = [
     "NamedQuery",
     "OntologyCounts",
     "OntologyError",
+    "Pipeline",
     "QualityCheck",
     "QueryError",
     "QueryResult",
@@ -58,7 +61,9 @@ __all__ = [
     "Rule",
     "Settings",
     "SourceInfo",
+    "Store",
     "StoreError",
+    "StoreNotFoundError",
     "TableRow",
     "ValidationReport",
     "Violation",

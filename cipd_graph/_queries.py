@@ -30,6 +30,10 @@ class QueryError(CipdError):
     """A named query does not exist, or a parameter value is missing or malformed."""
 
 
+class UnknownIdError(QueryError):
+    """A parameter names something the store does not hold (HTTP 404, exit code 2)."""
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A typed query parameter."""
@@ -172,12 +176,19 @@ def run_query(store: Any, name: str, values: dict[str, str] | None = None) -> Qu
     catalogue = named_queries()
     if name not in catalogue:
         raise QueryError(f"no named query {name!r}; `cipd query --list` shows them")
-    query = catalogue[name].bound(values or {}, store.base)
-    # The union of the graphs. On the embedded store it is every graph (which Oxigraph
-    # answers 10-25x faster than an explicit list), names graphs included, so catalogue
-    # queries must never read foaf:name (a test runs every query and checks that no stored
-    # name comes back); a remote store names the readable graphs in the request.
-    result = store.query(query, union=True)
+    named = catalogue[name]
+    query = named.bound(values or {}, store.base)
+    for parameter in named.parameters:
+        given = (values or {}).get(parameter.name)
+        if parameter.kind == "iri" and given:
+            term = parameter.term(given, store.base)
+            if not store.query(f"ASK {{ {{ {term} ?p ?o }} UNION {{ ?s ?p {term} }} }}"):
+                raise UnknownIdError(
+                    f"parameter {parameter.name}: the store holds nothing named {given!r}"
+                    + (f" (looked for <{term.value}>)" if term.value != given else "")
+                )
+    # The union: every record, derived and ontology triple once, never a person's name.
+    result = store.query(query)
     if isinstance(result, list):
         return QueryResult(["subject", "predicate", "object"], [], result)
     if isinstance(result, ox.QuerySolutions):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cipd_graph._config import Settings
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:

@@ -329,14 +329,16 @@ def run_remote(
     """Forward a checked ``query`` to a remote store's server, over its readable graphs only."""
     import httpx
 
-    from cipd_graph._backend import _query_form, parse_json_results
     from cipd_graph._errors import StoreError
+    from cipd_graph.store.backends import _query_form, parse_json_results
 
     form = _query_form(query)
     graph_form = form in ("CONSTRUCT", "DESCRIBE")
     accept = "application/n-triples" if graph_form else "application/sparql-results+json"
     try:
-        body = store.backend.send_query(query, accept=accept, union=True, timeout_s=timeout_s)
+        body = store.backend.send_query(
+            query, accept=accept, timeout_s=timeout_s, readable_only=True
+        )
     except httpx.TimeoutException as exc:
         raise QueryTimeoutError(
             f"the query ran past the time limit of {timeout_s:g} s and was stopped"

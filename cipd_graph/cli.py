@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import secrets
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -22,10 +24,12 @@ from cipd_graph._ontology import PREFIXES, curie, load_ontology, ontology_dir, w
 from cipd_graph._qc import run_quality_checks
 from cipd_graph._queries import QueryResult, named_queries, run_query
 from cipd_graph._reasoner import check_with_hermit
-from cipd_graph._records import json_schemas
 from cipd_graph._serve import serve
-from cipd_graph._store import GraphStore, LoadResult
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import export_format, formats, import_files
+from cipd_graph.load import LoadResult
+from cipd_graph.records.parse import json_schemas
+from cipd_graph.store import MEMORY, StoreNotFoundError
 
 app = typer.Typer(
     help="cipd-graph: the CIPD tapestry ontology and knowledge graph.",
@@ -204,8 +208,28 @@ def config_command() -> None:
 # --------------------------------------------------------------------------- records
 
 
-def _open_store() -> GraphStore:
-    return GraphStore.open(_settings())
+def _open_store(*, write: bool = False, create: bool = True) -> GraphStore:
+    """The store ``CIPD_STORE`` names: a reader opens it read-only (so it works beside a
+    running ``cipd serve``) and never creates one; a writer excludes other writers."""
+    if write:
+        return GraphStore.open(_settings(), create=create)
+    return GraphStore.open(_settings(), read_only=True)
+
+
+def _open_for_checking() -> GraphStore:
+    """The store to validate records against; an empty one in memory when none exists yet
+    (validating files before the first load is a dry run of that load)."""
+    try:
+        return _open_store()
+    except StoreNotFoundError:
+        settings = _settings()
+        typer.echo(
+            f"note: no store at {settings.store}; validating against an empty store", err=True
+        )
+        memory = dataclasses.replace(
+            settings, store=MEMORY, pseudonym_key=settings.pseudonym_key or secrets.token_hex(16)
+        )
+        return GraphStore.open(memory)
 
 
 Paths = Annotated[
@@ -246,7 +270,7 @@ def load_command(paths: Paths, fmt: ReportFormat = "text") -> None:
     """Validate record files and load them, each into its own named graph, all or nothing."""
     _check_format(fmt)
     try:
-        with _open_store() as store:
+        with _open_store(write=True) as store:
             result = store.load(paths, progress=lambda msg: typer.echo(msg, err=True))
     except CipdError as exc:
         raise _fail(exc) from exc
@@ -259,7 +283,7 @@ def validate_command(paths: Paths, fmt: ReportFormat = "text") -> None:
     """Dry run: parse, map and validate record files against the store; write nothing."""
     _check_format(fmt)
     try:
-        with _open_store() as store:
+        with _open_for_checking() as store:
             result = store.validate(paths)
     except CipdError as exc:
         raise _fail(exc) from exc
@@ -375,7 +399,7 @@ def import_command(
     """Import files in another standard (CASE, xAPI, ...), validated and written all or nothing."""
     _check_format(fmt)
     try:
-        with _open_store() as store:
+        with _open_store(write=True) if not dry_run else _open_for_checking() as store:
             result = import_files(
                 store,
                 standard,
@@ -407,11 +431,35 @@ def drop_command(
 ) -> None:
     """Remove everything loaded from one source file, in one transaction."""
     try:
-        with _open_store() as store:
+        with _open_store(write=True, create=False) as store:
             graph = store.drop(source)
     except CipdError as exc:
         raise _fail(exc) from exc
     typer.echo(f"dropped {source} (graph <{graph}>)")
+
+
+@app.command("derive")
+def derive_command(
+    every: Annotated[
+        bool, typer.Option("--all", help="Recompute every derived fact (the only mode).")
+    ] = False,
+) -> None:
+    """Recompute the union and every derived fact from the records, as one step.
+
+    Writes keep derived facts up to date by themselves; this rebuilds them from scratch,
+    after changing the rules or to upgrade a store made by an earlier version."""
+    if not every:
+        typer.secho(
+            "error: say --all (every derived fact is recomputed)", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        with _open_store(write=True, create=False) as store:
+            store.derive_all(progress=lambda msg: typer.echo(msg, err=True))
+            derived = store.stats()["derived_triples"]
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"derived {derived} facts")
 
 
 @app.command("schemas")

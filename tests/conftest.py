@@ -53,7 +53,7 @@ def records(tmp_path: Path) -> Path:
 def loaded_sample_store(tmp_path_factory: pytest.TempPathFactory):
     """An on-disk store holding every sample record (read it, do not write)."""
     from cipd_graph import Settings
-    from cipd_graph._store import GraphStore
+    from cipd_graph.graph import GraphStore
 
     location = tmp_path_factory.mktemp("sample-store")
     store = GraphStore(location, Settings(pseudonym_key="test-key-0123456789abcdef", user="tester"))

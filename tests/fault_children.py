@@ -68,14 +68,17 @@ def install_hanging_store(marker: Path) -> None:
 
 
 def state_query(graph: str, project: str, inferred: str) -> str:
-    """One SELECT (so one snapshot) giving a batch's data size, its provenance and its derived facts."""
+    """One SELECT (so one snapshot) giving a batch's data size, its provenance, its derived
+    facts (``inferred``: the prefix of the derived graphs) and the union's triples about it."""
     return f"""
     PREFIX cipd: <https://w3id.org/cipd#>
     PREFIX prov: <http://www.w3.org/ns/prov#>
-    SELECT ?data ?declared ?sha ?derived WHERE {{
+    SELECT ?data ?declared ?sha ?derived ?union WHERE {{
       {{ SELECT (COUNT(*) AS ?data) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} }}
       {{ SELECT (COUNT(*) AS ?derived) WHERE {{
-           GRAPH <{inferred}> {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{project}")) }} }} }}
+           GRAPH ?g {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{project}")) }}
+           FILTER(STRSTARTS(STR(?g), "{inferred}")) }} }}
+      {{ SELECT (COUNT(*) AS ?union) WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{project}")) }} }}
       OPTIONAL {{ GRAPH <{graph}/provenance> {{
         <{graph}> cipd:tripleCount ?declared ; prov:wasDerivedFrom ?file . ?file cipd:sha256 ?sha }} }}
     }}"""
@@ -89,11 +92,12 @@ def read_state(store: ox.Store, query: str) -> dict[str, Any]:
         "declared": int(row["declared"].value) if row["declared"] is not None else None,
         "sha": row["sha"].value if row["sha"] is not None else None,
         "derived": int(row["derived"].value),
+        "union": int(row["union"].value),
     }
 
 
 def _writer(path: Path, versions: list[Path], rounds: int, done: Path) -> None:
-    from cipd_graph._store import GraphStore
+    from cipd_graph.graph import GraphStore
 
     with GraphStore.open() as store:
         for i in range(rounds):
@@ -107,7 +111,7 @@ def _reader(store_dir: Path, graph: str, project: str, out: Path, done: Path) ->
     from cipd_graph._errors import CipdError
     from cipd_graph._sparql import read_only
 
-    query = state_query(graph, project, "https://w3id.org/cipd/data/graph/inferred")
+    query = state_query(graph, project, "https://w3id.org/cipd/data/graph/inferred/")
     seen: list[dict[str, Any]] = []
     errors: list[str] = []
     while not done.exists():
@@ -121,7 +125,7 @@ def _reader(store_dir: Path, graph: str, project: str, out: Path, done: Path) ->
 def _staged(marker: Path, stage: str, paths: list[Path]) -> None:
     """A staged load (chunks of 7 files) that writes ``marker`` and sleeps when its progress
     message starts with ``stage``."""
-    from cipd_graph._store import GraphStore
+    from cipd_graph.graph import GraphStore
 
     def progress(message: str) -> None:
         if message.startswith(stage):
@@ -144,7 +148,7 @@ def main(argv: list[str]) -> None:
             sys.argv = ["cipd", *args]
             cli_main()
         else:
-            from cipd_graph._store import GraphStore
+            from cipd_graph.graph import GraphStore
 
             with GraphStore.open() as store:
                 store.load([Path(a) for a in args])

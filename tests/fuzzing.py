@@ -1,6 +1,6 @@
 """Property-based testing of record parsers and importers: a reusable contract and strategies.
 
-Every parser of a file format (the project and CSV parsers of ``cipd_graph._records``, and
+Every parser of a file format (the project and CSV parsers of ``cipd_graph.records.parse``, and
 importers of foreign formats) must, for any bytes at all, either return its records or raise
 :class:`~cipd_graph._errors.RecordError` whose problems say where (file, line, record, field)
 and why; never another exception. To fuzz a new parser, write::

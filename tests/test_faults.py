@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from cipd_graph import Settings
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 from .conftest import ROOT, SAMPLES
 from .fault_children import read_state, state_query
@@ -31,7 +31,7 @@ REFERENCE = SAMPLES / "reference"
 PROJECTS = SAMPLES / "projects"
 WARD7 = PROJECTS / "ward7-falls.yaml"
 PROJECT_IRI = "https://w3id.org/cipd/data/project/ward7-falls"
-INFERRED = "https://w3id.org/cipd/data/graph/inferred"
+INFERRED = "https://w3id.org/cipd/data/graph/inferred/"
 
 
 def env_for(store: Path) -> dict[str, str]:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from cipd_graph import _gc, _parallel
 from cipd_graph._errors import StoreError
 from cipd_graph._generate import generate
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
+from cipd_graph.load import gc as _gc
+from cipd_graph.load import workers as _parallel
 
 from .test_faults import settings_for
 from .test_parallel_load import load
@@ -102,14 +103,14 @@ def test_a_load_and_a_check_run_raised_and_restore(generated: Path, tmp_path: Pa
     assert result.ok and result.written and during
     assert set(during) == {_gc.THRESHOLDS}
     assert gc.get_threshold() == DEFAULT
-    original = store._validate_batches
+    original = store.pipeline.validate_batches
 
     def spy(*args: object, **kwargs: object) -> object:
         during.append(gc.get_threshold())
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     during.clear()
-    store._validate_batches = spy  # type: ignore[method-assign]
+    store.pipeline.validate_batches = spy  # type: ignore[method-assign]
     assert store.validate(sorted((generated / "projects").glob("*.yaml"))[:3]).ok
     assert during == [_gc.THRESHOLDS]
     assert gc.get_threshold() == DEFAULT

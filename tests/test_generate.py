@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from cipd_graph._generate import PROFESSIONS, generate
-from cipd_graph._records import parse_file
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
+from cipd_graph.records.parse import parse_file
 
 from .test_cli import run
 

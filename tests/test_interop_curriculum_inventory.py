@@ -11,9 +11,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from cipd_graph import GraphStore, Settings
-from cipd_graph._mapping import SCHEMA
 from cipd_graph._ontology import CIPD
 from cipd_graph.interop import FormatError, export_format, import_files
+from cipd_graph.mapping.mapper import SCHEMA
 
 from .conftest import SAMPLES
 
@@ -138,8 +138,7 @@ def test_round_trip_of_a_native_programme(
     def planned(s: GraphStore) -> set[tuple[str, str, str]]:
         rows = s.oxigraph.query(
             "SELECT ?a ?p ?o ?g WHERE { <https://w3id.org/cipd/data/programme/nsu-msc-qi> <https://schema.org/hasCourse> ?m . "
-            "GRAPH ?g { ?a <https://w3id.org/cipd#partOfModule> ?m } GRAPH ?h { ?a ?p ?o } }",
-            use_default_graph_as_union=True,
+            "GRAPH ?g { ?a <https://w3id.org/cipd#partOfModule> ?m } GRAPH ?h { ?a ?p ?o } }"
         )
         out = set()
         for r in rows:  # type: ignore[union-attr]

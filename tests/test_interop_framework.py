@@ -17,8 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cipd_graph import GraphStore, RecordError, RecordProblem, Settings
-from cipd_graph._mapping import MappedFile, Mapper
-from cipd_graph._records import Located, OrganisationRow, RecordFile
 from cipd_graph.cli import app
 from cipd_graph.interop import (
     FORMATS,
@@ -30,6 +28,8 @@ from cipd_graph.interop import (
     import_files,
     register,
 )
+from cipd_graph.mapping.mapper import MappedFile, Mapper
+from cipd_graph.records.parse import Located, OrganisationRow, RecordFile
 
 from .api.conftest import Server, start_server
 
@@ -62,8 +62,7 @@ def write_orgs(store: GraphStore, options: Mapping[str, str]) -> bytes:
     rows = store.oxigraph.query(
         "PREFIX cipd: <https://w3id.org/cipd#> SELECT ?name WHERE { "
         "VALUES ?c { cipd:ServiceProvider cipd:EducationalInstitution cipd:Commissioner } "
-        "?o a ?c ; <http://www.w3.org/2000/01/rdf-schema#label> ?name } ORDER BY ?name",
-        use_default_graph_as_union=True,
+        "?o a ?c ; <http://www.w3.org/2000/01/rdf-schema#label> ?name } ORDER BY ?name"
     )
     assert isinstance(rows, ox.QuerySolutions)
     names = [r["name"].value for r in rows]

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from cipd_graph import GraphStore, RecordError, Settings
-from cipd_graph._mapping import Mapper
 from cipd_graph.interop.curriculum_inventory import read_curriculum_inventory
 from cipd_graph.interop.xapi import read_xapi
+from cipd_graph.mapping.mapper import Mapper
 
 from .fuzzing import fuzz_parser
 

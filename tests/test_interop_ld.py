@@ -177,8 +177,7 @@ def test_case_model_export_imports_as_an_isomorphic_scheme(
         "?c a <https://w3id.org/cipd#FrameworkItem> ; skos:exactMatch ?uri . "
         "{ ?c skos:prefLabel ?label } UNION { ?c skos:altLabel ?label } "
         "OPTIONAL { ?c skos:notation ?code } OPTIONAL { ?c skos:broader/skos:exactMatch ?parent } "
-        "} GROUP BY ?uri ?code ?parent",
-        use_default_graph_as_union=True,
+        "} GROUP BY ?uri ?code ?parent"
     )
     imported = {}
     for r in rows:

@@ -10,7 +10,7 @@ from rdflib import RDFS, URIRef
 
 from cipd_graph import load_model
 from cipd_graph._queries import QueryError, named_queries, run_query
-from cipd_graph._records import parse_file
+from cipd_graph.records.parse import parse_file
 
 from .conftest import SAMPLES
 
@@ -389,7 +389,7 @@ def test_no_named_query_returns_a_stored_name(loaded_sample_store):
 
 
 def test_readable_graphs_leave_out_names(loaded_sample_store):
-    graphs = {g.value for g in loaded_sample_store.readable_graphs()}
+    graphs = set(loaded_sample_store.readable_graphs())
     assert not any(g.endswith("/names") for g in graphs)
 
 

@@ -60,7 +60,7 @@ def test_unpacked_wheel_loads_the_model_outside_the_repository(wheel: Path, tmp_
         "print(data_dir('ontology'));"
         "print(len(cipd_graph.load_model().strands));"
         "print(len(cipd_graph.quality_checks()));"
-        "from cipd_graph._rules import rules; from cipd_graph._validation import shapes_graph;"
+        "from cipd_graph.derive.rules import rules; from cipd_graph.validation.report import shapes_graph;"
         "assert rules() and len(shapes_graph()) > 100"
     )
     result = subprocess.run(

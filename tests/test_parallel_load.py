@@ -21,10 +21,14 @@ import pytest
 from rdflib import BNode, Graph
 from rdflib.namespace import RDF, SH
 
-from cipd_graph import Settings, _parallel, _store
+from cipd_graph import Settings
 from cipd_graph._errors import StoreError
 from cipd_graph._generate import generate
-from cipd_graph._store import GraphStore, LoadResult
+from cipd_graph.graph import GraphStore
+from cipd_graph.load import LoadResult
+from cipd_graph.load import staged as _staged
+from cipd_graph.load import workers as _parallel
+from cipd_graph.store import EmbeddedBackend, GraphLayout
 
 from .test_faults import quads, records_and_derived, settings_for
 from .test_staged_load import leftovers
@@ -225,7 +229,7 @@ def test_a_failed_disk_write_fails_the_load_and_changes_nothing(
     def full(self: Any, path: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_store._Pending, "_write", full)
+    monkeypatch.setattr(_staged.Pending, "_write", full)
     settings = dataclasses.replace(settings_for(store), load_workers_setting=2, stage_quads=2_500)
     with GraphStore(store, settings) as s:
         with pytest.raises(StoreError, match=r"writing staged chunks to disk failed.*No space"):
@@ -241,8 +245,10 @@ def test_pending_chunks_are_read_back_as_the_disk_store_would_give_them(tmp_path
     positive integer as an xsd:integer): a context read from pending chunks and one from
     disk are the same triples."""
     directory = tmp_path / "oxigraph.v-test"
-    staging = _store.EmbeddedBackend(tmp_path, directory=directory)
-    pending = _store._Pending(staging, limit=3)
+    staging = EmbeddedBackend(
+        tmp_path, GraphLayout("urn:base/", "urn:ontology"), directory=directory
+    )
+    pending = _staged.Pending(staging, limit=3)
     xsd = "http://www.w3.org/2001/XMLSchema#"
     a, b, p, g = "<urn:x:a>", "<urn:x:b>", "<urn:x:p>", "<urn:x:g>"
     first = f'{a} {p} "1"^^<{xsd}positiveInteger> {g} .\n{b} {p} "b" {g} .\n'

@@ -21,7 +21,7 @@ import pytest
 from cipd_graph import Settings
 from cipd_graph._generate import generate
 from cipd_graph._queries import NamedQuery, named_queries, run_query
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 REFERENCE = Path(__file__).parent / "data" / "queries-reference"
 
@@ -83,7 +83,7 @@ def _normalised(value: str | None, separator: str | None) -> Any:
 
 
 def _answer(store: GraphStore, query: NamedQuery, values: dict[str, str]) -> Any:
-    result = store.query(query.bound(values, store.base), union=True)
+    result = store.query(query.bound(values, store.base))
     if isinstance(result, list):  # CONSTRUCT
         return Counter(str(t) for t in result)
     assert isinstance(result, ox.QuerySolutions)
@@ -101,7 +101,7 @@ def _cases(store: GraphStore, query: NamedQuery, per_kind: int) -> list[dict[str
     if not any(p.required for p in query.parameters):
         cases.append({})
     for parameter in query.parameters:
-        listed = store.query(VALUES_OF[parameter.name], union=True)
+        listed = store.query(VALUES_OF[parameter.name])
         assert isinstance(listed, ox.QuerySolutions)
         found = sorted(str(r["v"].value) for r in listed)
         assert found, f"the store holds no {parameter.name}"

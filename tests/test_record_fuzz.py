@@ -19,9 +19,9 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from cipd_graph import Model
-from cipd_graph._mapping import Mapper
-from cipd_graph._pseudonym import Pseudonymiser
-from cipd_graph._records import TABLES, parse_file, parse_project, parse_table
+from cipd_graph.mapping.mapper import Mapper
+from cipd_graph.mapping.pseudonym import Pseudonymiser
+from cipd_graph.records.parse import TABLES, parse_file, parse_project, parse_table
 
 from .conftest import SAMPLES
 from .fuzzing import check_parser_contract, fuzz_parser
@@ -208,7 +208,7 @@ def test_record_iris_are_ones_urirefs_check_accepts(model: Model, data):
     checked ``URIRef``."""
     from rdflib.term import _is_valid_uri
 
-    from cipd_graph._records import Slug
+    from cipd_graph.records.parse import Slug
 
     pattern = Slug.__metadata__[0].metadata[0].pattern
     part = st.one_of(st.from_regex(pattern), st.dates().map(str), st.integers(1, 99).map(str))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from cipd_graph._errors import RecordError
-from cipd_graph._records import (
+from cipd_graph.records.parse import (
     TABLES,
     Project,
     _compose_and_construct,

@@ -20,11 +20,12 @@ from pyshacl.errors import ReportableRuntimeError
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, RDF, RDFS, XSD
 
-from cipd_graph import CIPD, Settings, _shacl
+from cipd_graph import CIPD, Settings
 from cipd_graph._errors import ConfigError
 from cipd_graph._generate import generate
-from cipd_graph._store import GraphStore
-from cipd_graph._validation import (
+from cipd_graph.graph import GraphStore
+from cipd_graph.validation import shacl as _shacl
+from cipd_graph.validation.report import (
     SH,
     ValidationReport,
     graphs_union,
@@ -92,7 +93,7 @@ def same_as(
 
 def mapped_files(directory: Path) -> list[Graph]:
     store = GraphStore(None, Settings(pseudonym_key=KEY, user="tester"))
-    mapped, problems = store._parse_and_map([directory])
+    mapped, problems = store.pipeline.parse_and_map([directory])
     assert not problems
     return [m.graph for m in mapped]
 
@@ -133,9 +134,13 @@ def test_a_load_batch_with_its_store_context_gives_the_same_findings(
     text = project.read_text(encoding="utf-8").replace("\nend:", "\n#end:")
     changed = tmp_path / project.name
     changed.write_text(text, encoding="utf-8")
-    mapped, problems = store._parse_and_map([changed])
+    mapped, problems = store.pipeline.parse_and_map([changed])
     assert not problems
-    context = store._context(mapped, {store.batch_graph(m.source.path) for m in mapped})
+    from cipd_graph.load.context import ContextReader
+
+    context = ContextReader(store).for_mapped(
+        mapped, {store.batch_graph(m.source.path) for m in mapped}
+    )
     assert len(context) > 0
     graphs = [m.graph for m in mapped]
     subjects = {str(s) for g in graphs for s in g.subjects()}
@@ -401,7 +406,7 @@ def test_unsupported_shapes_fall_back_to_pyshacl(caplog: pytest.LogCaptureFixtur
         ex:ann a ex:Person ; ex:name "Ann" . ex:bob a ex:Person ; ex:name "Bob" .""",
         format="turtle",
     )
-    with caplog.at_level(logging.WARNING, logger="cipd_graph._validation"):
+    with caplog.at_level(logging.WARNING, logger="cipd_graph.validation.report"):
         first = validate_graph(data, nowhere, engine="native", shapes=shapes)
         again = validate_graph(data, nowhere, engine="native", shapes=shapes)
     assert [(f.focus, f.message) for f in first.findings] == [

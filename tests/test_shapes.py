@@ -9,7 +9,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, RDF, RDFS, SKOS, XSD
 
 from cipd_graph import CIPD
-from cipd_graph._validation import shapes_graph, validate_graph
+from cipd_graph.validation.report import shapes_graph, validate_graph
 
 D = Namespace("https://w3id.org/cipd/data/")
 SH = Namespace("http://www.w3.org/ns/shacl#")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cipd_graph._generate import generate
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 from .test_faults import child, kill_when_marked, quads, records_and_derived, settings_for
 
@@ -78,15 +78,15 @@ def test_a_staged_load_stores_what_one_transaction_stores(
 def test_a_large_load_is_staged_by_default_and_a_small_one_is_not(generated: Path, tmp_path: Path):
     store = tmp_path / "store"
     with GraphStore(store, settings_for(store)) as s:
-        assert not s.stages([generated])  # 67 files < CIPD_BULK_FILES (500)
+        assert not s.pipeline.stages([generated])  # 67 files < CIPD_BULK_FILES (500)
     settings = settings_for(store)
     small = type(settings)(**{**settings.__dict__, "bulk_files": 60, "bulk_chunk": 30})
     with GraphStore(store, small) as s:
-        assert s.stages([generated]) and not s.stages([generated / "reference"])
+        assert s.pipeline.stages([generated]) and not s.pipeline.stages([generated / "reference"])
         assert s.load([generated]).written
     assert (store / "oxigraph").is_symlink()
     with GraphStore(None, small) as s:
-        assert not s.stages([generated])  # in memory: nothing to stage
+        assert not s.pipeline.stages([generated])  # in memory: nothing to stage
 
 
 def test_errors_in_any_chunk_change_nothing_and_are_all_reported(generated: Path, tmp_path: Path):
@@ -229,25 +229,27 @@ def test_a_staged_load_killed_leaves_the_store_before_or_after(
 def _checked_contexts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:
     """Make every context read of a load also read without the subject filter and compare;
     give, per read: IRIs asked about, IRIs the filter let through, whether a filter was on."""
+    from cipd_graph.load.context import ContextReader
+
     calls: list[tuple[int, int, bool]] = []
-    original = GraphStore._context_triples
+    original = ContextReader.triples
     asked: list[int] = []
 
-    def spy_about(self: GraphStore, mentioned: Any, replaced: set[str]) -> list[Any]:
-        known = self._known_subjects
+    def spy_about(self: ContextReader, mentioned: Any, replaced: set[str]) -> list[Any]:
+        known = self.known
         filtered = original(self, mentioned, replaced)
-        self._known_subjects = None
+        self.known = None
         try:
             unfiltered = original(self, mentioned, replaced)
         finally:
-            self._known_subjects = known
+            self.known = known
         assert set(filtered) == set(unfiltered), "the subject filter dropped stored facts"
         passed = sum(1 for iri in mentioned if known is None or iri in known)
         calls.append((len(mentioned), passed, known is not None))
         asked.append(len(mentioned))
         return filtered
 
-    monkeypatch.setattr(GraphStore, "_context_triples", spy_about)
+    monkeypatch.setattr(ContextReader, "triples", spy_about)
     return calls
 
 
@@ -269,7 +271,6 @@ def test_the_subject_filter_skips_new_iris_and_never_a_stored_fact(
         assert calls and all(on for _, _, on in calls)
         asked = sum(n for n, _, _ in calls)
         assert sum(p for _, p, _ in calls) < asked / 2  # most IRIs a chunk mentions are its own
-        assert s._known_subjects is None  # only while a load runs
         # A store holding 27 record graphs, a load of 40 more files: the filter starts from
         # what the store holds (the people of the tables, the first 20 projects).
         calls.clear()
@@ -286,7 +287,7 @@ def test_the_subject_filter_skips_new_iris_and_never_a_stored_fact(
 
 
 def test_the_subject_filter_never_forgets_an_iri():
-    from cipd_graph._bloom import SubjectFilter
+    from cipd_graph.load.bloom import SubjectFilter
 
     iris = [f"https://w3id.org/cipd/data/project/p{i}/cycle/{i % 7}" for i in range(50_000)]
     known = SubjectFilter(expected=len(iris))

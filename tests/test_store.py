@@ -11,7 +11,7 @@ import pytest
 
 from cipd_graph import Settings
 from cipd_graph._errors import StoreError
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 from .conftest import SAMPLES
 
@@ -25,13 +25,14 @@ def snapshot(store: GraphStore) -> set[str]:
 
 
 def ask(store: GraphStore, query: str) -> bool:
-    return bool(
-        store.oxigraph.query(f"PREFIX cipd: <{CIPD}> {query}", use_default_graph_as_union=True)
-    )
+    """An ASK over the union (the store's default graph)."""
+    return bool(store.query(f"PREFIX cipd: <{CIPD}> {query}"))
 
 
 def select(store: GraphStore, query: str) -> list[tuple[str, ...]]:
-    rows = store.oxigraph.query(f"PREFIX cipd: <{CIPD}> {query}", use_default_graph_as_union=True)
+    """The rows of a SELECT over the union, sorted."""
+    rows = store.query(f"PREFIX cipd: <{CIPD}> {query}")
+    assert isinstance(rows, ox.QuerySolutions)
     return sorted(tuple(t.value for t in row) for row in rows)
 
 
@@ -85,16 +86,19 @@ def test_a_write_that_fails_half_way_changes_nothing(
 ):
     assert store.load([REFERENCE]).ok
     before = snapshot(store)
-    import cipd_graph._store as store_module
+    import cipd_graph.store.backends as backends
 
-    real = store_module.derivation_steps
+    real = backends.update_text
 
-    def failing_steps(graph_iri: str, directory=None):
-        prologue, steps = real(graph_iri, directory)
-        # After the batch is inserted and the derived graph dropped, an operation fails.
-        return prologue, [*steps, "LOAD <http://127.0.0.1:9/unreachable.ttl> INTO GRAPH <urn:x>"]
+    def failing(changes, union):
+        # After the batch's graphs are replaced and the union and derived graphs changed,
+        # one more operation fails.
+        return [
+            *real(changes, union),
+            "LOAD <http://127.0.0.1:9/unreachable.ttl> INTO GRAPH <urn:x>",
+        ]
 
-    monkeypatch.setattr(store_module, "derivation_steps", failing_steps)
+    monkeypatch.setattr(backends, "update_text", failing)
     with pytest.raises(StoreError, match="nothing was written"):
         store.load([WARD7])
     assert snapshot(store) == before
@@ -146,10 +150,30 @@ def test_provenance_of_each_batch(store: GraphStore):
     sources = {Path(s.path).name: s for s in store.sources()}
     ward7 = sources["ward7-falls.yaml"]
     assert ward7.sha256 == hashlib.sha256(WARD7.read_bytes()).hexdigest()
-    assert ward7.path == str(WARD7.resolve())
+    # The path as the user gave it, relative to the working folder: never the machine's
+    # absolute path, nor the account that loaded it (CIPD_USER names who loaded).
+    assert not Path(ward7.path).is_absolute() and ward7.path.endswith("ward7-falls.yaml")
     assert ward7.kind == "project" and ward7.loaded_by == "tester" and ward7.tool_version
     assert ward7.loaded_at.endswith("Z")
     assert sources["people.csv"].kind == "people"
+
+
+def test_provenance_names_a_file_outside_the_working_folder_by_its_name_only(
+    store: GraphStore, records: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert store.load([records / "reference"]).ok
+    paths = {s.path for s in store.sources()}
+    assert "people.csv" in paths and not any("/" in p for p in paths)
+    assert not ask(
+        store, f'ASK {{ GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?o), "{records}")) }} }}'
+    )
+    unnamed = GraphStore(tmp_path / "other", Settings(pseudonym_key="k" * 24))
+    assert unnamed.load([records / "reference"]).ok
+    assert {s.loaded_by for s in unnamed.sources()} == {"unnamed user"}
+    unnamed.close()
 
 
 def test_drop_removes_a_batch_and_its_derived_facts(store: GraphStore):
@@ -166,16 +190,16 @@ def test_incremental_validation_uses_only_what_the_batch_touches(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ):
     assert store.load([SAMPLES]).ok
-    import cipd_graph._store as store_module
+    import cipd_graph.load.pipeline as pipeline_module
 
     seen: list[int] = []
-    real = store_module.validate_graph
+    real = pipeline_module.validate_graph
 
     def spy(data, *args, **kwargs):
         seen.append(len(data))
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(store_module, "validate_graph", spy)
+    monkeypatch.setattr(pipeline_module, "validate_graph", spy)
     assert store.validate([WARD7]).ok
     (size,) = seen
     assert size < len(store.oxigraph) / 10, (size, len(store.oxigraph))
@@ -291,7 +315,7 @@ def test_batch_nquads_write_exactly_the_mapped_quads(store: GraphStore):
     from rdflib import BNode, Literal, URIRef
     from rdflib.namespace import XSD
 
-    mapped, problems = store._parse_and_map([SAMPLES / "projects"])
+    mapped, problems = store.pipeline.parse_and_map([SAMPLES / "projects"])
     assert not problems and mapped
     s, p = URIRef("https://w3id.org/cipd/data/x"), URIRef("https://w3id.org/cipd#note")
     odd = [
@@ -308,21 +332,24 @@ def test_batch_nquads_write_exactly_the_mapped_quads(store: GraphStore):
     ]
     for o in odd:
         mapped[0].graph.add((s, p, o))
-    text = store._batch_nquads(mapped, "tester", "2026-01-01T00:00:00Z")
+    from cipd_graph.load.batches import batch_nquads, provenance
+
+    text = batch_nquads(mapped, store.layout, "tester", "2026-01-01T00:00:00Z", union=True)
     written = set(ox.parse(text, format=ox.RdfFormat.N_QUADS))
 
     expected: set[ox.Quad] = set()
     for m in mapped:
         graph = store.batch_graph(m.source.path)
-        provenance = store._provenance(m, graph, "tester", "2026-01-01T00:00:00Z")
+        made = provenance(m, graph, "tester", "2026-01-01T00:00:00Z", store.base)
         for data, name in (
             (m.graph, graph),
             (m.names, graph + "/names"),
-            (provenance, graph + "/provenance"),
+            (made, graph + "/provenance"),
+            (m.graph, None),  # the union
         ):
             nt = data.serialize(format="nt", encoding="utf-8")
             expected |= {
-                ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(name))
+                ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(name) if name else None)
                 for t in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
             }
     assert written == expected

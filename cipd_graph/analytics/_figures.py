@@ -38,7 +38,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Patch, Polygon, Rectangle, Wedge
 
 from cipd_graph._model import Model
-from cipd_graph._store import GraphStore
 from cipd_graph.analytics._graphs import (
     AnalyticsError,
     Collaboration,
@@ -54,6 +53,7 @@ from cipd_graph.analytics._graphs import (
     person_label,
     timeline,
 )
+from cipd_graph.graph import GraphStore
 
 #: Okabe and Ito's colour-blind-safe palette (black last).
 OKABE_ITO = (

@@ -33,7 +33,7 @@ import pyoxigraph as ox
 
 from cipd_graph._errors import CipdError
 from cipd_graph._ontology import curie
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 CIPD_NS = "https://w3id.org/cipd#"
 PREFIXES = """
@@ -106,7 +106,7 @@ def select(store: GraphStore, query: str, **iris: str | Sequence[str]) -> list[d
         terms = " ".join(str(ox.NamedNode(v)) for v in values)
         blocks.append(f"VALUES ?{name} {{ {terms} }}")
     text = PREFIXES + query.replace("#+ bind", " ".join(blocks), 1)
-    solutions = store.query(text, union=True)
+    solutions = store.query(text)
     assert isinstance(solutions, ox.QuerySolutions)
     names = [v.value for v in solutions.variables]
     return [{n: str(row[n].value) for n in names if row[n] is not None} for row in solutions]

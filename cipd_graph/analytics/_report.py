@@ -14,7 +14,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from cipd_graph._store import GraphStore
 from cipd_graph.analytics._figures import draw_figure, figure_names
 from cipd_graph.analytics._graphs import (
     Collaboration,
@@ -30,6 +29,7 @@ from cipd_graph.analytics._graphs import (
     practice_learning_graph,
     timeline,
 )
+from cipd_graph.graph import GraphStore
 
 
 def jsonable(value: Any) -> Any:

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cipd_graph._config import Settings
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 
 def get_settings(request: Request) -> Settings:

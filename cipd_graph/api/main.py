@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 
 from cipd_graph._config import Settings
 from cipd_graph._errors import CipdError
-from cipd_graph._store import GraphStore
 from cipd_graph.api.limits import ConcurrencyLimit
 from cipd_graph.api.routers import rest, sparql
+from cipd_graph.graph import GraphStore
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> FastAPI:

@@ -3,12 +3,12 @@
 Each standard is a :class:`Format` in one module of this package, registered in
 :data:`FORMATS`. A format may have a *reader* (import) and a *writer* (export):
 
-- A reader turns a foreign file into a :class:`~cipd_graph._mapping.MappedFile` using the
-  store's :class:`~cipd_graph._mapping.Mapper` (so IRIs and pseudonyms are the same as for
+- A reader turns a foreign file into a :class:`~cipd_graph.mapping.mapper.MappedFile` using the
+  store's :class:`~cipd_graph.mapping.mapper.Mapper` (so IRIs and pseudonyms are the same as for
   native records). It raises :class:`~cipd_graph._errors.RecordError` with located problems
   when the file is malformed, and lists in ``MappedFile.warnings`` whatever it could not place.
   The import then takes the one write path every load takes
-  (:meth:`~cipd_graph._store.GraphStore.load_mapped`): SHACL validation against the store, then
+  (:meth:`~cipd_graph.GraphStore.load_mapped`): SHACL validation against the store, then
   one transaction, or nothing.
 - A writer reads the store (through SPARQL, with parameters bound as RDF terms) and returns
   the bytes of the document, given options such as ``programme=<id>``.
@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cipd_graph._errors import CipdError, RecordError, RecordProblem
-from cipd_graph._mapping import MappedFile, Mapper
-from cipd_graph._store import GraphStore, LoadResult, expand_paths
+from cipd_graph.graph import GraphStore
+from cipd_graph.load import LoadResult
+from cipd_graph.mapping.mapper import MappedFile, Mapper
+from cipd_graph.records import expand_paths
 
 #: A reader: a foreign file and the store's mapper in, the mapped batch out.
 Reader = Callable[[Path, Mapper], MappedFile]

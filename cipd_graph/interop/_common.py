@@ -14,7 +14,8 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from cipd_graph._errors import RecordError, RecordProblem
-from cipd_graph._store import GraphStore, _to_rdflib
+from cipd_graph._rdf import to_rdflib as _to_rdflib
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import FormatError
 
 CIPD_NS = "https://w3id.org/cipd#"
@@ -50,8 +51,8 @@ def _bind(query: str, bindings: Mapping[str, Binding]) -> str:
 
 
 def _query(store: GraphStore, query: str) -> Any:
-    # The readable graphs only: people's names (the /names graphs) never reach an export.
-    return store.query_readable(query)
+    # The union: people's names (the /names graphs) never reach an export.
+    return store.query(query)
 
 
 def select(

@@ -23,7 +23,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, FormatError, Option, register
 from cipd_graph.interop._common import find_record, select
 

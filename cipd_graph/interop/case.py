@@ -49,13 +49,13 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from cipd_graph._errors import RecordError, RecordProblem
-from cipd_graph._mapping import MappedFile, Mapper
 from cipd_graph._model import Element
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI
-from cipd_graph._records import Located, RecordFile
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, Option, register
 from cipd_graph.interop._common import find_record, pointer_problem, read_json, select, sha256
+from cipd_graph.mapping.mapper import MappedFile, Mapper
+from cipd_graph.records.parse import Located, RecordFile
 
 CASE_VERSION = "1.1"
 #: The association types CASE 1.1 defines (its extensible enumeration; others start "ext:").

@@ -36,10 +36,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from cipd_graph._errors import RecordError, RecordProblem
-from cipd_graph._mapping import SCHEMA, MappedFile, Mapper
 from cipd_graph._ontology import CIPD
-from cipd_graph._records import Located, RecordFile
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, FormatError, Option, register
 from cipd_graph.interop._common import (
     PREFIXES,
@@ -50,6 +48,8 @@ from cipd_graph.interop._common import (
     slug,
     value,
 )
+from cipd_graph.mapping.mapper import SCHEMA, MappedFile, Mapper
+from cipd_graph.records.parse import Located, RecordFile
 
 CI = "http://ns.medbiq.org/curriculuminventory/v1/"
 MEMBER = "http://ns.medbiq.org/member/v1/"
@@ -644,7 +644,7 @@ SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
   ?a a cipd:LearningActivity ; cipd:partOfModule ?m ; rdfs:label ?label ; cipd:activityKind ?kind .
-  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(?src != ?inferred) } AS ?ipl)
+  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   OPTIONAL { ?a dcterms:description ?description }
   OPTIONAL { ?a schema:timeRequired ?duration }
 } ORDER BY ?a
@@ -766,7 +766,9 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
 
     events = _sub(root, CI, "Events")
     event_ids: dict[str, str] = {}
-    for row in select(store, _EVENTS, programme=node, inferred=ox.NamedNode(store.inferred_graph)):
+    for row in select(
+        store, _EVENTS, programme=node, inferred=ox.NamedNode(store.layout.derived_prefix)
+    ):
         activity = str(value(row, "a"))
         if activity in event_ids:
             continue

@@ -32,7 +32,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from cipd_graph._ontology import PREFIXES, load_ontology
 from cipd_graph._resources import data_dir
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, FormatError, Option, register
 from cipd_graph.interop._common import construct, find_record, select
 
@@ -224,7 +224,7 @@ def project_graph(store: GraphStore, project: URIRef) -> Graph:
         "SELECT DISTINCT ?g WHERE { #+ bind\n GRAPH ?g { ?project a cipd:ImprovementProject } }",
         {"project": ox.NamedNode(str(project))},
     )
-    graphs = sorted(r["g"].value for r in rows if store._is_record_graph(r["g"].value))
+    graphs = sorted(r["g"].value for r in rows if store.layout.is_record(r["g"].value))
     graph = Graph()
     for name in graphs:
         graph += construct(

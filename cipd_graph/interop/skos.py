@@ -16,7 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI, PREFIXES
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, register
 
 #: Concept properties copied as they are.

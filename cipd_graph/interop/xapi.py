@@ -44,12 +44,12 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, XSD
 
 from cipd_graph._errors import RecordError, RecordProblem
-from cipd_graph._mapping import ACTIVITY_KIND, MODE, MappedFile, Mapper
 from cipd_graph._ontology import CIPD
-from cipd_graph._records import Located, RecordFile
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, FormatError, Option, register
 from cipd_graph.interop._common import PREFIXES, problem, read_bytes, select, short_hash, value
+from cipd_graph.mapping.mapper import ACTIVITY_KIND, MODE, MappedFile, Mapper
+from cipd_graph.records.parse import Located, RecordFile
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VOIDED = ADL + "voided"
@@ -674,7 +674,7 @@ SELECT ?a ?label ?kind ?date ?atWork ?ipl ?person WHERE {
   FILTER NOT EXISTS { ?a a cipd:PlannedLearningActivity }
   OPTIONAL { ?a cipd:atWork ?atWork }
   # declared interprofessional (derived facts are recomputed wherever the statements go)
-  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(?src != ?inferred) } AS ?ipl)
+  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   %s
 } ORDER BY ?a ?person
 """
@@ -702,10 +702,10 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[
             store,
             _ACTIVITIES % "?a cipd:partOfProject ?project .",
             project=ox.NamedNode(iri),
-            inferred=ox.NamedNode(store.inferred_graph),
+            inferred=ox.NamedNode(store.layout.derived_prefix),
         )
     else:
-        rows = select(store, _ACTIVITIES % "", inferred=ox.NamedNode(store.inferred_graph))
+        rows = select(store, _ACTIVITIES % "", inferred=ox.NamedNode(store.layout.derived_prefix))
     links: dict[str, dict[str, list[str]]] = {}
     for row in select(store, _LINKS):
         links.setdefault(str(value(row, "a")), {}).setdefault(str(value(row, "p")), []).append(

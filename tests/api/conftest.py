@@ -14,8 +14,8 @@ import pytest
 import uvicorn
 
 from cipd_graph import Settings
-from cipd_graph._store import GraphStore
 from cipd_graph.api import create_app
+from cipd_graph.graph import GraphStore
 
 from ..conftest import SAMPLES
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from cipd_graph import Settings
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
 from ..conftest import SAMPLES
 from .conftest import _free_port

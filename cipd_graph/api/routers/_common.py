@@ -8,9 +8,9 @@ import pyoxigraph as ox
 from fastapi import HTTPException, Path, status
 from pydantic import BaseModel
 
-from cipd_graph._store import GraphStore
+from cipd_graph.graph import GraphStore
 
-#: The identifier pattern of records (``Slug`` in cipd_graph._records).
+#: The identifier pattern of records (``Slug`` in cipd_graph.records.parse).
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 PREFIXES = """
 PREFIX cipd: <https://w3id.org/cipd#>
@@ -41,7 +41,7 @@ def select(store: GraphStore, query: str, **iris: str) -> list[dict[str, str | N
     """Run a SELECT over the union of the graphs; ``iris`` are bound to ``?name`` by VALUES."""
     values = " ".join(f"VALUES ?{name} {{ {term(iri)} }}" for name, iri in iris.items())
     text = PREFIXES + query.replace("#+ bind", values, 1)
-    solutions = store.query(text, union=True)
+    solutions = store.query(text)
     assert isinstance(solutions, ox.QuerySolutions)
     names = [v.value for v in solutions.variables]
     rows: list[dict[str, str | None]] = []

@@ -15,8 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from cipd_graph import analytics
-from cipd_graph._store import GraphStore
 from cipd_graph.api.deps import StoreDep
+from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 

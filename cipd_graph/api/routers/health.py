@@ -28,7 +28,7 @@ class HealthPublic(BaseModel):
 @router.get("", response_model=HealthPublic)
 def read_health(store: StoreDep) -> HealthPublic:
     """Say the server is up, which kind of store it reads, and whether that store holds anything."""
-    holds = bool(store.query("ASK { ?s ?p ?o }", union=True))
+    holds = bool(store.query("ASK { ?s ?p ?o }"))
     return HealthPublic(
         status="ok", store="remote" if store.is_remote else "embedded", empty=not holds
     )

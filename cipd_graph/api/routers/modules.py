@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Body
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -11,11 +12,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from cipd_graph._errors import ElementNotFoundError
-from cipd_graph._mapping import STRENGTH
 from cipd_graph._ontology import CIPD
-from cipd_graph._records import MappingRow, Strength
-from cipd_graph._rules import derivation_steps
-from cipd_graph._store import GraphStore
+from cipd_graph._rdf import oxigraph_triples
 from cipd_graph.api.deps import StoreDep, WriterDep
 from cipd_graph.api.routers._common import (
     SLUG,
@@ -28,6 +26,9 @@ from cipd_graph.api.routers._common import (
     select,
     term,
 )
+from cipd_graph.graph import GraphStore
+from cipd_graph.mapping.mapper import STRENGTH
+from cipd_graph.records.parse import MappingRow, Strength
 
 router = APIRouter(prefix="/modules", tags=["modules"])
 
@@ -241,20 +242,19 @@ def replace_module_mappings(
         graph.add((node, PROV.wasAttributedTo, person))
     if problems:
         raise RequestValidationError(problems)
-    target = term(f"{store.base}graph/api/module-mappings/{module_id}")
+    target = f"{store.base}graph/api/module-mappings/{module_id}"
     m = term(module)
-    prologue, derive = derivation_steps(store.inferred_graph)
-    steps = [
-        f"DELETE {{ GRAPH ?g {{ ?m ?p ?o }} }} WHERE {{ GRAPH ?h {{ ?m <{CIPD.mapsModule}> {m} }} GRAPH ?g {{ ?m ?p ?o }} }}",
-        f"DELETE {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?m }} }} WHERE {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?m }} }}",
-        f"DROP SILENT GRAPH {target}",
-    ]
-    if len(graph):
-        data = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
-        steps.append(f"INSERT DATA {{ GRAPH {target} {{ {data} }} }}")
-    changed = store._select(  # the graphs the DELETEs reach, for a remote store's undo journal
-        f"SELECT DISTINCT ?g WHERE {{ {{ GRAPH ?h {{ ?m <{CIPD.mapsModule}> {m} }} GRAPH ?g {{ ?m ?p ?o }} }} "
-        f"UNION {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?m }} }} }}"
+    # The module's mappings wherever they were stated (a loaded mappings.csv, an earlier
+    # edit): their triples leave those graphs, and the new ones replace this edit's graph.
+    rows = store.select(
+        f"SELECT DISTINCT ?g ?s ?p ?o WHERE {{ {{ GRAPH ?h {{ ?s <{CIPD.mapsModule}> {m} }} "
+        f"GRAPH ?g {{ ?s ?p ?o }} }} UNION {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?o }} "
+        f"BIND({m} AS ?s) BIND(<{CIPD.hasMapping}> AS ?p) }} }}"
     )
-    store._update(steps + derive, prologue, graphs=[row["g"].value for row in changed])
+    remove: dict[str, list[ox.Triple]] = {}
+    for found in rows:
+        held_in = found["g"].value
+        if held_in != target and store.layout.is_record(held_in):
+            remove.setdefault(held_in, []).append(ox.Triple(found["s"], found["p"], found["o"]))
+    store.edit(replace={target: oxigraph_triples(graph)}, remove=remove)
     return _mappings(store, module)

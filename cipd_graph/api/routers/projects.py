@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from cipd_graph._store import GraphStore
 from cipd_graph.api.deps import StoreDep
 from cipd_graph.api.routers._common import (
     ElementRef,
@@ -15,6 +14,7 @@ from cipd_graph.api.routers._common import (
     not_found,
     select,
 )
+from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 

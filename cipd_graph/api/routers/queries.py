@@ -18,9 +18,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from cipd_graph._queries import NamedQuery, QueryError, named_queries, run_query
-from cipd_graph._store import GraphStore
+from cipd_graph._queries import NamedQuery, QueryError, UnknownIdError, named_queries, run_query
 from cipd_graph.api.deps import StoreDep
+from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/queries", tags=["queries"])
 
@@ -90,6 +90,8 @@ def list_queries() -> list[QueryPublic]:
 def _run(store: GraphStore, query: NamedQuery, values: dict[str, str]) -> QueryRows | Response:
     try:
         result = run_query(store, query.name, values)
+    except UnknownIdError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except QueryError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     if result.triples is not None:

@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from cipd_graph._errors import RecordProblem
-from cipd_graph._records import PROJECT_SUFFIXES, TABLES
-from cipd_graph._store import BatchSummary, GraphStore, LoadResult
-from cipd_graph._validation import Finding
 from cipd_graph.api.deps import StoreDep, WriterDep
+from cipd_graph.graph import GraphStore
+from cipd_graph.load import BatchSummary, LoadResult
+from cipd_graph.records.parse import PROJECT_SUFFIXES, TABLES
+from cipd_graph.validation.report import Finding
 
 router = APIRouter(prefix="/records", tags=["records"])
 validate_router = APIRouter(prefix="/validate", tags=["records"])

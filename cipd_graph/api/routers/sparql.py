@@ -69,7 +69,7 @@ async def _answer(
             status.HTTP_400_BAD_REQUEST,
             "default-graph-uri and named-graph-uri are not supported: name graphs with FROM or GRAPH in the query",
         )
-    held = set(store.record_graphs()) | {store.inferred_graph, "https://w3id.org/cipd"}
+    held = set(store.readable_graphs())
     try:
         form = check_query(query, graphs=held)
     except QueryRefusedError as exc:

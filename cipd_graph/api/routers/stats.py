@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from cipd_graph._store import SourceInfo
 from cipd_graph.api.deps import StoreDep
+from cipd_graph.store import SourceInfo
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 

@@ -1,6 +1,6 @@
 """The chunks of a staged load, parsed, mapped and validated in worker processes.
 
-A staged load (``GraphStore._load_staged``) validates chunk k against the staged store as it
+A staged load (:func:`cipd_graph.load.staged.load_staged`) validates chunk k against the staged store as it
 stands after chunks 1..k-1 are written. Workers keep that order without waiting on each
 other's validation: a worker parses and maps its chunk (that needs nothing from the store)
 and sends the loading process the chunk's quads with the IRIs it mentions. The loading
@@ -37,13 +37,23 @@ from rdflib import BNode, Graph
 
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
-from cipd_graph._gc import settle_worker
-from cipd_graph._mapping import MappedFile, Mapper
-from cipd_graph._triples import triples_of
-from cipd_graph._validation import Finding, ValidationReport, shape_blank_nodes
+from cipd_graph._rdf import as_triples, ntriples_terms, triples_of
+from cipd_graph.load.batches import (
+    Entity,
+    batch_graph,
+    batch_nquads,
+    entities_of,
+    mentioned_iris,
+    subject_iris,
+    summaries,
+)
+from cipd_graph.load.gc import settle_worker
+from cipd_graph.load.result import BatchSummary
+from cipd_graph.mapping import MappedFile, Mapper
+from cipd_graph.validation import Finding, ValidationReport, shape_blank_nodes
 
 if TYPE_CHECKING:
-    from cipd_graph._store import BatchSummary, Entity, GraphStore
+    from cipd_graph.load.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ class WorkerSetup:
     existing: frozenset[str]
     user: str
     now: str
+    #: Whether chunks write their record triples to the union too (see ``staged.Staging``).
+    union: bool = True
 
 
 @dataclass
@@ -88,8 +100,6 @@ class ChunkFindings:
 def results_text(results: Graph, number: int) -> bytes:
     """``results`` as N-Triples, each blank node but the shapes' own made unique to chunk
     ``number`` (forked workers draw blank node ids from the same sequence)."""
-    from cipd_graph._store import ntriples_terms
-
     shared = shape_blank_nodes()
     write = ntriples_terms()
 
@@ -111,30 +121,24 @@ class _Mapped:
 
 
 def _map_chunk(
-    store: GraphStore, setup: WorkerSetup, number: int, paths: Sequence[Path]
+    pipeline: Pipeline, setup: WorkerSetup, number: int, paths: Sequence[Path]
 ) -> tuple[ChunkOutcome, _Mapped]:
     """Parse and map one chunk: what the loading process needs to write it, and what this
-    worker keeps to validate it once its context comes; as ``GraphStore._stage_chunk``
-    does."""
-    from cipd_graph._store import (
-        _summaries,
-        entities_of,
-        mentioned_iris,
-        parse_and_map,
-        subject_iris,
-    )
+    worker keeps to validate it once its context comes; as ``staged._stage_chunk`` does."""
+    from cipd_graph.load.pipeline import parse_and_map
 
     mapper = setup.mapper
     known = set(mapper.local_ids)
+    layout = pipeline.store.layout
     mapped, problems = parse_and_map(paths, mapper)
-    graphs = {str(m.source.path): store.batch_graph(m.source.path) for m in mapped}
+    graphs = {str(m.source.path): batch_graph(layout, m.source.path) for m in mapped}
     problems.extend(p for m in mapped for p in m.problems)
     outcome = ChunkOutcome(
         number=number,
-        nquads=store._batch_nquads(mapped, setup.user, setup.now),
-        mentioned=sorted(mentioned_iris(mapped, store.base)),
-        subjects=subject_iris(mapped, store.base),
-        batches=_summaries(mapped, graphs, set(setup.existing)),
+        nquads=batch_nquads(mapped, layout, setup.user, setup.now, union=setup.union),
+        mentioned=sorted(mentioned_iris(mapped, pipeline.base)),
+        subjects=subject_iris(mapped, pipeline.base),
+        batches=summaries(mapped, graphs, set(setup.existing)),
         problems=problems,
         warnings=[w for m in mapped for w in m.warnings],
         entities=entities_of(mapped),
@@ -144,12 +148,10 @@ def _map_chunk(
     return outcome, _Mapped(number, mapped, set(graphs.values()))
 
 
-def _validate_chunk(store: GraphStore, chunk: _Mapped, context: bytes) -> ChunkFindings:
+def _validate_chunk(pipeline: Pipeline, chunk: _Mapped, context: bytes) -> ChunkFindings:
     """Validate a mapped chunk against its ``context`` (N-Triples: what the staged store,
     holding every earlier chunk, says about the IRIs it mentions)."""
-    from cipd_graph._store import as_triples
-
-    report = store._validate_batches(
+    report = pipeline.validate_batches(
         chunk.mapped,
         chunk.graphs,
         context=as_triples(ox.parse(context, format=ox.RdfFormat.N_TRIPLES)),
@@ -164,13 +166,16 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     While it waits for a context (the loading process writes chunks strictly in order, so
     chunk k's context waits until chunk k-1 is mapped, perhaps by the other worker), a
     worker maps the next chunk it holds instead of sitting idle."""
-    from cipd_graph._store import GraphStore
+    from cipd_graph._ontology import ONTOLOGY_IRI
+    from cipd_graph.load.pipeline import Pipeline
+    from cipd_graph.store import EmbeddedBackend, GraphLayout, Store
 
     settle_worker()
-    store = GraphStore(None, setup.settings)  # batch graphs, provenance, names of people
-    store._pseudonymiser = setup.mapper.pseudonymise
-    store._model = setup.mapper.model
-    store._mapper = setup.mapper
+    layout = GraphLayout(setup.settings.base_iri, str(ONTOLOGY_IRI))
+    pipeline = Pipeline(Store(EmbeddedBackend(None, layout), setup.settings))
+    pipeline.pseudonymiser = setup.mapper.pseudonymise
+    pipeline.model = setup.mapper.model
+    pipeline.mapper = setup.mapper
     todo: deque[tuple[int, list[Path]]] = deque()
     waiting: dict[int, _Mapped] = {}
     number = 0
@@ -178,7 +183,7 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
         while True:
             if todo and not conn.poll():  # nothing to read: map the next chunk meanwhile
                 number, paths = todo.popleft()
-                outcome, waiting[number] = _map_chunk(store, setup, number, paths)
+                outcome, waiting[number] = _map_chunk(pipeline, setup, number, paths)
                 conn.send(("mapped", number, outcome))
                 del outcome
                 continue
@@ -189,7 +194,7 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
             if kind == "chunk":
                 todo.append((number, payload))
             else:  # its context
-                findings = _validate_chunk(store, waiting.pop(number), payload)
+                findings = _validate_chunk(pipeline, waiting.pop(number), payload)
                 conn.send(("done", number, findings))
     except (EOFError, OSError):
         return

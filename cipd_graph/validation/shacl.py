@@ -51,7 +51,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.store import Store
 from rdflib.term import Node
 
-from cipd_graph._triples import memory_indexes
+from cipd_graph._rdf import memory_indexes
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 # Namespace attribute look-ups cost a Python call each: the hot paths use these constants.

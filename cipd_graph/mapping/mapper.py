@@ -21,8 +21,8 @@ from rdflib.plugins.stores.memory import SimpleMemory
 from cipd_graph._errors import RecordProblem
 from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, TermNamespace
-from cipd_graph._pseudonym import Pseudonymiser
-from cipd_graph._records import (
+from cipd_graph.mapping.pseudonym import Pseudonymiser
+from cipd_graph.records.parse import (
     CaipeMode,
     Located,
     MappingRow,

@@ -1,6 +1,6 @@
 """SHACL validation of record graphs and its report.
 
-The native engine (:mod:`cipd_graph._shacl`) runs by default; ``CIPD_SHACL=pyshacl`` runs
+The native engine (:mod:`cipd_graph.validation.shacl`) runs by default; ``CIPD_SHACL=pyshacl`` runs
 pyshacl instead, and so does a shapes graph that uses a feature the native engine lacks.
 """
 
@@ -17,11 +17,11 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from cipd_graph import _shacl
 from cipd_graph._config import SHACL_ENGINES, shacl_engine
 from cipd_graph._errors import ConfigError
 from cipd_graph._ontology import CIPD, curie, load_ontology
 from cipd_graph._resources import data_dir
+from cipd_graph.validation import shacl as _shacl
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SEVERITY = {SH.Violation: "error", SH.Warning: "warning", SH.Info: "note"}

@@ -1,0 +1,158 @@
+"""A write being planned: what it does to which graphs, and the union as it will be after.
+
+A :class:`Change` is built before anything is written, from the stored state and the
+edits a writer asks for: replace a graph's content, remove or add triples. It keeps the
+*union* (every triple of the record, derived and ontology graphs, each once) exact: a
+triple enters the union when the first of those graphs gets it and leaves when the last one
+loses it. Reads through :meth:`Change.edges` see the union as it will be, so the derivation
+of facts (:mod:`cipd_graph.derive.maintain`) can compute its part of the change before the
+one transaction that writes it all (:meth:`Change.changeset`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Literal
+
+import pyoxigraph as ox
+
+from cipd_graph._rdf import Term
+from cipd_graph.store.backends import UNION, Backend, ChangeSet
+
+State = Literal["after", "either"]
+
+
+def canonical(triples: Iterable[ox.Triple]) -> dict[ox.Triple, None]:
+    """``triples`` as the store will hold them, without repeats: Oxigraph keeps literals by
+    value (``"3"^^xsd:positiveInteger`` is read back as ``"3"^^xsd:integer``,
+    ``"5.0"^^xsd:decimal`` as ``"5"``), so a triple is compared as it comes back."""
+    memory = ox.Store()
+    memory.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    return {q.triple: None for q in memory}
+
+
+class Change:
+    """Edits to a store's graphs, planned against what it holds now."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.layout = backend.layout
+        self.replaced: dict[str, list[ox.Triple]] = {}
+        #: graph -> triples it holds now and will not hold after the change
+        self.removed: dict[str, set[ox.Triple]] = {}
+        #: graph -> triples it does not hold now and will hold after the change
+        self.added: dict[str, set[ox.Triple]] = {}
+        self.union_removed: set[ox.Triple] = set()
+        self.union_added: set[ox.Triple] = set()
+        self._added_out: dict[Term, set[ox.Triple]] = {}
+        self._added_in: dict[Term, set[ox.Triple]] = {}
+        #: triple -> the union's graphs that will get it (the inverse of ``added``)
+        self._added_by: dict[ox.Triple, set[str]] = {}
+
+    # -- edits --------------------------------------------------------------------------
+    def replace(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+        """Make ``triples`` the whole content of ``graph`` (none: remove it)."""
+        if graph in self.replaced or graph in self.removed:
+            raise ValueError(f"<{graph}> is edited twice in one change")
+        new = canonical(triples)
+        old = set(self.backend.graph_triples(graph))
+        self.replaced[graph] = list(new)
+        self.removed[graph] = old - new.keys()
+        self.added[graph] = new.keys() - old
+        self._recheck(graph, self.removed[graph] | self.added[graph])
+
+    def edit(
+        self, graph: str, *, remove: Iterable[ox.Triple] = (), add: Iterable[ox.Triple] = ()
+    ) -> None:
+        """Take ``remove`` out of ``graph`` and put ``add`` in (only what changes counts)."""
+        if graph in self.replaced or graph in self.removed:
+            raise ValueError(f"<{graph}> is edited twice in one change")
+        gone, new = set(canonical(remove)), set(canonical(add))
+        held = self.backend.holders(gone | new)
+        self.removed[graph] = {t for t in gone - new if graph in held.get(t, ())}
+        self.added[graph] = {t for t in new - gone if graph not in held.get(t, ())}
+        self._recheck(graph, self.removed[graph] | self.added[graph])
+
+    def _recheck(self, graph: str, candidates: set[ox.Triple]) -> None:
+        """Settle whether each of ``candidates`` is in the union after the change."""
+        if not self.layout.in_union(graph):
+            return
+        for t in self.added[graph]:
+            self._added_by.setdefault(t, set()).add(graph)
+        if not candidates:
+            return
+        held = self.backend.holders(candidates)
+        now = self.backend.in_union(candidates)
+        for t in candidates:
+            after = any(
+                self.layout.in_union(g) and t not in self.removed.get(g, ())
+                for g in held.get(t, ())
+            ) or bool(self._added_by.get(t))
+            self.union_removed.discard(t)
+            if t in self.union_added:
+                self.union_added.discard(t)
+                self._added_out[t.subject].discard(t)
+                self._added_in[t.object].discard(t)
+            if t in now and not after:
+                self.union_removed.add(t)
+            elif after and t not in now:
+                self.union_added.add(t)
+                self._added_out.setdefault(t.subject, set()).add(t)
+                self._added_in.setdefault(t.object, set()).add(t)
+
+    # -- reads of the union as it will be ------------------------------------------------
+    def edges(
+        self,
+        nodes: Collection[Term],
+        predicate: ox.NamedNode | None,
+        *,
+        inverse: bool,
+        state: State = "after",
+    ) -> set[ox.Triple]:
+        """The union's triples with one of ``nodes`` as subject (``inverse``: as object)
+        through ``predicate`` (None: any): as it will be after the change (``after``), or
+        as it is now or will be (``either``)."""
+        if inverse:
+            asked = [n for n in nodes if isinstance(n, ox.NamedNode | ox.BlankNode | ox.Literal)]
+        else:
+            asked = [n for n in nodes if isinstance(n, ox.NamedNode | ox.BlankNode)]
+        named = [n for n in asked if isinstance(n, ox.NamedNode)]
+        found = set(self.backend.edges(named, predicate, inverse=inverse)) if named else set()
+        if state == "after":
+            found -= self.union_removed
+        extra = self._added_in if inverse else self._added_out
+        for node in asked:
+            for t in extra.get(node, ()):
+                if predicate is None or t.predicate == predicate:
+                    found.add(t)
+        return found
+
+    def derived(self, graph: str, subjects: Collection[ox.NamedNode]) -> set[ox.Triple]:
+        """What ``graph`` holds now about ``subjects``."""
+        return set(self.backend.in_graph(graph, subjects))
+
+    def set_facts(
+        self, graph: str, subjects: Collection[ox.NamedNode], facts: Iterable[ox.Triple]
+    ) -> None:
+        """Make ``facts`` what ``graph`` says about ``subjects`` after the change."""
+        old = self.derived(graph, subjects)
+        new = set(facts)
+        self.removed[graph] = old - new
+        self.added[graph] = new - old
+        self._recheck(graph, self.removed[graph] | self.added[graph])
+
+    # -- the result ----------------------------------------------------------------------
+    def changeset(self) -> ChangeSet:
+        """Everything planned, as writes for the backend (one transaction)."""
+        changes = ChangeSet(replace=dict(self.replaced))
+        for graph, triples in self.removed.items():
+            if graph not in self.replaced and triples:
+                changes.remove[graph] = sorted(triples, key=str)
+        for graph, triples in self.added.items():
+            if graph not in self.replaced and triples:
+                changes.add[graph] = sorted(triples, key=str)
+        if self.union_removed:
+            changes.remove[UNION] = sorted(self.union_removed, key=str)
+        if self.union_added:
+            changes.add[UNION] = sorted(self.union_added, key=str)
+        return changes
