@@ -69,15 +69,23 @@ ENTITY_CLASSES = (
 # --------------------------------------------------------------------------- conversions
 
 
+_XSD_STRING = str(XSD.string)
+
+
 def _to_rdflib(term: Any) -> Node:
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     if isinstance(term, ox.Literal):
+        # As stored, without rdflib's normalisation (which rewrites lexical forms, such as a
+        # week date into a calendar date, before SHACL could see them); an xsd:string is a
+        # simple literal, the same RDF term as the record graphs hold.
         if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+            return Literal(term.value, lang=term.language, normalize=False)
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value, normalize=False)
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     raise StoreError(f"unexpected RDF term {term!r}")
 
 
