@@ -4,7 +4,7 @@ Debian's jars need two fixes to run: no wildcard classpath (SLF4J's provider loo
 it), so the jars are named one by one; and the Xerces message bundles, which Debian's
 jena-core ships under ``org/apache/jena/ext/xerces/`` while its Xerces classes moved to
 ``xerces/`` (without them every XSD datatype fails to initialise with "internal error"), are
-copied out of jena-core.jar into a folder on the classpath. ``tests/jena/ShaclBatch.java``
+copied out of jena-core.jar into a folder on the classpath. ``tests/java/ShaclBatch.java``
 (run by Java's source launcher, so a JDK is needed) validates many data files in one JVM.
 
 Results are compared as multisets of keys (see :func:`key`): focus node, result path, value,
@@ -65,7 +65,7 @@ JARS = (
     "thrift",
     "titanium-json-ld",
 )
-DRIVER = Path(__file__).parent / "jena" / "ShaclBatch.java"
+DRIVER = Path(__file__).parent / "java" / "ShaclBatch.java"
 #: seconds to wait for one answer (the first includes the JVM start and compiling the driver)
 ANSWER_TIMEOUT = 120.0
 
