@@ -3,7 +3,9 @@
 pyshacl spends most of a load's time walking rdflib graphs; this engine compiles the shapes
 graph once into plain objects and validates against one dictionary index built straight
 from the data graphs (no rdflib union graph). What it implements, following the W3C SHACL
-recommendation (https://www.w3.org/TR/shacl/) and giving the results pyshacl gives:
+recommendation (https://www.w3.org/TR/shacl/), with literals read by XSD 1.1 (see
+:mod:`cipd_graph._xsd`; pyshacl reads them through rdflib's Python values), checked against
+Jena SHACL by ``tests/test_shacl_jena.py``:
 
 - targets: ``sh:targetClass`` (instances through ``rdf:type/rdfs:subClassOf*`` in the data),
   ``sh:targetNode``, ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, implicit class targets,
@@ -11,10 +13,16 @@ recommendation (https://www.w3.org/TR/shacl/) and giving the results pyshacl giv
   SPARQL engine over the index, with the ``sh:prefixes`` declarations);
 - paths: predicate, sequence and inverse paths;
 - constraints: ``sh:property``, ``sh:minCount``, ``sh:maxCount``, ``sh:class``,
-  ``sh:datatype`` (ill-formed lexical forms fail), ``sh:minLength``, ``sh:minInclusive``,
-  ``sh:lessThanOrEquals``, ``sh:hasValue``, ``sh:qualifiedValueShape`` with
+  ``sh:datatype`` (a lexical form outside the datatype's lexical space fails),
+  ``sh:minLength``, ``sh:minInclusive``, ``sh:minExclusive``, ``sh:maxInclusive``,
+  ``sh:maxExclusive``, ``sh:lessThan``, ``sh:lessThanOrEquals`` (values that cannot be
+  compared fail), ``sh:hasValue``, ``sh:qualifiedValueShape`` with
   ``sh:qualifiedMinCount``/``sh:qualifiedMaxCount``, ``sh:or``, ``sh:and``, ``sh:closed``
   with ``sh:ignoredProperties``; ``sh:severity``, ``sh:message`` and ``sh:deactivated``.
+
+Literals are read as given: build them without rdflib's normalisation (which rewrites some
+ill-typed lexical forms into well-typed ones) and write simple literals rather than
+``xsd:string`` ones (the same RDF term; the index would hold both).
 
 Anything else in a shapes graph (another constraint component, path kind, target type,
 SPARQL constraint, rule or function) makes :func:`compile_shapes` raise
@@ -700,7 +708,7 @@ def _curie(iri: Node) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-#    Constraint components (each: what the SHACL recommendation says, as pyshacl reads it)
+#    Constraint components (each: what the SHACL recommendation says)
 # ---------------------------------------------------------------------------------------
 
 Check = Callable[[Shape, DataIndex, Term, Iterable[Term], list[Result]], None]

@@ -28,6 +28,9 @@ What it decides, and why:
 - **Timezones**: a value with a timezone and one without compare only when they are more
   than 14 hours apart on the timeline; closer, the order is indeterminate, which counts as
   "cannot be compared". Dates order by their starting instants.
+- **Size**: numbers of any length are read (as decimals: ``int()`` refuses more than 4,300
+  digits); a year or duration field of more than 18 digits is well formed but not compared
+  (XSD lets a processor limit the years it supports).
 
 >>> from rdflib import Literal
 >>> from rdflib.namespace import XSD as X
@@ -223,8 +226,16 @@ def _days_in_month(year: int, month: int) -> int:
     return 30 if month in (4, 6, 9, 11) else 31
 
 
+#: the longest numbers (in digits) of a date, time or duration that are compared; XSD lets a
+#: processor limit the years it supports, and longer ones would cost time for nothing
+_MAX_DIGITS = 18
+#: a date, time or duration that is well formed but too large to be compared
+_TOO_LARGE = (Decimal(0), False)
+
+
 def _temporal(kind: str, lexical: str) -> tuple[Decimal, bool] | None:
-    """(seconds on the timeline, has a timezone), or None when not in the lexical space.
+    """(seconds on the timeline, has a timezone), or None when not in the lexical space
+    (:data:`_TOO_LARGE` for a year of more than :data:`_MAX_DIGITS` digits).
 
     Missing fields take fixed values (1972-12-31, the first of the month): only values of
     one datatype are compared, so only their differences matter."""
@@ -232,11 +243,20 @@ def _temporal(kind: str, lexical: str) -> tuple[Decimal, bool] | None:
     if match is None:
         return None
     fields = match.groupdict()
-    year = int(fields["y"]) if fields.get("y") else 1972
+    year_text = fields.get("y")
+    too_large = year_text is not None and len(year_text.lstrip("-")) > _MAX_DIGITS
+    if year_text is None:
+        year = 1972
+    elif too_large:  # whether it is a leap year depends on its last four digits only
+        year = int(year_text[-4:]) * (-1 if year_text.startswith("-") else 1)
+    else:
+        year = int(year_text)
     month = int(fields["m"]) if fields.get("m") else 12
     day = int(fields["d"]) if fields.get("d") else (31 if kind == "time" else 1)
-    if fields.get("d") and day > _days_in_month(year if fields.get("y") else 2000, month):
+    if fields.get("d") and day > _days_in_month(year if year_text else 2000, month):
         return None  # 2024-02-30; a gMonthDay may be --02-29
+    if too_large:
+        return _TOO_LARGE
     hour = minute = 0
     second = Decimal(0)
     if fields.get("end"):
@@ -256,6 +276,10 @@ def _temporal(kind: str, lexical: str) -> tuple[Decimal, bool] | None:
     return seconds, True
 
 
+#: a duration that is well formed but too large to be compared
+_TOO_LONG_DURATION = (0, Decimal(0))
+
+
 def _duration(kind: str, lexical: str) -> tuple[int, Decimal] | None:
     """(months, seconds), signed, or None when not in the lexical space of ``kind``."""
     if kind != "duration" and _DURATION_RE[kind].fullmatch(lexical) is None:
@@ -264,6 +288,8 @@ def _duration(kind: str, lexical: str) -> tuple[int, Decimal] | None:
     if match is None:
         return None
     f = match.groupdict()
+    if any(len(n) > _MAX_DIGITS for n in f.values() if n and n != "-"):
+        return _TOO_LONG_DURATION
     months = int(f["y"] or 0) * 12 + int(f["mo"] or 0)
     seconds = Decimal(
         int(f["d"] or 0) * 86400 + int(f["h"] or 0) * 3600 + int(f["mi"] or 0) * 60
@@ -284,11 +310,11 @@ def _value(lexical: str, datatype: str | None, language: str | None) -> Value | 
     if name in _INTEGER_RANGES:
         if _INTEGER_RE.fullmatch(lexical) is None:
             return None
-        number = int(lexical)
+        number = Decimal(lexical)  # not int(): it refuses more than 4,300 digits
         low, high = _INTEGER_RANGES[name]
         if (low is not None and number < low) or (high is not None and number > high):
             return None
-        return "numeric", (0, Decimal(number))
+        return "numeric", (0, number)
     if name == "decimal":
         return ("numeric", (0, Decimal(lexical))) if _DECIMAL_RE.fullmatch(lexical) else None
     if name in ("float", "double"):
@@ -301,10 +327,12 @@ def _value(lexical: str, datatype: str | None, language: str | None) -> Value | 
         return None if flag is None else ("boolean", flag)
     if name in _TEMPORAL_RE:
         instant = _temporal(name, lexical)
-        return None if instant is None else (_TEMPORAL_SPACE[name], instant)
+        if instant is None or instant is _TOO_LARGE:
+            return None
+        return _TEMPORAL_SPACE[name], instant
     if name in _DURATION_RE:
         span = _duration(name, lexical)
-        return None if span is None else ("duration", span)
+        return None if span is None or span is _TOO_LONG_DURATION else ("duration", span)
     check = _STRING_TYPES.get(name)
     if check is not None and check(lexical):
         return "string", lexical
@@ -316,6 +344,10 @@ def _well_formed(lexical: str, datatype: str) -> bool:
     name = datatype[len(XSD) :]
     if name in _UNORDERED:
         return _UNORDERED[name](lexical)
+    if name in _TEMPORAL_RE:
+        return _temporal(name, lexical) is not None
+    if name in _DURATION_RE:
+        return _duration(name, lexical) is not None
     return _value(lexical, datatype, None) is not None
 
 

@@ -91,6 +91,19 @@ def test_lexical_spaces(datatype: URIRef, lexical: str, expected: bool):
     assert _xsd.well_formed(lexical, str(datatype)) is expected
 
 
+def test_long_values_are_read_without_cost_or_error():
+    """Numbers of any length (int() refuses more than 4,300 digits); years too long to compare
+    are still checked for their form, leap days included."""
+    digits = "1" * 100_000
+    assert _xsd.well_formed(digits, str(XSD.integer))
+    assert _xsd.compare(lit(digits, XSD.integer), lit("2", XSD.integer)) == 1
+    assert _xsd.compare(lit(digits, XSD.integer), lit("1e308", XSD.double)) == 1
+    assert _xsd.well_formed("1" + "0" * 30 + "-02-29", str(XSD.date))  # divisible by 400
+    assert not _xsd.well_formed("1" * 31 + "-02-29", str(XSD.date))
+    assert _xsd.compare(lit("1" * 31 + "-01-01", XSD.date), lit("2024-01-01", XSD.date)) is None
+    assert _xsd.well_formed("P" + "9" * 40 + "Y", str(XSD.duration))
+
+
 def test_datatypes_not_recognised_are_said_so():
     assert _xsd.recognised(str(XSD.date)) and _xsd.recognised(str(XSD.NMTOKEN))
     assert not _xsd.recognised(str(XSD.QName)) and not _xsd.recognised(str(XSD.NMTOKENS))
