@@ -111,16 +111,21 @@ class Jena:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.process = subprocess.Popen(
-            ["java", "-cp", classpath(workdir), str(DRIVER)],
+        self.log = workdir / "jena.log"  # a file: a full pipe would stop the JVM
+        with self.log.open("w") as log:
+            self.process = self._start(log)
+        self._count = 0
+
+    def _start(self, log: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            ["java", "-cp", classpath(self.workdir), str(DRIVER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log,
             text=True,
             encoding="utf-8",
             bufsize=1,
         )
-        self._count = 0
 
     def validate(self, shapes: Path, data: Sequence[Path]) -> list[list[ox.Triple]]:
         """Jena's report graph for each data file (as pyoxigraph triples), in order."""
@@ -147,8 +152,7 @@ class Jena:
         line = stdout.readline() if ready else ""
         if not line:
             self.close()
-            stderr = self.process.stderr.read() if self.process.stderr else ""
-            raise AssertionError(f"Jena gave no answer: {stderr[-2000:]}")
+            raise AssertionError(f"Jena gave no answer: {self.log.read_text()[-2000:]}")
         return line.rstrip("\n")
 
     def close(self) -> None:
