@@ -76,16 +76,24 @@ def triples_of(graph: Graph) -> Iterator[tuple[Any, Any, Any]]:
 # --------------------------------------------------------------------------- conversions
 
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def to_rdflib(term: Any) -> Node:
-    """A pyoxigraph term as rdflib's."""
+    """A pyoxigraph term as rdflib's, literals as stored: without rdflib's normalisation
+    (which rewrites lexical forms, such as a week date into a calendar date, before SHACL
+    could see them); an xsd:string is a simple literal, the same RDF term as the record
+    graphs hold."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return BNode(term.value)
     if isinstance(term, ox.Literal):
         if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+            return Literal(term.value, lang=term.language, normalize=False)
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value, normalize=False)
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     raise StoreError(f"unexpected RDF term {term!r}")
 
 

@@ -142,6 +142,13 @@ CASES = [
     ),
     (
         "ProjectShape",
+        "end date not a date",
+        _set(D.p, SCHEMA.endDate, Literal("soon")),
+        "end date must be a calendar date",
+        "error",
+    ),
+    (
+        "ProjectShape",
         "unknown partner",
         _set(D.p, CIPD.hasPartner, D.nowhere),
         "each partner must be an organisation",
@@ -205,6 +212,13 @@ CASES = [
         "error",
     ),
     (
+        "CycleShape",
+        "end date as text",
+        _set(D.c1, SCHEMA.endDate, Literal("end of February")),
+        "end date must be a calendar date",
+        "error",
+    ),
+    (
         "CompletedCycleShape",
         "completed without study",
         lambda g: g.remove((D.c1, CIPD.hasStage, D["c1-study"])),
@@ -223,6 +237,20 @@ CASES = [
         "stage without notes",
         _drop(D["c1-act"], DCT.description),
         "needs notes",
+        "error",
+    ),
+    (
+        "StageShape",
+        "stage starts at a time of day",
+        _set(D["c1-do"], SCHEMA.startDate, Literal("2024-02-03T09:00:00", datatype=XSD.dateTime)),
+        "start date must be a calendar date",
+        "error",
+    ),
+    (
+        "StageShape",
+        "stage end date as text",
+        _set(D["c1-plan"], SCHEMA.endDate, Literal("Feb")),
+        "end date must be a calendar date",
         "error",
     ),
     (
@@ -275,10 +303,24 @@ CASES = [
         "error",
     ),
     (
+        "ReflectionShape",
+        "dated with a time of day",
+        _add(D.r, DCT.date, Literal("2024-02-03T09:00:00", datatype=XSD.dateTime)),
+        "date must be a calendar date",
+        "error",
+    ),
+    (
         "CoDesignShape",
         "no touch point",
         _drop(D.cd, CIPD.atTouchPoint),
         "at least one touch point",
+        "error",
+    ),
+    (
+        "CoDesignShape",
+        "date as text",
+        _add(D.cd, DCT.date, Literal("last week")),
+        "must be a calendar date",
         "error",
     ),
     (
@@ -314,6 +356,16 @@ CASES = [
         "no institution",
         _drop(D.mod, SCHEMA.provider),
         "one educational institution",
+        "error",
+    ),
+    (
+        "ModuleShape",
+        "starts after it ends",
+        lambda g: [
+            g.add((D.mod, SCHEMA.startDate, _date("2025-09-01"))),
+            g.add((D.mod, SCHEMA.endDate, _date("2025-06-30"))),
+        ],
+        "on or before its end date",
         "error",
     ),
     (

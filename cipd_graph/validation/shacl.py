@@ -3,7 +3,9 @@
 pyshacl spends most of a load's time walking rdflib graphs; this engine compiles the shapes
 graph once into plain objects and validates against one dictionary index built straight
 from the data graphs (no rdflib union graph). What it implements, following the W3C SHACL
-recommendation (https://www.w3.org/TR/shacl/) and giving the results pyshacl gives:
+recommendation (https://www.w3.org/TR/shacl/), with literals read by XSD 1.1 (see
+:mod:`cipd_graph.validation.xsd`; pyshacl reads them through rdflib's Python values), checked against
+Jena SHACL by ``tests/test_shacl_jena.py``:
 
 - targets: ``sh:targetClass`` (instances through ``rdf:type/rdfs:subClassOf*`` in the data),
   ``sh:targetNode``, ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, implicit class targets,
@@ -11,10 +13,16 @@ recommendation (https://www.w3.org/TR/shacl/) and giving the results pyshacl giv
   SPARQL engine over the index, with the ``sh:prefixes`` declarations);
 - paths: predicate, sequence and inverse paths;
 - constraints: ``sh:property``, ``sh:minCount``, ``sh:maxCount``, ``sh:class``,
-  ``sh:datatype`` (ill-formed lexical forms fail), ``sh:minLength``, ``sh:minInclusive``,
-  ``sh:lessThanOrEquals``, ``sh:hasValue``, ``sh:qualifiedValueShape`` with
+  ``sh:datatype`` (a lexical form outside the datatype's lexical space fails),
+  ``sh:minLength``, ``sh:minInclusive``, ``sh:minExclusive``, ``sh:maxInclusive``,
+  ``sh:maxExclusive``, ``sh:lessThan``, ``sh:lessThanOrEquals`` (values that cannot be
+  compared fail), ``sh:hasValue``, ``sh:qualifiedValueShape`` with
   ``sh:qualifiedMinCount``/``sh:qualifiedMaxCount``, ``sh:or``, ``sh:and``, ``sh:closed``
   with ``sh:ignoredProperties``; ``sh:severity``, ``sh:message`` and ``sh:deactivated``.
+
+Literals are read as given: build them without rdflib's normalisation (which rewrites some
+ill-typed lexical forms into well-typed ones) and write simple literals rather than
+``xsd:string`` ones (the same RDF term; the index would hold both).
 
 Anything else in a shapes graph (another constraint component, path kind, target type,
 SPARQL constraint, rule or function) makes :func:`compile_shapes` raise
@@ -40,8 +48,6 @@ import gc
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -52,13 +58,14 @@ from rdflib.store import Store
 from rdflib.term import Node
 
 from cipd_graph._rdf import memory_indexes
+from cipd_graph.validation import xsd as _xsd
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 # Namespace attribute look-ups cost a Python call each: the hot paths use these constants.
 _TYPE = RDF.type
 _SUBCLASS = RDFS.subClassOf
-_RESOURCE = RDFS.Resource
 _VIOLATION = SH.Violation
+_XSD_STRING = str(XSD.string)
 
 #: A term of the data graph: URIRef, BNode or Literal.
 Term = Any
@@ -431,6 +438,10 @@ _CORE_PARAMETERS = {
     SH.datatype,
     SH.minLength,
     SH.minInclusive,
+    SH.minExclusive,
+    SH.maxInclusive,
+    SH.maxExclusive,
+    SH.lessThan,
     SH.lessThanOrEquals,
     SH.hasValue,
     SH.qualifiedValueShape,
@@ -549,7 +560,11 @@ class _Compiler:
             checks.append(_class_check(cls))
         datatype = self.one(node, SH.datatype)
         if datatype is not None:
-            checks.append(_datatype_check(datatype))
+            if not isinstance(datatype, URIRef):
+                raise UnsupportedShapes(node, "sh:datatype that is not an IRI")
+            if str(datatype).startswith(_xsd.XSD) and not _xsd.recognised(str(datatype)):
+                raise UnsupportedShapes(node, f"sh:datatype {_curie(datatype)}")
+            checks.append(_datatype_check(str(datatype)))
         for parameter, make in ((SH.minCount, _min_count_check), (SH.maxCount, _max_count_check)):
             count = self.integer(node, parameter)
             if count is not None:
@@ -559,14 +574,16 @@ class _Compiler:
         min_length = self.integer(node, SH.minLength)
         if min_length is not None:
             checks.append(_min_length_check(min_length))
-        for bound in g.objects(node, SH.minInclusive):
-            if not isinstance(bound, Literal):
-                raise UnsupportedShapes(node, "sh:minInclusive that is not a literal")
-            checks.append(_min_inclusive_check(bound))
-        for other in g.objects(node, SH.lessThanOrEquals):
-            if not isinstance(other, URIRef):
-                raise UnsupportedShapes(node, "sh:lessThanOrEquals that is not an IRI")
-            checks.append(_less_than_or_equals_check(other))
+        for parameter in _RANGES:
+            for bound in g.objects(node, parameter):
+                if not isinstance(bound, Literal):
+                    raise UnsupportedShapes(node, f"{_curie(parameter)} that is not a literal")
+                checks.append(_range_check(parameter, bound))
+        for parameter in _PAIRS:
+            for other in g.objects(node, parameter):
+                if not isinstance(other, URIRef):
+                    raise UnsupportedShapes(node, f"{_curie(parameter)} that is not an IRI")
+                checks.append(_pair_check(parameter, other))
         has_values = list(dict.fromkeys(g.objects(node, SH.hasValue)))
         if has_values:
             checks.append(_has_value_check(has_values))
@@ -691,7 +708,7 @@ def _curie(iri: Node) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-#    Constraint components (each: what the SHACL recommendation says, as pyshacl reads it)
+#    Constraint components (each: what the SHACL recommendation says)
 # ---------------------------------------------------------------------------------------
 
 Check = Callable[[Shape, DataIndex, Term, Iterable[Term], list[Result]], None]
@@ -710,51 +727,29 @@ def _class_check(cls: Term) -> Check:
     return check
 
 
-def _datatype_matches(value: Term, datatype: Term) -> bool:  # noqa: PLR0911 - as SHACL lists the cases
+def _has_datatype(value: Term, datatype: str) -> bool:
+    """Whether ``value`` is a literal of exactly ``datatype`` whose lexical form is in the
+    datatype's lexical space (a simple literal is an ``xsd:string``, a language-tagged one an
+    ``rdf:langString``; no subtype counts as its supertype)."""
     if not isinstance(value, Literal):
         return False
-    if value.datatype == datatype:
-        if getattr(value, "ill_typed", None) is True:
-            return False
-        return _value_has_type(value.value, datatype)
-    if datatype == RDFS.Literal:
-        return True
-    if datatype == RDFS.Datatype:
-        return value.datatype is not None
-    if value.datatype is None and value.language is None and datatype == XSD.string:
-        return _value_has_type(value.value, datatype)
-    if datatype == RDF.langString and value.language:
-        return _value_has_type(value.value, datatype)
-    return False
+    if value.language:
+        actual = _xsd.RDF_LANGSTRING
+    elif value.datatype is None:
+        actual = _XSD_STRING
+    else:
+        actual = str(value.datatype)
+    return actual == datatype and _xsd.well_formed(str(value), datatype)
 
 
-#: What rdflib's ``Literal.value`` must be for a literal of these datatypes to be well formed.
-_VALUE_TYPES: dict[Any, type | tuple[type, ...]] = {
-    XSD.string: (str, bytes),
-    RDF.langString: (str, bytes),
-    XSD.integer: int,
-    XSD.float: float,
-    XSD.decimal: Decimal,
-    XSD.boolean: bool,
-    XSD.date: date,
-    XSD.time: time,
-    XSD.dateTime: datetime,
-}
-
-
-def _value_has_type(value: Any, datatype: Term) -> bool:
-    kind = _VALUE_TYPES.get(datatype)
-    return kind is None or isinstance(value, kind)
-
-
-def _datatype_check(datatype: Term) -> Check:
+def _datatype_check(datatype: str) -> Check:
     component = SH.DatatypeConstraintComponent
 
     def check(
         shape: Shape, index: DataIndex, focus: Term, values: Iterable[Term], out: list[Result]
     ) -> None:
         for value in values:
-            if not _datatype_matches(value, datatype):
+            if not _has_datatype(value, datatype):
                 out.append(shape.result(focus, component, value))
 
     return check
@@ -784,16 +779,6 @@ def _max_count_check(count: int) -> Check:
     return check
 
 
-def _string_of(value: Term) -> str:
-    if (
-        isinstance(value, Literal)
-        and value.value is not None
-        and value.datatype in (None, RDF.langString, XSD.string)
-    ):
-        return str(value.value)
-    return str(value)
-
-
 def _min_length_check(length: int) -> Check:
     component = SH.MinLengthConstraintComponent
 
@@ -803,60 +788,51 @@ def _min_length_check(length: int) -> Check:
         if length == 0:
             return
         for value in values:
-            if isinstance(value, BNode) or len(_string_of(value)) < length:
+            if isinstance(value, BNode) or len(str(value)) < length:
                 out.append(shape.result(focus, component, value))
 
     return check
 
 
-def _compare(left: Literal, right: Literal) -> int:
-    """-1, 0 or 1 as SPARQL orders two literals; TypeError when they cannot be compared."""
-    if left.eq(right):
-        return 0
-    if isinstance(left.value, datetime | time):
-        if left.value == right.value:
-            return 0
-        if left.value > right.value:
-            return 1
-    elif left > right:
-        return 1
-    return -1
+#: sh:minInclusive and its kin: (component, which orders of ``bound`` against the value pass)
+_RANGES: dict[URIRef, tuple[URIRef, tuple[int, ...]]] = {
+    SH.minInclusive: (SH.MinInclusiveConstraintComponent, (-1, 0)),
+    SH.minExclusive: (SH.MinExclusiveConstraintComponent, (-1,)),
+    SH.maxInclusive: (SH.MaxInclusiveConstraintComponent, (0, 1)),
+    SH.maxExclusive: (SH.MaxExclusiveConstraintComponent, (1,)),
+}
 
 
-def _min_inclusive_check(bound: Literal) -> Check:
-    component = SH.MinInclusiveConstraintComponent
-    bound_is_string = isinstance(bound.value, str)
+def _range_check(parameter: URIRef, bound: Literal) -> Check:
+    """Each value against the bound by SPARQL's order of values: a value that cannot be
+    compared with it (another value space, an ill-typed literal, an IRI, a blank node, an
+    indeterminate order) fails, as SHACL says."""
+    component, passing = _RANGES[parameter]
+    compare = _xsd.compare
 
     def check(
         shape: Shape, index: DataIndex, focus: Term, values: Iterable[Term], out: list[Result]
     ) -> None:
         for value in values:
-            ok = False
-            if isinstance(value, Literal) and isinstance(value.value, str) == bound_is_string:
-                try:
-                    ok = _compare(value, bound) >= 0
-                except (TypeError, NotImplementedError):
-                    ok = False
-            if not ok:
+            if compare(bound, value) not in passing:
                 out.append(shape.result(focus, component, value))
 
     return check
 
 
-def _comparable(node: Term) -> tuple[bool, Any]:
-    if isinstance(node, URIRef):
-        return True, str(node)
-    if isinstance(node, Literal) and isinstance(node.value, str):
-        return True, node.value
-    return False, node
+#: sh:lessThan and sh:lessThanOrEquals: (component, which orders of value against other pass)
+_PAIRS: dict[URIRef, tuple[URIRef, tuple[int, ...]]] = {
+    SH.lessThan: (SH.LessThanConstraintComponent, (-1,)),
+    SH.lessThanOrEquals: (SH.LessThanOrEqualsConstraintComponent, (-1, 0)),
+}
 
 
-def _less_than_or_equals_check(other: URIRef) -> Check:
+def _pair_check(parameter: URIRef, other: URIRef) -> Check:
     """Each value against each value of ``other`` at the focus node: one result per pair that
-    is not ``<=``, or cannot be compared (an IRI or string against a non-string, a date
-    against a number, a blank node): pyshacl stops with an error on the last two, we
-    report them as SHACL says."""
-    component = SH.LessThanOrEqualsConstraintComponent
+    is not in order or cannot be compared (a date against a dateTime or a number, an IRI, a
+    blank node, an ill-typed literal, an indeterminate order)."""
+    component, passing = _PAIRS[parameter]
+    compare = _xsd.compare
 
     def check(
         shape: Shape, index: DataIndex, focus: Term, values: Iterable[Term], out: list[Result]
@@ -865,19 +841,8 @@ def _less_than_or_equals_check(other: URIRef) -> Check:
         if not bounds:
             return
         for value in values:
-            value_is_string, left = _comparable(value)
             for bound in bounds:
-                bound_is_string, right = _comparable(bound)
-                try:
-                    ordered = (
-                        not isinstance(value, BNode)
-                        and not isinstance(bound, BNode)
-                        and value_is_string == bound_is_string
-                        and left <= right
-                    )
-                except TypeError:  # say, a date against a number
-                    ordered = False
-                if not ordered:
+                if compare(value, bound) not in passing:
                     out.append(shape.result(focus, component, value))
 
     return check
@@ -935,9 +900,8 @@ def _closed_check(allowed: frozenset[Any]) -> Check:
     ) -> None:
         for value in values:
             for p, o in index.predicate_objects(value):
-                if p in allowed or (p == _TYPE and o == _RESOURCE):
-                    continue
-                out.append(shape.result(focus, component, o, path=p))
+                if p not in allowed:
+                    out.append(shape.result(focus, component, o, path=p))
 
     return check
 
