@@ -22,7 +22,7 @@ import json
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -343,18 +343,27 @@ class RemoteBackend:
         return {"default-graph-uri": graphs, "named-graph-uri": graphs}
 
     def send_query(
-        self, text: str, *, accept: str, union: bool = False, timeout_s: float | None = None
+        self,
+        text: str,
+        *,
+        accept: str,
+        union: bool = False,
+        timeout_s: float | None = None,
+        dataset: Mapping[str, list[str]] | None = None,
     ) -> bytes:
         """POST a query (form-encoded) and return the raw answer in the ``accept`` format.
 
         With ``union``, the default graph is the union of the readable graphs, named in the
         request: a server's own default graph may hold other stores' graphs, system graphs
-        (Virtuoso) or nothing at all (Fuseki without unionDefaultGraph).
+        (Virtuoso) or nothing at all (Fuseki without unionDefaultGraph). ``dataset`` names
+        the graphs itself (``default-graph-uri`` and ``named-graph-uri`` lists).
         """
         import httpx
 
         data: dict[str, Any] = {"query": text}
-        if union:
+        if dataset is not None:
+            data |= dataset
+        elif union:
             data |= self._dataset()
         timeout = httpx.Timeout(timeout_s) if timeout_s is not None else self.client.timeout
         try:
