@@ -88,6 +88,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
 
 STATIC = Path(__file__).resolve().parent / "static"
+#: The pages load nothing from elsewhere; this policy has the browser hold them to it (ReDoc
+#: would fetch its maker's logo from a CDN).
+OFFLINE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; font-src 'self' data:"
+)
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = OFFLINE_POLICY
+    return page
 
 
 def docs_assets() -> Path:
@@ -106,15 +117,17 @@ def _add_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} - API",
-            oauth2_redirect_url=f"{root}{oauth2_redirect}",
-            swagger_js_url=f"{root}/static/docs/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}/static/docs/swagger-ui.css",
-            swagger_favicon_url=f"{root}/static/docs/favicon.png",
-            # no badge fetched from the online validator
-            swagger_ui_parameters={"validatorUrl": None},
+        return _offline(
+            get_swagger_ui_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{app.title} - API",
+                oauth2_redirect_url=f"{root}{oauth2_redirect}",
+                swagger_js_url=f"{root}/static/docs/swagger-ui-bundle.js",
+                swagger_css_url=f"{root}/static/docs/swagger-ui.css",
+                swagger_favicon_url=f"{root}/static/docs/favicon.png",
+                # no badge fetched from the online validator
+                swagger_ui_parameters={"validatorUrl": None},
+            )
         )
 
     @app.get(oauth2_redirect, include_in_schema=False)
@@ -124,10 +137,12 @@ def _add_docs(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} - API",
-            redoc_js_url=f"{root}/static/docs/redoc.standalone.js",
-            redoc_favicon_url=f"{root}/static/docs/favicon.png",
-            with_google_fonts=False,
+        return _offline(
+            get_redoc_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{app.title} - API",
+                redoc_js_url=f"{root}/static/docs/redoc.standalone.js",
+                redoc_favicon_url=f"{root}/static/docs/favicon.png",
+                with_google_fonts=False,
+            )
         )

@@ -125,7 +125,9 @@ CASES, GRAPHS = read_manifest()
 
 def test_the_manifest_is_read_whole():
     assert len(CASES) == 34
-    query_side = [c for c in CASES if c.name.startswith(("query_", "bad_query_", "bad_multiple_queries"))]
+    query_side = [
+        c for c in CASES if c.name.startswith(("query_", "bad_query_", "bad_multiple_queries"))
+    ]
     assert len(query_side) == 20
     assert not any(c.is_update for c in query_side)
     assert set(GRAPHS) == {f"http://kasei.us/2009/09/sparql/data/data{i}.rdf" for i in (1, 2, 3)}

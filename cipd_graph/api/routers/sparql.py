@@ -251,7 +251,8 @@ def _page(request: Request, settings: Settings) -> HTMLResponse:
         .replace("{{ROOT}}", root)
         .replace("{{PAGE_DATA}}", blob)
     )
-    return HTMLResponse(html, headers={"Vary": "Accept"})
+    policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+    return HTMLResponse(html, headers={"Vary": "Accept", "Content-Security-Policy": policy})
 
 
 # --------------------------------------------------------------------------------- routes
@@ -334,7 +335,7 @@ async def _body(request: Request) -> bytes:
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise _bad(
             f"the body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}",
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            413,  # content too large
         )
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -342,7 +343,7 @@ async def _body(request: Request) -> bytes:
         if size > MAX_BODY_BYTES:
             raise _bad(
                 f"the body is over the limit of {MAX_BODY_BYTES:,} bytes",
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                413,  # content too large
             )
         chunks.append(chunk)
     return b"".join(chunks)

@@ -240,14 +240,30 @@
     option.textContent = `${example.name}: ${example.summary}`;
     select.appendChild(option);
   }
+  let shown = null; // the example in the editor, until the text is changed
   select.addEventListener("change", () => {
     const example = data.examples.find((e) => e.name === select.value);
     if (!example) return;
+    shown = example;
     setText(example.text);
-    const params = example.parameters.map((p) => `?${p}`).join(", ");
-    $("example-summary").textContent =
-      example.summary + (params ? ` Parameters ${params} are open: bind them with VALUES to narrow it.` : "");
+    const params = example.parameters.map((p) => `?${p}`);
+    const open =
+      params.length === 0
+        ? ""
+        : params.length === 1
+          ? ` Its parameter ${params[0]} is open: bind it with VALUES to narrow the answer.`
+          : ` Its parameters ${params.join(", ")} are open: bind them with VALUES to narrow the answer.`;
+    $("example-summary").textContent = example.summary + open;
   });
+  const edited = () => {
+    if (shown && getText() !== shown.text) {
+      shown = null;
+      select.value = "";
+      $("example-summary").textContent = "";
+    }
+  };
+  if (editor) editor.on("change", edited);
+  else textarea.addEventListener("input", edited);
   $("run").addEventListener("click", () => run());
 
   const list = $("prefix-list").querySelector("dl");
