@@ -590,6 +590,8 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)
     #: Whether the request named the graphs (protocol parameters or FROM clauses).
     given: bool = True
+    #: The graphs named that the store does not hold.
+    unknown: list[str] = field(default_factory=list)
 
 
 def _absolute_iri(value: str, what: str) -> ox.NamedNode:
@@ -645,6 +647,7 @@ def choose_dataset(
                 "names and are never readable over SPARQL"
             )
         if graph.value not in held:
+            dataset.unknown.append(graph.value)
             dataset.warnings.append(
                 f"graph <{graph.value}> is not held by this store and was read as empty "
                 "(this endpoint never fetches graphs from the web)"
@@ -869,7 +872,6 @@ def run_remote(
     media_types = negotiate(request.accept, form)
     graphs = [g for g in store.backend.named_graphs() if readable(g)]
     remote_dataset = _remote_dataset(store, shape, request, graphs)
-    warnings = tuple(remote_dataset.pop("warnings", []))
     text = f"BASE <{request.base}>\n{request.query}" if request.base else request.query
     graph_form = form in ("CONSTRUCT", "DESCRIBE")
     accept = "application/n-triples" if graph_form else JSON_RESULTS
@@ -893,13 +895,18 @@ def run_remote(
         )
     except (SyntaxError, ValueError) as exc:
         raise QueryRefusedError(f"the server's answer could not be read: {exc}") from exc
-    return _bounded(answer_, media_types, request.cap, warnings)
+    return _bounded(answer_, media_types, request.cap)
 
 
 def _remote_dataset(
     store: Any, shape: QueryShape, request: QueryRequest, graphs: list[str]
-) -> dict[str, Any]:
-    """The dataset to name in a request to a remote server (it has no empty-list form)."""
+) -> dict[str, list[str]]:
+    """The dataset to name in a request to a remote server (it has no empty-list form).
+
+    A graph the store does not hold is refused: the server's own graphs (another store's, its
+    system graphs) are not this store's to show, and a ``FROM`` adds to the request's dataset
+    on Virtuoso.
+    """
     memory = ox.Store()
     for graph in graphs:
         memory.add_graph(ox.NamedNode(graph))
@@ -910,12 +917,18 @@ def _remote_dataset(
         named_graph_uris=request.named_graph_uris,
         base=request.base,
     )
+    if dataset.unknown:
+        # on a shared server such an IRI may name another store's graph, which the query
+        # would then read: refused, not read as empty
+        raise QueryRefusedError(
+            f"graph <{dataset.unknown[0]}> is not one of this store's graphs; on a remote "
+            "store only those can be named"
+        )
     nothing = store.base + "graph/none"  # an empty list would mean "the server's default"
     return {
         "default-graph-uri": [str(g.value) for g in dataset.default if isinstance(g, ox.NamedNode)]
         or [nothing],
         "named-graph-uri": [g.value for g in dataset.named] or [nothing],
-        "warnings": dataset.warnings,
     }
 
 

@@ -108,7 +108,7 @@ def test_refusals(query, message):
 
 def test_keywords_inside_strings_iris_and_comments_do_not_count():
     shape = check_query(
-        'PREFIX service: <http://x/SERVICE#> # SERVICE <http://evil/> {}\n'
+        "PREFIX service: <http://x/SERVICE#> # SERVICE <http://evil/> {}\n"
         'SELECT ?service WHERE { ?service <http://x/FROM> "SERVICE", """INSERT\n""", '
         "'DROP' ; service:x ?o . FILTER(?o != \"FROM <g>\"@service) }"
     )
@@ -265,7 +265,10 @@ def test_several_default_graphs_merge_as_a_set(small_store):
 
 def test_from_named_gives_named_graphs_and_an_empty_default(small_store):
     query = f"SELECT ?g ?o FROM NAMED <{G}g2> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} ORDER BY ?o"
-    assert [(r["g"], r["o"]) for r in select(small_store, query)] == [(G + "g2", "g2"), (G + "g2", "x")]
+    assert [(r["g"], r["o"]) for r in select(small_store, query)] == [
+        (G + "g2", "g2"),
+        (G + "g2", "x"),
+    ]
     assert count(small_store, f"FROM NAMED <{G}g2>") == 0
 
 
@@ -366,3 +369,45 @@ def test_names_are_invisible_to_public_queries(store_dir):
     ):
         result = run_bounded(store_dir, query, JSON)
         assert json.loads(result.body)["results"]["bindings"] == []
+
+
+# ------------------------------------------------------------------ a remote store, the same
+
+
+@pytest.mark.remote
+def test_a_remote_store_follows_the_same_dataset_rules(virtuoso):
+    """The endpoint over a remote store (a private Virtuoso) names the dataset in its request
+    to the server: FROM and the protocol's graphs work, names graphs are refused."""
+    from cipd_graph import Settings
+    from cipd_graph._sparql import run_public
+    from cipd_graph._store import GraphStore
+
+    from .test_store_backends import REFERENCE, WARD7, virtuoso_env
+
+    settings = Settings.from_env(virtuoso_env(virtuoso, "https://example.org/sparql-remote/"))
+    with GraphStore.open(settings) as store:
+        assert store.load([REFERENCE, WARD7]).ok
+        graph = store.batch_graph(WARD7)
+
+        def n(query: str, **request: object) -> int:
+            result = run_public(store, QueryRequest(query, accept=JSON, **request))  # type: ignore[arg-type]
+            return int(json.loads(result.body)["results"]["bindings"][0]["n"]["value"])
+
+        alone = n(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        assert 0 < alone < n("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+        assert n(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}") == alone
+        everything = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        assert n(everything, default_graph_uris=(graph,)) == alone
+        for unknown in (
+            QueryRequest(everything, default_graph_uris=("https://example.org/other",)),
+            QueryRequest("ASK FROM NAMED <https://example.org/other> { }"),
+        ):  # on a shared server it may be another store's graph
+            with pytest.raises(QueryRefusedError, match="not one of this store's graphs"):
+                run_public(store, unknown)
+        with pytest.raises(QueryRefusedError, match="names graphs"):
+            run_public(store, QueryRequest(f"ASK FROM <{graph}/names> {{ ?s ?p ?o }}"))
+        relative = run_public(
+            store,
+            QueryRequest("SELECT ?x WHERE { BIND(<s> AS ?x) }", accept=JSON, base="http://h/q"),
+        )
+        assert json.loads(relative.body)["results"]["bindings"][0]["x"]["value"] == "http://h/s"

@@ -156,7 +156,7 @@ def _boolean(body: bytes, content_type: str) -> bool:
 
 
 def _check_format(exchange: Exchange, body: bytes, content_type: str) -> None:
-    media = content_type.split(";")[0].strip()
+    media = content_type.split(";", maxsplit=1)[0].strip()
     if exchange.result_format == "tabular":
         assert media in (
             "application/sparql-results+json",
