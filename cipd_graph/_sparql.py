@@ -628,7 +628,6 @@ def choose_dataset(
 ) -> Dataset:
     """The dataset of a query from the protocol parameters, else its FROM clauses, else the
     store's default; a names graph is refused, an unknown graph read as empty with a warning."""
-    held = {g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
     if default_graph_uris or named_graph_uris:
         given = [(False, _absolute_iri(g, "default-graph-uri")) for g in default_graph_uris]
         given += [(True, _absolute_iri(g, "named-graph-uri")) for g in named_graph_uris]
@@ -638,6 +637,7 @@ def choose_dataset(
         source = "the query's"
     else:
         return Dataset(default_dataset(store), public_graphs(store), given=False)
+    held = {g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)}
     dataset = Dataset([], [])
     for named, graph in given:
         clause = ("FROM NAMED" if named else "FROM") if source == "the query's" else ""
@@ -925,6 +925,8 @@ def _remote_dataset(
             "store only those can be named"
         )
     nothing = store.base + "graph/none"  # an empty list would mean "the server's default"
+    if not dataset.given:  # the union of the readable graphs, named in the request
+        return {"default-graph-uri": graphs or [nothing], "named-graph-uri": graphs or [nothing]}
     return {
         "default-graph-uri": [str(g.value) for g in dataset.default if isinstance(g, ox.NamedNode)]
         or [nothing],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
@@ -373,3 +374,71 @@ def test_cors_is_off_unless_configured(server, tmp_path: Path):
                 "/sparql", params={"query": STRANDS}, headers={"Origin": "https://example.org"}
             )
         assert allowed.headers["access-control-allow-origin"] == "https://example.org"
+
+
+def test_the_query_slots_queue_then_refuse_with_retry_after():
+    """Two slots and a queue of one: two run, one waits, the next is refused at once."""
+    import asyncio
+
+    from cipd_graph._sparql import QueriesBusyError
+    from cipd_graph.api.routers.sparql import QuerySlots
+
+    async def scenario() -> tuple[list[str], int]:
+        slots = QuerySlots(running=2, waiting=1, wait_s=5)
+        release = asyncio.Event()
+        log: list[str] = []
+
+        async def query(name: str) -> None:
+            try:
+                async with slots.hold():
+                    log.append(f"{name} runs")
+                    await release.wait()
+            except QueriesBusyError as exc:
+                log.append(f"{name} refused: {exc}")
+
+        tasks = [asyncio.create_task(query(n)) for n in ("a", "b", "c")]
+        while slots.waiting < 1:
+            await asyncio.sleep(0)
+        await query("d")
+        release.set()
+        await asyncio.gather(*tasks)
+        return log, slots.waiting
+
+    log, waiting = asyncio.run(scenario())
+    assert log[:2] == ["a runs", "b runs"]
+    assert log[2].startswith("d refused: the SPARQL endpoint is busy: 2 queries are running")
+    assert "CIPD_QUERY_SLOTS" in log[2] and log[3] == "c runs" and waiting == 0
+
+
+def test_a_full_queue_is_a_503_with_retry_after(tmp_path: Path):
+    import threading
+
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    for server in start_server(tmp_path / "s", query_timeout=2.0, query_slots=1, query_queue=0):
+        answers: list[int] = []
+
+        def hold_the_slot(url: str = server.url, into: list[int] = answers) -> None:
+            with httpx.Client(base_url=url, timeout=60) as http:
+                into.append(http.get("/sparql", params={"query": slow}).status_code)
+
+        holder = threading.Thread(target=hold_the_slot)
+        holder.start()
+        time.sleep(0.5)
+        with server.client() as http:
+            refused = http.get("/sparql", params={"query": "ASK {}"})
+        holder.join()
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "CIPD_QUERY_QUEUE" in refused.json()["detail"]
+        assert answers == [503]  # the slow one ran to its time limit
+
+
+def test_the_query_settings_are_read_from_the_environment():
+    from cipd_graph import Settings
+
+    s = Settings.from_env(
+        {"CIPD_QUERY_SLOTS": "3", "CIPD_QUERY_QUEUE": "0", "CIPD_QUERY_MEMORY": "512"}
+    )
+    assert (s.query_slots, s.query_queue, s.query_memory) == (3, 0, 512)
+    assert (Settings().query_slots, Settings().query_queue, Settings().query_memory) == (2, 8, 2048)
+    described = {name: value for name, value, _ in s.describe()}
+    assert described["CIPD_QUERY_MEMORY"] == "512 MB"

@@ -65,15 +65,18 @@ class QuerySlots:
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         """Hold a slot while the body runs."""
-        if self._slots.locked() and self.waiting >= self.max_waiting:
+        if not self._slots.locked():
+            await self._slots.acquire()  # a free slot: taken at once
+        elif self.waiting >= self.max_waiting:
             raise QueriesBusyError(self._busy())
-        self.waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.wait_s)
-        except TimeoutError as exc:
-            raise QueriesBusyError(self._busy()) from exc
-        finally:
-            self.waiting -= 1
+        else:
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.wait_s)
+            except TimeoutError as exc:
+                raise QueriesBusyError(self._busy()) from exc
+            finally:
+                self.waiting -= 1
         try:
             yield
         finally:
