@@ -2,8 +2,8 @@
 
 ``cipd serve`` runs as a process of its own on loopback. Clients send, over and over and at
 once, the 19.8 KB ``FILTER(1+1+...+1)`` query that once held ``/health`` up for 14 s, a
-cross product that runs to the time limit, a query that builds a huge string until its
-memory limit stops it, and a deeply nested one. Meanwhile ``/health`` must answer within a
+cross product that runs to the time limit, a query that builds a huge string, a sorted cross
+product that its memory limit stops, and a deeply nested one. Meanwhile ``/health`` must answer within a
 second every time, the abusive queries must get 400 or 503 (never a 5xx of another kind or
 a hang), and the peak memory of the server and its query processes is measured. Half the
 clients hammer without pause, half wait as ``Retry-After`` asks.
@@ -35,6 +35,7 @@ PATHOLOGICAL = {
     "memory": "SELECT (STRLEN(GROUP_CONCAT(?o; separator='..........................')) AS ?n) "
     "WHERE { ?a ?b ?o . ?c ?d ?e }",
     "nested": "SELECT * WHERE " + "{" * 60 + "?s ?p ?o " + "}" * 60,
+    "sort": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f",
 }
 CLIENTS = 8
 ABUSE_S = 8.0
