@@ -66,6 +66,10 @@ def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store.add(
         ox.Quad(ox.NamedNode("urn:c"), P, ox.Literal("bell\x07here"), ox.NamedNode(G + "odd"))
     )
+    # as the store keeps it: the default graph holds the union of the readable graphs once
+    for quad in list(store):
+        if not quad.graph_name.value.endswith("/names"):
+            store.add(ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph()))
     store.flush()
     return folder
 
