@@ -799,8 +799,8 @@ def run_bounded(
 ) -> BoundedResult:
     """Check and run a query on the on-disk store in a child process; kill it at ``timeout_s``.
 
-    ``query`` is the text (answered as ``media_type``, an Accept value) or a whole
-    :class:`QueryRequest`.
+    ``query`` is the text (answered as ``media_type``, an Accept value, with at most ``cap``
+    results) or a whole :class:`QueryRequest`, which carries its own Accept value and cap.
     """
     request = (
         query
