@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench ontology schemas pictures clean
+.PHONY: demo test lint docs bench ontology schemas pictures vendor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,18 @@ pictures: $(STAMP)
 # BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The SPARQL query page's editor: CodeMirror 5 (MIT) from the npm registry, kept in the package
+# so the page works offline. Run only to change its version; tests check SHA256SUMS.
+CODEMIRROR := 5.65.21
+CODEMIRROR_DIR := cipd_graph/api/static/vendor/codemirror
+vendor:
+	rm -rf build/vendor && mkdir -p build/vendor $(CODEMIRROR_DIR)
+	cd build/vendor && npm pack --silent codemirror@$(CODEMIRROR) >/dev/null && tar xzf codemirror-$(CODEMIRROR).tgz
+	cd build/vendor/package && cp lib/codemirror.js lib/codemirror.css mode/sparql/sparql.js \
+		addon/edit/matchbrackets.js LICENSE $(CURDIR)/$(CODEMIRROR_DIR)/
+	echo "codemirror $(CODEMIRROR) from the npm registry (MIT licence: LICENSE)" > $(CODEMIRROR_DIR)/VERSION
+	cd $(CODEMIRROR_DIR) && sha256sum codemirror.js codemirror.css sparql.js matchbrackets.js LICENSE > SHA256SUMS
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -56,6 +56,19 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CIPD_PORT": ("8000", "Port `cipd serve` listens on."),
     "CIPD_QUERY_TIMEOUT": ("10", "Seconds a SPARQL query may run before it is stopped."),
     "CIPD_RESULT_CAP": ("10000", "Most results (rows or triples) a SPARQL query returns."),
+    "CIPD_QUERY_SLOTS": (
+        "2",
+        "Most SPARQL queries of the public endpoint run at once (each in a child process).",
+    ),
+    "CIPD_QUERY_QUEUE": (
+        "8",
+        "Most SPARQL queries waiting for a slot (each waits at most CIPD_QUERY_TIMEOUT); beyond "
+        "that the endpoint answers 503 with Retry-After.",
+    ),
+    "CIPD_QUERY_MEMORY": (
+        "2048",
+        "Address space (MB) a SPARQL query's child process may use; 0: no limit.",
+    ),
     "CIPD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS; empty allows none."),
     "CIPD_MAX_CONCURRENT": (
         "8",
@@ -127,6 +140,9 @@ class Settings:
     port: int = 8000
     query_timeout: float = 10.0
     result_cap: int = 10_000
+    query_slots: int = 2
+    query_queue: int = 8
+    query_memory: int = 2048
     cors_origins: tuple[str, ...] = ()
     max_concurrent: int = 8
     max_queue: int = 32
@@ -200,6 +216,9 @@ class Settings:
             port=number("CIPD_PORT", int, 1),
             query_timeout=number("CIPD_QUERY_TIMEOUT", float, 0.1),
             result_cap=number("CIPD_RESULT_CAP", int, 1),
+            query_slots=number("CIPD_QUERY_SLOTS", int, 1),
+            query_queue=number("CIPD_QUERY_QUEUE", int, 0),
+            query_memory=number("CIPD_QUERY_MEMORY", int, 0),
             max_concurrent=number("CIPD_MAX_CONCURRENT", int, 1),
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
             bulk_files=number("CIPD_BULK_FILES", int, 0),
@@ -243,6 +262,9 @@ class Settings:
             "CIPD_PORT": str(self.port),
             "CIPD_QUERY_TIMEOUT": f"{self.query_timeout:g}",
             "CIPD_RESULT_CAP": str(self.result_cap),
+            "CIPD_QUERY_SLOTS": str(self.query_slots),
+            "CIPD_QUERY_QUEUE": str(self.query_queue),
+            "CIPD_QUERY_MEMORY": f"{self.query_memory} MB" if self.query_memory else "0 (no limit)",
             "CIPD_CORS_ORIGINS": ",".join(self.cors_origins) or "(none)",
             "CIPD_MAX_CONCURRENT": str(self.max_concurrent),
             "CIPD_MAX_QUEUE": str(self.max_queue),

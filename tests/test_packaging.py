@@ -50,6 +50,16 @@ def test_wheel_contains_every_ontology_and_query_file(wheel: Path):
                 assert f"cipd_graph/_data/{folder}/{path.relative_to(ROOT / folder)}" in names
 
 
+def test_wheel_contains_the_pages_static_files(wheel: Path):
+    """The query page, its editor and everything under api/static ship in the wheel."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = ROOT / "cipd_graph" / "api" / "static"
+    files = [p for p in static.rglob("*") if p.is_file()]
+    assert len(files) >= 10
+    for path in files:
+        assert f"cipd_graph/api/static/{path.relative_to(static)}" in names
+
+
 def test_unpacked_wheel_loads_the_model_outside_the_repository(wheel: Path, tmp_path: Path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

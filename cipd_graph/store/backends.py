@@ -25,7 +25,7 @@ import json
 import re
 import shutil
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -490,15 +490,12 @@ class RemoteBackend:
             raise StoreError(f"{url}: HTTP {response.status_code}: {detail}")
         return response
 
-    def dataset(self, text: str, *, readable_only: bool = False) -> dict[str, list[str]]:
+    def dataset(self, text: str) -> dict[str, list[str]]:
         """The protocol's dataset parameters for ``text``: the union as the default graph,
-        and this store's graphs (``readable_only``: those queries may read) as named graphs
-        when the query reads ``GRAPH``."""
+        and this store's graphs as named graphs when the query reads ``GRAPH``."""
         data = {"default-graph-uri": [self.layout.union]}
         if re.search(r"\bGRAPH\b", text, re.IGNORECASE):
             graphs = self.named_graphs()
-            if readable_only:
-                graphs = [g for g in graphs if self.layout.readable(g)]
             # An empty list would mean "the server's named graphs".
             data["named-graph-uri"] = graphs or [self.layout.graphs + "none"]
         return data
@@ -509,17 +506,20 @@ class RemoteBackend:
         *,
         accept: str,
         timeout_s: float | None = None,
-        readable_only: bool = False,
-        dataset: bool = True,
+        dataset: Mapping[str, list[str]] | None = None,
+        plain: bool = False,
     ) -> bytes:
-        """POST a query (form-encoded) and return the raw answer in ``accept``: over this
-        store's dataset (the union as default graph), or with ``dataset`` False over the
-        server's own (for look-ups that name their graphs)."""
+        """POST a query (form-encoded) and return the raw answer in ``accept``: over
+        ``dataset`` (protocol parameters) when given, else over this store's own (the union
+        as default graph), or with ``plain`` over the server's (for look-ups that name their
+        graphs)."""
         import httpx
 
         data: dict[str, Any] = {"query": text}
-        if dataset:
-            data |= self.dataset(text, readable_only=readable_only)
+        if dataset is not None:
+            data |= dataset
+        elif not plain:
+            data |= self.dataset(text)
         timeout = httpx.Timeout(timeout_s) if timeout_s is not None else self.client.timeout
         try:
             response = self.client.post(
@@ -535,17 +535,17 @@ class RemoteBackend:
         content: bytes = response.content
         return content
 
-    def query(self, text: str, *, dataset: bool = True) -> QueryAnswer:
+    def query(self, text: str, *, plain: bool = False) -> QueryAnswer:
         form = _query_form(text)
         if form in ("CONSTRUCT", "DESCRIBE"):
-            body = self.send_query(text, accept="application/n-triples", dataset=dataset)
+            body = self.send_query(text, accept="application/n-triples", plain=plain)
             return [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
-        body = self.send_query(text, accept="application/sparql-results+json", dataset=dataset)
+        body = self.send_query(text, accept="application/sparql-results+json", plain=plain)
         return parse_json_results(body)
 
     def _select(self, text: str) -> list[dict[str, Any]]:
         """Rows of a look-up that names its graphs (over the server's own dataset)."""
-        result = self.query(text, dataset=False)
+        result = self.query(text, plain=True)
         assert isinstance(result, ox.QuerySolutions)
         names = [v.value for v in result.variables]
         return [{n: row[n] for n in names} for row in result]
@@ -592,7 +592,7 @@ class RemoteBackend:
         else:
             result = self.query(
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
-                dataset=False,
+                plain=True,
             )
             assert isinstance(result, list)
             triples = [t for t in result if isinstance(t, ox.Triple)]
@@ -625,7 +625,7 @@ class RemoteBackend:
 
     # -- look-ups ---------------------------------------------------------------------
     def _rows(self, text: str) -> Iterator[tuple[Any, ...]]:
-        result = self.query(text, dataset=False)
+        result = self.query(text, plain=True)
         assert isinstance(result, ox.QuerySolutions)
         for row in result:
             yield tuple(row)
@@ -855,7 +855,7 @@ class RemoteBackend:
             f"<{jr}content> ?content . OPTIONAL {{ ?part <{jr}kind> ?kind }} }} }}"
         )
         complete = self.query(
-            f"ASK {{ GRAPH <{journal}> {{ <{journal}> <{jr}complete> ?x }} }}", dataset=False
+            f"ASK {{ GRAPH <{journal}> {{ <{journal}> <{jr}complete> ?x }} }}", plain=True
         )
         if not complete:  # written only in part: nothing was changed yet
             self._forget(journal)
