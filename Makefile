@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench ontology schemas pictures clean
+.PHONY: demo test lint docs bench ontology schemas pictures screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ pictures: $(STAMP)
 		CIPD_STORE=$(PICTURES_STORE) CIPD_PSEUDONYM_KEY=sample-pictures-key \
 			$(BIN)/cipd report --scope $$scope --out docs/pictures/$$(echo $$scope | tr : -) || exit 1; \
 	done
+
+# Screenshots of the dashboard at 1400 and 800 pixels wide, committed under docs/screenshots/
+# (the sample records served from a throwaway store; needs Debian's chromium).
+screenshots: $(STAMP)
+	$(BIN)/python docs/_tools/screenshots.py
 
 # BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)
