@@ -28,8 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check cipd_graph tests bench
 	$(BIN)/mypy
 
+# The documentation site, built offline into build/site (mkdocs.yml; open build/site/index.html
+# from the file system or serve the folder), with the ontology's pages (build/docs) in it.
 docs: $(STAMP)
 	$(BIN)/cipd docs --out build/docs
+	CIPD_ONTOLOGY_DOCS=build/docs NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "site: build/site/index.html"
 
 ontology: $(STAMP)
 	$(BIN)/cipd ontology --out build/ontology
