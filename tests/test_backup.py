@@ -18,7 +18,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from cipd_graph import Settings
+from cipd_graph import Settings, StoreError
+from cipd_graph._backup import restore_store
 from cipd_graph._store import GraphStore
 from cipd_graph.cli import app
 
@@ -200,6 +201,9 @@ def test_backup_of_a_served_store_under_writes_is_consistent(tmp_path: Path):
         # while the server runs, restore refuses its store and leaves it serving
         refused = cipd("restore", "--force", str(backups[0]), store=store)
         assert refused.returncode == 2 and "in use" in refused.stderr, refused.stderr
+        # ... and refuses to take the served store itself as a backup (it is being written)
+        with pytest.raises(StoreError, match="in use by another process"):
+            restore_store(Settings(store=str(tmp_path / "other")), store)
     finally:
         stop.set()
         thread.join(60)
@@ -208,8 +212,7 @@ def test_backup_of_a_served_store_under_writes_is_consistent(tmp_path: Path):
     assert len(writes) >= 3
     for backup in backups:
         target = tmp_path / f"from-{backup.name}"
-        done = cipd("restore", str(backup), store=target)
-        assert done.returncode == 0, done.stdout + done.stderr
+        restore_store(Settings(store=str(target)), backup)
         with GraphStore(target, Settings(store=str(target), pseudonym_key=KEY)) as s:
             shas = {src.sha256 for src in s.sources() if src.path.endswith("ward7-falls.yaml")}
             rows = s.oxigraph.query(
