@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench ontology schemas pictures vendor clean
+.PHONY: demo test lint docs bench ontology schemas pictures screenshots vendor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check cipd_graph tests bench
 	$(BIN)/mypy
 
+# The documentation site, built offline into build/site (mkdocs.yml; open build/site/index.html
+# from the file system or serve the folder), with the ontology's pages (build/docs) in it.
 docs: $(STAMP)
 	$(BIN)/cipd docs --out build/docs
+	CIPD_ONTOLOGY_DOCS=build/docs NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "site: build/site/index.html"
 
 ontology: $(STAMP)
 	$(BIN)/cipd ontology --out build/ontology
@@ -48,6 +52,11 @@ pictures: $(STAMP)
 		CIPD_STORE=$(PICTURES_STORE) CIPD_PSEUDONYM_KEY=sample-pictures-key \
 			$(BIN)/cipd report --scope $$scope --out docs/pictures/$$(echo $$scope | tr : -) || exit 1; \
 	done
+
+# Screenshots of the dashboard at 1400 and 800 pixels wide, committed under docs/screenshots/
+# (the sample records served from a throwaway store; needs Debian's chromium).
+screenshots: $(STAMP)
+	$(BIN)/python docs/_tools/screenshots.py
 
 # BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)

@@ -629,6 +629,65 @@ def serve_command(
         raise _fail(exc) from exc
 
 
+# --------------------------------------------------------------------------- backups
+
+
+@app.command("backup")
+def backup_command(
+    dest: Annotated[Path, typer.Argument(help="A new directory to write the backup into.")],
+) -> None:
+    """Back up the store (CIPD_STORE) into DEST, also while `cipd serve` or a load runs.
+
+    DEST gets a consistent copy of the store, its pseudonym key file (secret: whoever holds
+    it can test a guessed local id against a pseudonym) and its uploads.
+    """
+    from cipd_graph._backup import backup_store
+
+    try:
+        info = backup_store(_settings(), dest)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    how = "a consistent copy of a store in use" if info.live else "the store was not in use"
+    typer.echo(f"backed up {info.quads:,} quads into {info.path} in {info.seconds:.1f} s ({how})")
+    if info.key_included:
+        typer.echo(
+            f"  includes the pseudonym key ({info.path / 'pseudonym.key'}): keep the backup as "
+            "secret as the key"
+        )
+    else:
+        typer.echo(
+            "  no pseudonym key file in the store: people were pseudonymised with "
+            "CIPD_PSEUDONYM_KEY; keep that key with the backup"
+        )
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A directory `cipd backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a store that holds data.")
+    ] = False,
+) -> None:
+    """Replace the store (CIPD_STORE) with the backup SOURCE, atomically.
+
+    Refuses a store in use (stop `cipd serve` first), a backup that does not open or does not
+    match its manifest, and, without --force, a store that already holds data.
+    """
+    from cipd_graph._backup import restore_store
+
+    try:
+        info = restore_store(_settings(), source, force=force)
+    except CipdError as exc:
+        raise _fail(exc) from exc
+    replaced = f", replacing {info.replaced:,}" if info.replaced else ""
+    typer.echo(f"restored {info.quads:,} quads into {info.store}{replaced} in {info.seconds:.1f} s")
+    if not info.key_restored:
+        typer.echo(
+            "  the backup has no pseudonym key file: set CIPD_PSEUDONYM_KEY to the key its "
+            "people were pseudonymised with"
+        )
+
+
 def main() -> None:
     """Entry point of the ``cipd`` console script."""
     app()

@@ -287,6 +287,31 @@ def test_timeline_picture(store):
         draw_figure(store, scope, "pie")
 
 
+def test_measures_picture_and_a_timeline_fitted_to_the_cycles(store):
+    scope = resolve_scope(store, "ward7-falls")
+    ids = ids_in(draw_figure(store, scope, "measures").svg())
+    assert "measure-falls-rate" in ids and "2024-08-31 = 5.4" in title_of(ids["measure-falls-rate"])
+    # the project runs a year; its cycles and observations (May to August) fill the axis
+    svg = draw_figure(store, scope, "timeline").svg()
+    assert "project runs from 2024-04-01 to 2025-03-31" in svg
+    with pytest.raises(AnalyticsError):
+        draw_figure(store, resolve_scope(store, "all"), "measures")
+
+
+def test_labels_for_display(store):
+    col = collaboration(store, resolve_scope(store, "all"))
+    labels = {t.kind: t.kind_label for t in col.teams}
+    assert labels["ClinicalMicrosystem"] == "Clinical microsystem"
+    assert labels["InterprofessionalTeam"] == "Interprofessional team"
+    matrix = module_matrix(store, resolve_scope(store, "all"))
+    ipw = next(e for e in matrix.elements if e.notation == "IPW")
+    assert ipw.kind_label == "Strand" and ipw.definition.startswith("Members of different")
+    # the heatmap names every column in full (labels used to be cut at 24 characters)
+    svg = draw_figure(store, resolve_scope(store, "all"), "heatmap").svg()
+    assert "Commissioners, providers and institutions working together" in svg
+    assert "…" not in svg
+
+
 def test_report_writes_a_self_contained_page(store, tmp_path: Path):
     from cipd_graph.analytics import write_report
 
@@ -299,6 +324,10 @@ def test_report_writes_a_self_contained_page(store, tmp_path: Path):
     assert all(r.startswith(("data:", "#")) for r in references), references
     for table in ("Blau", "Shannon", "Jaccard", "shortest path", "stages recorded"):
         assert table in html
+    assert "<td>Clinical microsystem</td>" in html and "<td>ClinicalMicrosystem</td>" not in html
+    assert '<td class="num">0.83</td>' in html  # Blau, two decimals
+    assert "No brokers" in html  # one team working as a whole has none; the report says why
+    assert "<b>Strand</b> (2)" in html  # gaps grouped by kind
     for name in ("tapestry", "heatmap", "network", "timeline"):
         ids_in((tmp_path / "out" / "figures" / f"{name}.svg").read_text(encoding="utf-8"))
         png_size((tmp_path / "out" / "figures" / f"{name}.png").read_bytes())

@@ -71,7 +71,7 @@ STAGE_COLOURS = {"plan": "#0072B2", "do": "#E69F00", "study": "#009E73", "act": 
 GAP_COLOUR = "#D55E00"
 #: Amounts (coverage shares) run from pale to dark blue.
 SHADE = colormaps["Blues"]
-FIGURE_NAMES = ("tapestry", "heatmap", "network", "timeline")
+FIGURE_NAMES = ("tapestry", "heatmap", "network", "timeline", "measures")
 
 _RC: dict[str, Any] = {
     "svg.hashsalt": "cipd-graph",
@@ -147,7 +147,7 @@ def _text_colour(value: float) -> str:
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
 
 
 # --------------------------------------------------------------------------- tapestry
@@ -418,11 +418,12 @@ KIND_NAMES = {
 }
 
 
-def _short(element: Any, width: int = 24) -> str:
+def _column_name(element: Any) -> str:
+    """A column's name: the element's notation when it has one, else its whole label (never
+    cut short: the figure's bottom margin grows to fit the longest)."""
     if not element.notation.startswith("cipd:"):
         return str(element.notation)
-    label = str(element.label)
-    return label if len(label) <= width else label[: width - 1].rstrip() + "…"
+    return str(element.label)
 
 
 def draw_heatmap(matrix: ModuleMatrix) -> Drawing:
@@ -436,7 +437,9 @@ def draw_heatmap(matrix: ModuleMatrix) -> Drawing:
     rows, cols = len(matrix.modules), len(matrix.elements)
     shown = max(rows, 1)
     # Lay out in inches: title and legend, group names, counts, the matrix, element names.
-    cell, left, right, top, bottom = 0.24, 3.4, 0.3, 2.3, 1.9
+    longest = max((len(_column_name(e)) for e in matrix.elements), default=10)
+    # 7.5 pt DejaVu Sans averages about 0.058 inch a character.
+    cell, left, right, top, bottom = 0.24, 3.4, 0.3, 2.3, 0.35 + 0.058 * longest
     width = left + cols * cell + right
     height = top + shown * 0.38 + bottom
     with _style():
@@ -461,7 +464,7 @@ def draw_heatmap(matrix: ModuleMatrix) -> Drawing:
             f"{len(matrix.overlaps)} overlaps",
         )
         ax.set_xticks(range(cols))
-        ax.set_xticklabels([_short(e) for e in matrix.elements], rotation=90, fontsize=7.5)
+        ax.set_xticklabels([_column_name(e) for e in matrix.elements], rotation=90, fontsize=7.5)
         ax.set_yticks(range(shown))
         ax.set_yticklabels(
             [_wrap(f"{m.label} ({m.id})", 50) for m in matrix.modules] or ["(no module in scope)"],
@@ -675,6 +678,113 @@ def layout(graph: nx.Graph[str], seed: int = 7) -> dict[str, tuple[float, float]
     return placed
 
 
+class _LabelPlacer:
+    """Puts short labels next to points of a network drawing so that no two labels overlap
+    and no label covers a person: each label tries candidate spots around its anchors, nearest
+    first, and takes the first free one (the least crowded one if none is free)."""
+
+    PAD = 3.0  # pixels kept clear around every label
+
+    def __init__(
+        self,
+        fig: Figure,
+        ax: Any,
+        pos: Mapping[str, tuple[float, float]],
+        ringed: set[str],
+    ) -> None:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # type: ignore[no-untyped-call]  # settles the axes limits (aspect, data limits) before measuring
+        ax.set_xlim(ax.get_xlim())
+        ax.set_ylim(ax.get_ylim())
+        self.renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+        self.ax = ax
+        self.dpi = fig.dpi
+        self.taken: list[tuple[float, float, float, float]] = []
+        for person, (x, y) in pos.items():
+            px, py = ax.transData.transform((x, y))
+            r = (11.0 if person in ringed else 7.0) * self.dpi / 100
+            self.taken.append((px - r, py - r, px + r, py + r))
+
+    def _overlap(self, box: tuple[float, float, float, float]) -> float:
+        total = 0.0
+        for x0, y0, x1, y1 in self.taken:
+            w = min(box[2], x1) - max(box[0], x0)
+            h = min(box[3], y1) - max(box[1], y0)
+            if w > 0 and h > 0:
+                total += w * h
+        return total
+
+    def place(
+        self,
+        label: str,
+        anchors: Sequence[tuple[float, float]],
+        *,
+        near: float,
+        away: tuple[float, float] | None = None,
+        colour: str = "#1a1a1a",
+        size: float = 9,
+    ) -> Any:
+        """Draw ``label`` at the first free spot around ``anchors`` (data coordinates)."""
+        best: tuple[float, Any, tuple[float, float, float, float]] | None = None
+        for distance in (near, near + 8, near + 16, near + 28):
+            for ax_, ay in anchors:
+                directions: list[tuple[float, float]] = [
+                    (1, 1),
+                    (-1, 1),
+                    (1, -1),
+                    (-1, -1),
+                    (1, 0),
+                    (-1, 0),
+                    (0, 1),
+                    (0, -1),
+                ]
+                if away is not None:
+                    dx, dy = ax_ - away[0], ay - away[1]
+                    norm = math.hypot(dx, dy) or 1.0
+                    directions.insert(0, (dx / norm, dy / norm))
+                for ux, uy in directions:
+                    text = self.ax.annotate(
+                        label,
+                        (ax_, ay),
+                        xytext=(ux * distance, uy * distance),
+                        textcoords="offset points",
+                        ha="center" if abs(ux) < 0.3 else ("left" if ux > 0 else "right"),
+                        va="center" if abs(uy) < 0.3 else ("bottom" if uy > 0 else "top"),
+                        fontsize=size,
+                        fontweight="bold",
+                        color=colour,
+                        zorder=6,
+                        bbox={
+                            "boxstyle": "round,pad=0.15",
+                            "fc": "white",
+                            "ec": "none",
+                            "alpha": 0.8,
+                        },
+                    )
+                    extent = text.get_window_extent(self.renderer)
+                    box = (
+                        extent.x0 - self.PAD,
+                        extent.y0 - self.PAD,
+                        extent.x1 + self.PAD,
+                        extent.y1 + self.PAD,
+                    )
+                    crowding = self._overlap(box)
+                    if crowding == 0:
+                        if best is not None:
+                            best[1].remove()
+                        self.taken.append(box)
+                        return text
+                    if best is None or crowding < best[0]:
+                        if best is not None:
+                            best[1].remove()
+                        best = (crowding, text, box)
+                    else:
+                        text.remove()
+        assert best is not None
+        self.taken.append(best[2])
+        return best[1]
+
+
 def draw_network(
     graph: nx.Graph[str],
     collaboration: Collaboration,
@@ -753,6 +863,7 @@ def draw_network(
                     label=f"{profession} ({counts.get(profession, 0)})",
                 )
             )
+        rings = []
         for i, broker in enumerate(collaboration.brokers, 1):
             x, y = pos[broker.person]
             ring = ax.scatter(
@@ -764,15 +875,8 @@ def draw_network(
                 f"Broker {i}: {person_label(broker.person, broker.profession)}, "
                 f"betweenness {broker.betweenness:.3f}",
             )
-            ax.annotate(
-                f"B{i}",
-                (x, y),
-                xytext=(7, 7),
-                textcoords="offset points",
-                fontsize=9,
-                fontweight="bold",
-                zorder=5,
-            )
+            rings.append((i, broker.person))
+        hulls: list[tuple[int, list[tuple[float, float]]]] = []
         for number, members in enumerate(communities, 1):
             if len(members) < 2:
                 continue
@@ -790,18 +894,20 @@ def draw_network(
             drawing.mark(
                 shape, f"community-{number}", f"Louvain community C{number}: {len(members)} people"
             )
-            top = max(hull, key=lambda xy: (xy[1], -xy[0]))
-            ax.text(
-                top[0],
-                top[1] + 0.01,
-                f"C{number}",
-                fontsize=9,
-                color="#404040",
-                ha="center",
-                va="bottom",
-                fontweight="bold",
-                zorder=5,
+            hulls.append((number, hull))
+        placer = _LabelPlacer(fig, ax, pos, {p for _, p in rings})
+        for i, person in rings:
+            text = placer.place(f"B{i}", [pos[person]], near=11.0)
+            drawing.mark(text, f"broker-label-{i}", f"Broker {i}")
+        for number, hull in hulls:
+            cx = sum(x for x, _ in hull) / len(hull)
+            cy = sum(y for _, y in hull) / len(hull)
+            # The top of the area first, then its other corners, away from its middle.
+            corners = sorted(hull, key=lambda xy: (-xy[1], xy[0]))
+            text = placer.place(
+                f"C{number}", corners, near=4.0, away=(cx, cy), colour="#404040", size=9
             )
+            drawing.mark(text, f"community-label-{number}", f"Louvain community C{number}")
         legend = fig.legend(
             handles=handles,
             loc="upper left",
@@ -825,6 +931,21 @@ def draw_network(
 # --------------------------------------------------------------------------- timeline
 
 
+def _fitted_span(timeline: Timeline) -> tuple[Any, Any]:
+    """The first and last date of a project's cycles, stages, events and observations (its
+    own start and end only when it records none of those)."""
+    import datetime as dt
+
+    dates: list[dt.date] = [c.start for c in timeline.cycles]
+    dates += [c.end for c in timeline.cycles if c.end]
+    dates += [d for c in timeline.cycles for st in c.stages for d in (st.start, st.end) if d]
+    dates += [e.date for e in timeline.events]
+    dates += [p[0] for m in timeline.measures for p in m.points]
+    if not dates:
+        dates = [d for d in (timeline.start, timeline.end) if d] or [dt.date.today()]
+    return min(dates), max(dates)
+
+
 def draw_timeline(timeline: Timeline) -> Drawing:  # noqa: PLR0915
     """A project's PDSA cycles (bars, with stage segments where stages have dates), learning
     activities and reflections, and each measure over time with its baseline and target."""
@@ -846,16 +967,19 @@ def draw_timeline(timeline: Timeline) -> Drawing:  # noqa: PLR0915
         drawing = Drawing("timeline", fig)
         fig.suptitle(f"PDSA timeline: {timeline.project.label}", fontsize=14, fontweight="bold")
         ax = axes[0]
-        dates: list[dt.date] = [d for d in (timeline.start, timeline.end) if d]
-        dates += [c.start for c in timeline.cycles] + [c.end for c in timeline.cycles if c.end]
-        dates += [e.date for e in timeline.events] + [p[0] for m in measures for p in m.points]
-        first = min(dates) if dates else dt.date.today()
-        last = max(dates) if dates else dt.date.today()
+        first, last = _fitted_span(timeline)
         span_days = max((last - first).days, 30)
+        # The axis fits the cycles, events and observations, not the whole project (a year
+        # around a few weeks of cycles would leave them slivers): the project's bar is cut at
+        # the axis and says its dates.
+        pad = dt.timedelta(days=max(span_days // 40, 3))
+        lo, hi = first - pad, last + pad
+        p_start = max(timeline.start or lo, lo)
+        p_end = min(timeline.end or hi, hi)
         project = ax.barh(
             -1,
-            max(((timeline.end or last) - (timeline.start or first)).days, 1),
-            left=mdates.date2num(timeline.start or first),
+            max((p_end - p_start).days, 1),
+            left=mdates.date2num(p_start),
             height=0.35,
             color="#BDBDBD" if timeline.end else "#DDDDDD",
             edgecolor="#555555",
@@ -868,11 +992,30 @@ def draw_timeline(timeline: Timeline) -> Drawing:  # noqa: PLR0915
             f"Project {timeline.project.label}: {timeline.start or '?'} to "
             f"{timeline.end or 'running'}",
         )
+        cut = [
+            f"from {timeline.start}" if timeline.start and timeline.start < lo else "",
+            f"to {timeline.end}" if timeline.end and timeline.end > hi else "",
+        ]
+        if any(cut) or not timeline.end:
+            ax.text(
+                mdates.date2num(p_start) + 0.01 * span_days,
+                -1,
+                "project runs "
+                + " ".join(c for c in cut if c)
+                + ("" if timeline.end else " (running)"),
+                va="center",
+                ha="left",
+                fontsize=7.5,
+                color="#333333",
+                zorder=3,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+            )
         for cycle in timeline.cycles:
             y = cycle.number
             stage_dates = [d for s in cycle.stages for d in (s.start, s.end) if d]
             end = cycle.end or max([*stage_dates, cycle.start, last])
-            width = max((end - cycle.start).days, 1)
+            # At least 1.5% of the axis: a one-week cycle stays visible on a long axis.
+            width = max((end - cycle.start).days, 1, 0.015 * span_days)
             bar = ax.barh(
                 y,
                 width,
@@ -948,8 +1091,7 @@ def draw_timeline(timeline: Timeline) -> Drawing:  # noqa: PLR0915
         ax.set_yticks([-1, 0] + [c.number for c in timeline.cycles])
         ax.set_yticklabels(["project", "learning"] + [f"cycle {c.number}" for c in timeline.cycles])
         ax.set_ylim(max([c.number for c in timeline.cycles] + [0]) + 0.7, -1.6)
-        pad = dt.timedelta(days=max(span_days // 40, 3))
-        ax.set_xlim(mdates.date2num(first - pad), mdates.date2num(last + pad))
+        ax.set_xlim(mdates.date2num(lo), mdates.date2num(hi))
         ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
         ax.set_axisbelow(True)
         handles: list[Artist] = [Patch(facecolor=c, label=n) for n, c in STAGE_COLOURS.items()]
@@ -972,43 +1114,7 @@ def draw_timeline(timeline: Timeline) -> Drawing:  # noqa: PLR0915
         )
         drawing.mark(legend, "legend", "PDSA stages and events")
         for ax_m, measure in zip(axes[1:], measures, strict=True):
-            xs = [mdates.date2num(d) for d, _ in measure.points]
-            ys = [v for _, v in measure.points]
-            (line,) = ax_m.plot(
-                xs, ys, marker="o", color="#0072B2", linewidth=1.8, label="observed"
-            )
-            drawing.mark(
-                line,
-                f"measure-{gid(measure.iri.rsplit('/', 1)[-1])}",
-                f"{measure.label}: " + ", ".join(f"{d} = {v:g}" for d, v in measure.points),
-            )
-            if measure.baseline is not None:
-                ax_m.axhline(
-                    measure.baseline,
-                    color="#555555",
-                    linestyle="--",
-                    linewidth=1,
-                    label=f"baseline {measure.baseline:g}",
-                )
-            if measure.target is not None:
-                ax_m.axhline(
-                    measure.target,
-                    color="#009E73",
-                    linestyle=":",
-                    linewidth=1.6,
-                    label=f"target {measure.target:g}",
-                )
-            for cycle in timeline.cycles:
-                ax_m.axvspan(
-                    mdates.date2num(cycle.start),
-                    mdates.date2num(cycle.end or last),
-                    color="#F0F0F0",
-                    zorder=0,
-                )
-            ax_m.set_title(_wrap(measure.label, 90), fontsize=9.5, fontweight="normal", loc="left")
-            ax_m.set_ylabel(_wrap(measure.unit or "", 22), fontsize=8)
-            ax_m.grid(axis="y", color="#E5E5E5", linewidth=0.6)
-            ax_m.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+            _measure_panel(ax_m, measure, timeline, last, drawing)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         axes[-1].xaxis.set_major_locator(locator)
         axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -1016,13 +1122,98 @@ def draw_timeline(timeline: Timeline) -> Drawing:  # noqa: PLR0915
     return drawing
 
 
+def _measure_panel(
+    ax_m: Any, measure: Any, timeline: Timeline, last: Any, drawing: Drawing
+) -> None:
+    """One measure over time: its observations, baseline and target, the cycles shaded."""
+    xs = [mdates.date2num(d) for d, _ in measure.points]
+    ys = [v for _, v in measure.points]
+    (line,) = ax_m.plot(xs, ys, marker="o", color="#0072B2", linewidth=1.8, label="observed")
+    drawing.mark(
+        line,
+        f"measure-{gid(measure.iri.rsplit('/', 1)[-1])}",
+        f"{measure.label}: " + ", ".join(f"{d} = {v:g}" for d, v in measure.points),
+    )
+    if measure.baseline is not None:
+        ax_m.axhline(
+            measure.baseline,
+            color="#555555",
+            linestyle="--",
+            linewidth=1,
+            label=f"baseline {measure.baseline:g}",
+        )
+    if measure.target is not None:
+        ax_m.axhline(
+            measure.target,
+            color="#009E73",
+            linestyle=":",
+            linewidth=1.6,
+            label=f"target {measure.target:g}",
+        )
+    for cycle in timeline.cycles:
+        ax_m.axvspan(
+            mdates.date2num(cycle.start),
+            mdates.date2num(cycle.end or last),
+            color="#F0F0F0",
+            zorder=0,
+        )
+    ax_m.set_title(_wrap(measure.label, 90), fontsize=9.5, fontweight="normal", loc="left")
+    ax_m.set_ylabel(_wrap(measure.unit or "", 22), fontsize=8)
+    ax_m.grid(axis="y", color="#E5E5E5", linewidth=0.6)
+    ax_m.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def draw_measures(timeline: Timeline) -> Drawing:
+    """A project's measures over time, each with its baseline and target, the PDSA cycles
+    shaded and numbered behind them (the dashboard draws the cycles themselves in HTML)."""
+    import datetime as dt
+
+    measures = timeline.measures
+    with _style():
+        fig = Figure(figsize=(11, 0.9 + 2.3 * max(len(measures), 1)))
+        drawing = Drawing("measures", fig)
+        fig.suptitle(f"Measures: {timeline.project.label}", fontsize=13, fontweight="bold")
+        if not measures:
+            fig.text(0.5, 0.45, "No measure recorded for this project", ha="center", fontsize=11)
+            return drawing
+        axes = fig.subplots(len(measures), 1, sharex=True, squeeze=False)[:, 0]
+        dates = [p[0] for m in measures for p in m.points]
+        dates += [c.start for c in timeline.cycles] + [c.end for c in timeline.cycles if c.end]
+        first, last = (min(dates), max(dates)) if dates else _fitted_span(timeline)
+        pad = dt.timedelta(days=max((last - first).days // 40, 3))
+        for ax_m, measure in zip(axes, measures, strict=True):
+            _measure_panel(ax_m, measure, timeline, last, drawing)
+        top = axes[0]
+        for cycle in timeline.cycles:
+            middle = cycle.start + ((cycle.end or last) - cycle.start) / 2
+            top.annotate(
+                f"C{cycle.number}",
+                (mdates.date2num(middle), 0.97),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                va="top",
+                fontsize=7.5,
+                color="#555555",
+            )
+        axes[-1].set_xlim(mdates.date2num(first - pad), mdates.date2num(last + pad))
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        axes[-1].xaxis.set_major_locator(locator)
+        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        fig.text(0.1, 0.005, "grey bands C1, C2, ...: PDSA cycles", fontsize=8, color="#444444")
+        fig.subplots_adjust(left=0.1, right=0.78, hspace=0.55, top=0.85)
+    return drawing
+
+
 def figure_names(scope: Scope) -> list[str]:
-    """The figures that can be drawn for a scope (the timeline only for a project)."""
-    return [n for n in FIGURE_NAMES if n != "timeline" or scope.kind == "project"]
+    """The figures a report draws for a scope (the timeline only for a project; the
+    measures are part of the timeline there, and a figure of their own for the dashboard)."""
+    return [
+        n for n in FIGURE_NAMES if n != "measures" and (n != "timeline" or scope.kind == "project")
+    ]
 
 
 def draw_figure(store: GraphStore, scope: Scope, name: str, seed: int = 7) -> Drawing:
-    """Draw the figure ``name`` (tapestry, heatmap, network or timeline) for a scope."""
+    """Draw the figure ``name`` (tapestry, heatmap, network, timeline or measures) for a scope."""
     if name not in FIGURE_NAMES:
         raise AnalyticsError(f"no figure {name!r}: choose one of {', '.join(FIGURE_NAMES)}")
     if name == "tapestry":
@@ -1034,4 +1225,6 @@ def draw_figure(store: GraphStore, scope: Scope, name: str, seed: int = 7) -> Dr
         return draw_network(
             graph, collaboration(store, scope, seed), communities(graph, seed), seed
         )
+    if name == "measures":
+        return draw_measures(timeline(store, scope))
     return draw_timeline(timeline(store, scope))

@@ -446,12 +446,15 @@ class ModuleRef:
 
 @dataclass(frozen=True)
 class ElementRef:
-    """A model element: IRI, short name (notation or CURIE), label and kind."""
+    """A model element: IRI, short name (notation or CURIE), label and kind (the local name
+    of its class), with the class's label and the element's definition for display."""
 
     iri: str
     notation: str
     label: str
     kind: str
+    kind_label: str = ""
+    definition: str = ""
 
 
 @dataclass(frozen=True)
@@ -497,7 +500,22 @@ def ordered_elements(store: GraphStore) -> list[ElementRef]:
         store.model,
         key=lambda e: (rank.get(e.kind, len(rank)), e.kind, e.sequence or 10_000, e.label),
     )
-    return [ElementRef(e.iri, e.notation or e.curie, e.label, e.kind) for e in elements]
+    kinds = kind_labels(store, {e.kind for e in elements})
+    return [
+        ElementRef(e.iri, e.notation or e.curie, e.label, e.kind, kinds[e.kind], e.definition)
+        for e in elements
+    ]
+
+
+def kind_labels(store: GraphStore, kinds: Iterable[str]) -> dict[str, str]:
+    """The ontology's label of each ``cipd:`` class named by its local name (the local name
+    split into words when the class has none)."""
+    kinds = set(kinds)
+    found = _labels(store, [CIPD_NS + k for k in kinds])
+    return {
+        k: found.get(CIPD_NS + k) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", k).capitalize()
+        for k in kinds
+    }
 
 
 def module_matrix(store: GraphStore, scope: Scope) -> ModuleMatrix:
@@ -854,6 +872,7 @@ class TeamDiversity:
     blau: float
     shannon: float
     unknown: int
+    kind_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -998,7 +1017,7 @@ def person_label(iri: str, profession: str) -> str:
 
 
 def team_diversity(
-    team: Group, professions: Mapping[str, str], id_: str | None = None
+    team: Group, professions: Mapping[str, str], id_: str | None = None, kind_label: str = ""
 ) -> TeamDiversity:
     """Blau's and Shannon's indices of a team's professions."""
     known = [professions[m] for m in sorted(team.members) if m in professions]
@@ -1013,6 +1032,7 @@ def team_diversity(
         blau=blau_index(counts.values()),
         shannon=shannon_index(counts.values()),
         unknown=len(team.members) - len(known),
+        kind_label=kind_label or team.kind,
     )
 
 
@@ -1027,8 +1047,9 @@ def collaboration(store: GraphStore, scope: Scope, seed: int = 7, top: int = 5) 
     groups, professions = _groups(store, scope)
     graph = collaboration_graph(groups, professions)
     teams = [g for g in groups if g.kind != "LearningActivity"]
+    kinds = kind_labels(store, {t.kind for t in teams})
     diversity = sorted(
-        (team_diversity(t, professions, _local_id(store, t.iri)) for t in teams),
+        (team_diversity(t, professions, _local_id(store, t.iri), kinds[t.kind]) for t in teams),
         key=lambda d: (-d.blau, d.label),
     )
     found = communities(graph, seed)

@@ -120,6 +120,40 @@ def _inline(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
+def no_brokers(col: Collaboration) -> str:
+    """Why a collaboration network has no broker, in a sentence."""
+    if col.people == 0:
+        return "No brokers: no collaboration is recorded in this scope."
+    if col.people < 3:
+        return "No brokers: a broker links two other people, and the network has fewer than three."
+    return (
+        "No brokers: everyone who could be linked through someone else is linked directly "
+        "(each group works together as a whole), so no one lies on a shortest path between "
+        "two others and every betweenness is 0."
+    )
+
+
+def _gaps(matrix: ModuleMatrix) -> str:
+    """The gaps of a matrix grouped by the kind of model element."""
+    if not matrix.gaps:
+        return "<p><b>Gaps</b>: none; every model element is mapped by a module of the scope.</p>"
+    groups: dict[str, list[str]] = {}
+    elements = {e.iri: e for e in matrix.elements}
+    for gap in matrix.gaps:
+        element = elements[gap]
+        groups.setdefault(element.kind_label or element.kind, []).append(element.label)
+    items = "".join(
+        f"<li><b>{escape(kind)}</b> ({len(labels)}): "
+        + ", ".join(f'<span class="gap">{escape(label)}</span>' for label in labels)
+        + "</li>"
+        for kind, labels in groups.items()
+    )
+    return (
+        f"<p><b>Gaps</b>: no module of the scope maps to {len(matrix.gaps)} of "
+        f"{len(matrix.elements)} model elements.</p><ul>{items}</ul>"
+    )
+
+
 def render_html(result: Analytics, svgs: dict[str, str]) -> str:
     """The report page of ``result`` with the SVG figures ``svgs`` inlined."""
     scope, cov, matrix, col = result.scope, result.coverage, result.matrix, result.collaboration
@@ -152,9 +186,7 @@ def render_html(result: Analytics, svgs: dict[str, str]) -> str:
         f"Projects weaving all four strands: {len(cov.fully_woven)} of {len(cov.projects)}.</p>",
         "<h2>Modules and model elements (CQ12, CQ13)</h2>",
         f"<figure>{_inline(svgs.get('heatmap', ''))}</figure>",
-        f"<p><b>Gaps</b> ({len(matrix.gaps)}): no module of the scope maps to "
-        + ", ".join(f'<span class="gap">{escape(elements[g].label)}</span>' for g in matrix.gaps)
-        + ".</p>",
+        _gaps(matrix),
         _table(
             ["overlap: element", "modules mapped to it"],
             [[elements[e].label, ", ".join(ms)] for e, ms in matrix.overlaps.items()],
@@ -170,11 +202,11 @@ def render_html(result: Analytics, svgs: dict[str, str]) -> str:
             [
                 [
                     t.label,
-                    t.kind,
+                    t.kind_label or t.kind,
                     t.members,
                     ", ".join(f"{p} {n}" for p, n in t.professions.items()),
-                    f"{t.blau:.3f}",
-                    f"{t.shannon:.3f}",
+                    f"{t.blau:.2f}",
+                    f"{t.shannon:.2f}",
                 ]
                 for t in col.teams
             ],
@@ -187,7 +219,9 @@ def render_html(result: Analytics, svgs: dict[str, str]) -> str:
                 for i, b in enumerate(col.brokers, 1)
             ],
             {2},
-        ),
+        )
+        if col.brokers
+        else f"<p>{escape(no_brokers(col))}</p>",
         _table(
             ["community", "size", "professions", "best-matching team", "Jaccard"],
             [

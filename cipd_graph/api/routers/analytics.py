@@ -100,11 +100,11 @@ def read_paths(
 )
 def read_figure(
     store: StoreDep,
-    name: Literal["tapestry", "heatmap", "network", "timeline"],
+    name: Literal["tapestry", "heatmap", "network", "timeline", "measures"],
     fmt: Literal["svg", "png"],
     scope: ScopeParam = "all",
 ) -> Response:
-    """A figure of a scope drawn from the data: tapestry, heatmap, network or timeline (projects)."""
+    """A figure of a scope drawn from the data: tapestry, heatmap, network, or (projects) timeline or measures."""
     chosen = _scope(store, scope)
     drawing = _answer(lambda: analytics.draw_figure(store, chosen, name))
     if fmt == "png":
