@@ -1,4 +1,5 @@
-"""Every element, relation and list item of MODEL.md sections 2 to 4 has a term that encodes it.
+"""Every element, relation and list item of MODEL.md sections 2 to 4, and the corrections and
+additions of issue 19, has a term that encodes it.
 
 Each row names the item as MODEL.md states it, the terms that encode it, and where the
 item is a fact rather than a name, a SPARQL ASK that must hold in the ontology.
@@ -19,6 +20,7 @@ PREFIX cipd: <https://w3id.org/cipd#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
 """
 
 Row = tuple[str, str, tuple[str, ...], str | None]
@@ -43,7 +45,12 @@ COVERAGE: list[Row] = [
         ("Strand", "weavesInto"),
         "ASK { { SELECT (COUNT(?s) AS ?n) WHERE { ?s a cipd:Strand ; cipd:weavesInto cipd:CIPD } } FILTER(?n = 4) }",
     ),
-    ("2", "no strand makes the picture alone (warp and weft)", ("weaves",), None),
+    (
+        "2",
+        "no strand makes the picture alone (warp and weft)",
+        ("evidencesStrand", "AllStrandsEvidencedProject", "InterwovenProject", "StrandLink"),
+        "ASK { cipd:InterwovenProject rdfs:subClassOf cipd:AllStrandsEvidencedProject }",
+    ),
     (
         "2",
         "strand 1: interprofessional working",
@@ -300,6 +307,74 @@ COVERAGE: list[Row] = [
     ("4", "outcome: productivity", ("Productivity",), None),
     ("4", "outcome: collective knowledge creation", ("CollectiveKnowledgeCreation",), None),
     ("4", "outcome: innovation", ("Innovation",), None),
+    # --- issue 19: corrections and concepts the paper relies on that were missing ----------
+    (
+        "19",
+        "social learning frames the core and reaches outside it, so is not narrower than CIPD",
+        ("SocialLearning",),
+        "ASK { cipd:SocialLearning skos:topConceptOf cipd:TapestryModel FILTER NOT EXISTS { cipd:SocialLearning skos:broader ?b } }",
+    ),
+    (
+        "19",
+        "the wider world grounds the core and is not part of it",
+        ("WiderWorld",),
+        "ASK { cipd:WiderWorld skos:topConceptOf cipd:TapestryModel FILTER NOT EXISTS { cipd:WiderWorld skos:broader ?b } }",
+    ),
+    (
+        "19",
+        "teams can be communities of practice; a clinical microsystem is both (OWL agrees with SKOS)",
+        ("ClinicalMicrosystem", "CommunityOfPractice"),
+        "ASK { cipd:ClinicalMicrosystem rdfs:subClassOf cipd:Team , cipd:CommunityOfPractice }",
+    ),
+    (
+        "19",
+        "reflection in, on and through practice are modes, related to critical reflection",
+        ("ReflectionThroughPractice", "ReflectionMode", "CriticalReflection"),
+        "ASK { cipd:ReflectionThroughPractice a cipd:ReflectionMode ; skos:related cipd:CriticalReflection FILTER NOT EXISTS { ?m skos:broader cipd:CriticalReflection } }",
+    ),
+    (
+        "19",
+        "shared education (side by side) versus shared learning in the CAIPE sense",
+        ("SharedEducation", "SharedEducationActivity", "InterprofessionalLearningActivity"),
+        "ASK { cipd:SharedEducation skos:related cipd:InterprofessionalLearning . cipd:InterprofessionalLearningActivity owl:disjointWith cipd:SharedEducationActivity }",
+    ),
+    (
+        "19",
+        "professional knowledge fused with improvement knowledge",
+        (
+            "ProfessionalKnowledge",
+            "ImprovementKnowledge",
+            "FusedProfessionalAndImprovementKnowledge",
+            "fuses",
+        ),
+        "ASK { cipd:FusedProfessionalAndImprovementKnowledge cipd:fuses cipd:ProfessionalKnowledge , cipd:ImprovementKnowledge }",
+    ),
+    ("19", "learning and improvement culture", ("LearningAndImprovementCulture",), None),
+    (
+        "19",
+        "improvement gives common language, purpose, knowledge, identity and mutual trust",
+        (
+            "CommonLanguage",
+            "CommonPurpose",
+            "CommonKnowledge",
+            "CommonSenseOfIdentity",
+            "MutualTrust",
+            "providesCommonGround",
+        ),
+        "ASK { { SELECT (COUNT(?g) AS ?n) WHERE { cipd:ServiceImprovement cipd:providesCommonGround ?g } } FILTER(?n = 5) }",
+    ),
+    (
+        "19",
+        "experience-based co-design integrates and drives the strands",
+        ("ExperienceBasedCoDesign", "bindsStrand", "drivesStrand"),
+        "ASK { { SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { cipd:ExperienceBasedCoDesign cipd:bindsStrand ?s ; cipd:drivesStrand ?s } } FILTER(?n = 4) }",
+    ),
+    (
+        "19",
+        "service improvement is evidenced by any improvement methodology",
+        ("ImprovementMethodologyScheme", "Lean", "SixSigma", "ClinicalAudit"),
+        "ASK { cipd:ExperienceBasedCoDesign skos:inScheme cipd:ImprovementMethodologyScheme }",
+    ),
 ]
 
 DECLARATIONS = {OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.NamedIndividual}
