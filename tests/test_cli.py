@@ -131,3 +131,38 @@ def test_docs_renders_classes_and_concepts(tmp_path: Path):
     assert "Improvement project" in index and "PDSA cycle" in index
     for label in ("Learning as doing", "Safe care", "Physiotherapist", "Lessons for practice"):
         assert label in concepts
+
+
+def test_read_commands_name_a_store_that_does_not_exist(tmp_path: Path):
+    """A mistyped CIPD_STORE is an error naming the path, never an empty answer; reading
+    creates nothing."""
+    missing = tmp_path / "no-such-store"
+    env = {"CIPD_STORE": str(missing), "CIPD_PSEUDONYM_KEY": "cli-key-0123456789"}
+    for args in (
+        ("stats",),
+        ("query", "cq02-fully-woven-projects"),
+        ("export", "--format", "nt"),
+        ("report", "--scope", "all", "--out", str(tmp_path / "r")),
+        ("validate-store",),
+        ("drop", "x.yaml"),
+    ):
+        result = run(*args, env=env)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert str(missing) in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert not missing.exists()
+    # A dry run before the first load checks the files against an empty store instead.
+    samples = Path(__file__).resolve().parents[1] / "examples" / "records"
+    checked = run("validate", str(samples), env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert "validating against an empty store" in checked.stderr and not missing.exists()
+
+
+def test_an_unknown_id_in_a_named_query_is_an_error(tmp_path: Path):
+    store = tmp_path / "store"
+    env = {"CIPD_STORE": str(store), "CIPD_PSEUDONYM_KEY": "cli-key-0123456789"}
+    samples = Path(__file__).resolve().parents[1] / "examples" / "records"
+    assert run("load", str(samples / "reference"), env=env).returncode == 0
+    result = run("query", "cq01-project-strands", "-p", "project=nope-project", env=env)
+    assert result.returncode == 2
+    assert "nope-project" in result.stderr and "holds nothing" in result.stderr

@@ -72,6 +72,14 @@ def test_query_route_with_parameter(server: Server) -> None:
     }
 
 
+def test_an_unknown_id_in_a_query_is_not_found(server: Server) -> None:
+    """Rows of false for a project nobody loaded would read as an answer: it is a 404."""
+    with server.client() as c:
+        r = c.get("/queries/cq01-project-strands", params={"project": "nope-project"})
+    assert r.status_code == 404, r.text
+    assert "nope-project" in r.text
+
+
 def test_construct_query_gives_turtle(server: Server) -> None:
     with server.client() as c:
         r = c.get("/queries/cq16-module-map-skos", params={"programme": "nsu-msc-qi"})

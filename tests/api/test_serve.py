@@ -72,3 +72,60 @@ def test_serve_refuses_a_store_in_use(tmp_path: Path):
         )
     assert result.returncode == 2
     assert "in use by another process" in result.stderr
+
+
+def _serving(store: Path) -> tuple[subprocess.Popen[str], str]:
+    """`cipd serve` on ``store``, waited for until it answers."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cipd_graph", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(store),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/health", timeout=5)
+            return process, url
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and process.poll() is None, "server did not start"
+            time.sleep(0.2)
+
+
+def test_read_commands_work_while_the_server_runs(tmp_path: Path):
+    """Only writers exclude each other: stats, queries, reports and exports open the store
+    read-only beside `cipd serve`; a load is still refused with a message."""
+    store = tmp_path / "store"
+    with GraphStore(store, Settings(pseudonym_key="serve-key-0123456789")) as s:
+        assert s.load([SAMPLES]).ok
+    process, _url = _serving(store)
+    try:
+
+        def cipd(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "cipd_graph", *args],
+                capture_output=True,
+                text=True,
+                env=_env(store),
+                timeout=120,
+                check=False,
+            )
+
+        stats = cipd("stats", "--json")
+        assert stats.returncode == 0, stats.stderr
+        assert '"projects": 26' in stats.stdout
+        query = cipd("query", "cq01-project-strands", "-p", "project=ward7-falls")
+        assert query.returncode == 0, query.stderr
+        out = tmp_path / "all.nq"
+        exported = cipd("export", "--format", "nq", "--out", str(out))
+        assert exported.returncode == 0 and out.stat().st_size > 0, exported.stderr
+        report = cipd("report", "--scope", "all", "--out", str(tmp_path / "report"))
+        assert report.returncode == 0, report.stderr
+        load = cipd("load", str(SAMPLES / "reference"))
+        assert load.returncode == 2 and "in use by another process" in load.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
