@@ -23,8 +23,7 @@ from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
 from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI
-from cipd_graph.load import LoadResult, Pipeline
-from cipd_graph.load.pipeline import Progress
+from cipd_graph.load import LoadResult, Pipeline, Progress
 from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser
 from cipd_graph.store import FORMAT, Backend, EmbeddedBackend, GraphLayout, Store
 from cipd_graph.validation import ValidationReport

@@ -9,7 +9,7 @@ and provenance (:mod:`~cipd_graph.load.batches`).
 """
 
 from cipd_graph.load.batches import TOOL_VERSION, batch_graph
-from cipd_graph.load.pipeline import Pipeline, parse_and_map
-from cipd_graph.load.result import BatchSummary, LoadResult
+from cipd_graph.load.pipeline import Pipeline
+from cipd_graph.load.result import BatchSummary, LoadResult, Progress
 
-__all__ = ["TOOL_VERSION", "BatchSummary", "LoadResult", "Pipeline", "batch_graph", "parse_and_map"]
+__all__ = ["TOOL_VERSION", "BatchSummary", "LoadResult", "Pipeline", "Progress", "batch_graph"]

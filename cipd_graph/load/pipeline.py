@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
-from cipd_graph._errors import RecordError, RecordProblem, StoreError
+from cipd_graph._errors import RecordProblem, StoreError
 from cipd_graph._model import Model
 from cipd_graph._ontology import ONTOLOGY_IRI, curie, load_ontology
 from cipd_graph._rdf import Triple, oxigraph_triples, triples_of
@@ -46,13 +46,12 @@ from cipd_graph.load.batches import (
 )
 from cipd_graph.load.context import ContextReader
 from cipd_graph.load.gc import fewer_collections
-from cipd_graph.load.result import LoadResult
-from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser
-from cipd_graph.records import LOAD_ORDER, RecordFile, expand_paths, parse_file
+from cipd_graph.load.result import LoadResult, Progress
+from cipd_graph.load.staged import derive_all_staged, load_staged
+from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser, parse_and_map
+from cipd_graph.records import expand_paths
 from cipd_graph.store import FORMAT, Change, ChangeSet, Store
 from cipd_graph.validation import ValidationReport, validate_graph
-
-Progress = Callable[[str], None]
 
 
 @lru_cache(maxsize=4)
@@ -63,22 +62,6 @@ def _model(directory: Path | None) -> Model:
 @lru_cache(maxsize=4)
 def _maintainer(base: str) -> Maintainer:
     return Maintainer(base)
-
-
-def parse_and_map(
-    paths: Sequence[Path], mapper: Mapper
-) -> tuple[list[MappedFile], list[RecordProblem]]:
-    """Parse ``paths`` and map them in load order (reference tables first); the problems of
-    the files that could not be parsed."""
-    problems: list[RecordProblem] = []
-    parsed: list[RecordFile] = []
-    for path in paths:
-        try:
-            parsed.append(parse_file(path))
-        except RecordError as exc:
-            problems.extend(exc.problems)
-    parsed.sort(key=lambda f: (LOAD_ORDER[f.kind], str(f.path)))
-    return [mapper.map(f) for f in parsed], problems
 
 
 def stored_types(store: Store, iri: str) -> frozenset[str]:
@@ -368,8 +351,6 @@ class Pipeline:
             if staged is None:
                 staged = self.stages(paths)
             if staged:
-                from cipd_graph.load.staged import load_staged
-
                 problems: list[RecordProblem] = []
                 files = expand_paths(paths, problems)
                 return load_staged(
@@ -440,8 +421,6 @@ class Pipeline:
         say = progress or (lambda _m: None)
         with self._lock:
             if self.can_stage:
-                from cipd_graph.load.staged import derive_all_staged
-
                 derive_all_staged(self, say)
                 return
             graphs = self.store.named_graphs()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cipd_graph._errors import RecordProblem
 from cipd_graph.validation import ValidationReport
+
+#: What a long load reports as it goes (one line of text at a time).
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

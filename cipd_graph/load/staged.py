@@ -38,13 +38,13 @@ from cipd_graph.load.batches import (
 )
 from cipd_graph.load.bloom import SubjectFilter
 from cipd_graph.load.context import ContextReader
-from cipd_graph.load.result import LoadResult
-from cipd_graph.mapping import MappedFile, Mapper
+from cipd_graph.load.result import LoadResult, Progress
+from cipd_graph.load.workers import ChunkOutcome, WorkerSetup, merge_report, run_chunks
+from cipd_graph.mapping import MappedFile, Mapper, parse_and_map
 from cipd_graph.store import EmbeddedBackend, Store
 
 if TYPE_CHECKING:
-    from cipd_graph.load.pipeline import Pipeline, Progress
-    from cipd_graph.load.workers import ChunkOutcome
+    from cipd_graph.load.pipeline import Pipeline
 
 #: Subjects a record file brings, to size a staged load's filter (generated projects: about 51).
 SUBJECTS_PER_FILE = 64
@@ -71,9 +71,8 @@ class Staging:
 
 
 def _staging_pipeline(pipeline: Pipeline, staging: EmbeddedBackend) -> Pipeline:
-    from cipd_graph.load.pipeline import Pipeline
-
-    staged = Pipeline(Store(staging, pipeline.settings))
+    """A pipeline like ``pipeline`` (its mapping set-up) writing to the staged copy."""
+    staged = type(pipeline)(Store(staging, pipeline.settings))
     staged.pseudonymiser = pipeline.pseudonymiser
     staged.model = pipeline.model
     return staged
@@ -277,9 +276,8 @@ def _stage_in_workers(
 ) -> None:
     """Stage ``chunks`` as :func:`_stage_chunk` does, parsed, mapped and validated by
     ``workers`` processes (see ``workers``); this process reads and writes the store."""
-    from cipd_graph.load.workers import WorkerSetup, merge_report, run_chunks
-
     setup = WorkerSetup(
+        pipeline=type(staged),
         settings=staged.settings,
         mapper=state.mapper,
         existing=frozenset(state.existing),
@@ -324,8 +322,6 @@ def _stage_chunk(
     everything before them as in the one-transaction path; the staged copy is thrown away
     unless the whole load is clean.
     """
-    from cipd_graph.load.pipeline import parse_and_map
-
     result = state.result
     mapped, unreadable = parse_and_map(part, state.mapper)
     result.problems.extend(unreadable)

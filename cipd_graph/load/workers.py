@@ -37,6 +37,7 @@ from rdflib import BNode, Graph
 
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
+from cipd_graph._ontology import ONTOLOGY_IRI
 from cipd_graph._rdf import as_triples, ntriples_terms, triples_of
 from cipd_graph.load.batches import (
     Entity,
@@ -49,7 +50,8 @@ from cipd_graph.load.batches import (
 )
 from cipd_graph.load.gc import settle_worker
 from cipd_graph.load.result import BatchSummary
-from cipd_graph.mapping import MappedFile, Mapper
+from cipd_graph.mapping import MappedFile, Mapper, parse_and_map
+from cipd_graph.store import EmbeddedBackend, GraphLayout, Store
 from cipd_graph.validation import Finding, ValidationReport, shape_blank_nodes
 
 if TYPE_CHECKING:
@@ -60,6 +62,8 @@ if TYPE_CHECKING:
 class WorkerSetup:
     """What every worker needs to map and validate like the loading process."""
 
+    #: The pipeline class to validate with (a worker builds one over an empty memory store).
+    pipeline: type[Pipeline]
     settings: Settings
     #: The load's mapper (workers are forked: each gets a copy, nothing is pickled).
     mapper: Mapper
@@ -125,8 +129,6 @@ def _map_chunk(
 ) -> tuple[ChunkOutcome, _Mapped]:
     """Parse and map one chunk: what the loading process needs to write it, and what this
     worker keeps to validate it once its context comes; as ``staged._stage_chunk`` does."""
-    from cipd_graph.load.pipeline import parse_and_map
-
     mapper = setup.mapper
     known = set(mapper.local_ids)
     layout = pipeline.store.layout
@@ -166,13 +168,9 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     While it waits for a context (the loading process writes chunks strictly in order, so
     chunk k's context waits until chunk k-1 is mapped, perhaps by the other worker), a
     worker maps the next chunk it holds instead of sitting idle."""
-    from cipd_graph._ontology import ONTOLOGY_IRI
-    from cipd_graph.load.pipeline import Pipeline
-    from cipd_graph.store import EmbeddedBackend, GraphLayout, Store
-
     settle_worker()
     layout = GraphLayout(setup.settings.base_iri, str(ONTOLOGY_IRI))
-    pipeline = Pipeline(Store(EmbeddedBackend(None, layout), setup.settings))
+    pipeline = setup.pipeline(Store(EmbeddedBackend(None, layout), setup.settings))
     pipeline.pseudonymiser = setup.mapper.pseudonymise
     pipeline.model = setup.mapper.model
     pipeline.mapper = setup.mapper

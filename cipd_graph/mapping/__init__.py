@@ -6,7 +6,8 @@ came from. People get keyed pseudonyms (:class:`Pseudonymiser`); names never ent
 graph.
 """
 
+from cipd_graph.mapping.files import parse_and_map
 from cipd_graph.mapping.mapper import MappedFile, Mapper, record_graph
 from cipd_graph.mapping.pseudonym import Pseudonymiser
 
-__all__ = ["MappedFile", "Mapper", "Pseudonymiser", "record_graph"]
+__all__ = ["MappedFile", "Mapper", "Pseudonymiser", "parse_and_map", "record_graph"]
