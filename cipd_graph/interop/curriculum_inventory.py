@@ -709,7 +709,10 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
     base = store.base
     key = options["programme"]
     iri = key if key.startswith(base) else base + "programme/" + key
-    node = ox.NamedNode(iri)
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError as exc:
+        raise FormatError(f"export curriculum-inventory: programme={key!r} is not an id") from exc
     head = select(store, _PROGRAMME, programme=node)
     if not head:
         raise FormatError(f"export curriculum-inventory: no programme {key!r} is loaded")
