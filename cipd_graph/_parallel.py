@@ -15,7 +15,8 @@ problems and quads are the ones the one-process path gives.
 Workers are forked: they inherit the loaded model and mapper set-up, and only ever run pure
 Python (parsing, mapping, SHACL, serialising), never touching the store or a lock another
 thread of the loading process might hold. (Spawning would re-import a script's ``__main__``
-in each worker.) They end when the loading process closes their pipe or dies.
+in each worker.) They end when the loading process closes their pipe or dies (on Linux the
+kernel kills them with it: ``cipd_graph._lifetime``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from rdflib import BNode, Graph
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
 from cipd_graph._gc import settle_worker
+from cipd_graph._lifetime import die_with_parent
 from cipd_graph._mapping import MappedFile, Mapper
 from cipd_graph._triples import triples_of
 from cipd_graph._validation import Finding, ValidationReport, shape_blank_nodes
@@ -166,6 +168,8 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     worker maps the next chunk it holds instead of sitting idle."""
     from cipd_graph._store import GraphStore
 
+    parent = multiprocessing.parent_process()
+    die_with_parent(parent.pid if parent is not None else None)  # not left running if killed
     settle_worker()
     store = GraphStore(None, setup.settings)  # batch graphs, provenance, names of people
     store._pseudonymiser = setup.mapper.pseudonymise
