@@ -707,10 +707,14 @@ def parse_project(path: Path) -> RecordFile:
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
+        if isinstance(exc, yaml.MarkedYAMLError):  # one line, without the marks' own text
+            why = ": ".join(str(p) for p in (exc.context, exc.problem) if p)
+        else:
+            why = str(exc)
         raise RecordError(
             [
                 RecordProblem(
-                    str(path), line, "file", "", f"not valid {path.suffix[1:].upper()}: {exc}"
+                    str(path), line, "file", "", f"not valid {path.suffix[1:].upper()}: {why}"
                 )
             ]
         ) from exc
@@ -894,15 +898,13 @@ def parse_table(path: Path) -> RecordFile:
                 seen[identity] = line
                 records.append(Located(record, line, label))
         except csv.Error as exc:
-            where = reader.line_num or line
+            where = reader.line_num + 1  # the record that failed starts after the lines read
             reason = str(exc)
             if "unexpected end of data" in reason:
                 reason = (
-                    "a quoted cell is never closed: the quote opened here runs to the end of "
-                    'the file (close it with a second ")'
+                    "a quoted cell is never closed: the quote opened in this row runs to the end "
+                    'of the file (close it with a second ")'
                 )
-                # the quote opened on the line after the last complete row
-                where = line + 1 if records or problems else 2
             raise RecordError(
                 [*problems, RecordProblem(str(path), where, "file", "", f"not valid CSV: {reason}")]
             ) from exc

@@ -164,10 +164,6 @@ def _line_at(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
-def _no_constant(name: str) -> Any:
-    raise InputRefusedError(f"{name} is not a JSON number")
-
-
 def load_json(text: str, limits: Limits | None = None) -> Any:
     """``json.loads`` within the limits: numbers of at most ``number_digits`` digits, nesting
     at most ``nesting`` deep, no key twice in one object, no NaN or Infinity.
@@ -196,12 +192,16 @@ def load_json(text: str, limits: Limits | None = None) -> Any:
 
         return parse
 
+    def no_constant(name: str) -> Any:
+        line = _line_at(text, text.find(name))
+        raise InputRefusedError(f"{name} is not a JSON number (write null or a number)", line)
+
     try:
         data = json.loads(
             text,
             parse_int=number(int),
             parse_float=number(float),
-            parse_constant=_no_constant,
+            parse_constant=no_constant,
             object_pairs_hook=_unique_pairs,
         )
     except _DuplicateKeyError:
