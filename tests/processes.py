@@ -154,3 +154,21 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+#: Predicates whose values differ from one run of the same load to the next (load times).
+_WHEN = ("<http://www.w3.org/ns/prov#generatedAtTime>", "<http://www.w3.org/ns/prov#startedAtTime>")
+
+
+def state(store: Path) -> str:
+    """A hash of the store's sorted N-Quads export (names included), without the load times
+    provenance records: equal for the same content however and whenever it was loaded."""
+    import hashlib
+
+    from cipd_graph import Settings
+    from cipd_graph._store import GraphStore
+
+    with GraphStore(store, Settings(store=str(store), pseudonym_key=KEY)) as s:
+        data = s.export("nq", with_names=True).decode("utf-8")
+    lines = sorted(line for line in data.splitlines() if line and not any(w in line for w in _WHEN))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
