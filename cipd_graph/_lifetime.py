@@ -5,6 +5,12 @@ otherwise run on, adopted by init, holding hundreds of megabytes until it finish
 killed by hand. On Linux the kernel sends such a child SIGKILL as soon as its parent dies
 (``prctl(PR_SET_PDEATHSIG)``); elsewhere a watchdog thread checks every second that the
 parent is still there.
+
+A child made by multiprocessing's forkserver (the SPARQL endpoint's query children) has
+the forkserver as its parent, and the forkserver outlives the server while any of its
+children runs (each child holds the pipe whose end tells the forkserver to stop). Such a
+child watches the pipe its answer goes back on instead: when the process that reads it
+dies, the pipe reports an error and the child ends (:func:`die_when_unread`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import sys
 import threading
@@ -55,3 +62,21 @@ def die_with_parent(parent: int | None = None) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="cipd-parent-watchdog", daemon=True).start()
+
+
+def die_when_unread(fd: int) -> None:
+    """End this process as soon as nobody can read the pipe ``fd`` writes to (its reader,
+    the process waiting for this one's answer, has died): a watchdog thread waits for the
+    pipe's error condition, which a pipe reports once its last reader is gone."""
+    if not hasattr(select, "poll"):
+        return
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked for: errors and hang-ups are always reported
+        while True:
+            for _fd, events in poller.poll():
+                if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+                    os._exit(1)
+
+    threading.Thread(target=watch, name="cipd-reader-watchdog", daemon=True).start()

@@ -269,9 +269,9 @@ def _bounded(result: Any, media_type: str, cap: int) -> BoundedResult:
 
 
 def _child(conn: Any, args: tuple[str, str, str, int]) -> None:
-    from cipd_graph._lifetime import die_with_parent
+    from cipd_graph._lifetime import die_when_unread
 
-    die_with_parent()  # dies with the forkserver, which ends when the server does
+    die_when_unread(conn.fileno())  # ends when the server, which reads the answer, dies
     try:
         conn.send(("ok", _execute(*args)))
     except StoreBusyError as exc:

@@ -11,6 +11,7 @@ from a seed printed with each result (``CIPD_TEST_SEED=N`` repeats a run).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -269,3 +270,28 @@ def test_a_full_disk_changes_nothing_and_says_so(tmp_path: Path, generated: Path
     assert body["type"].endswith("disk-full") and "disk is full" in body["detail"]
     assert seen["after_api"] == seen["before"]
     assert seen["freed"]["code"] == 0, seen["freed"]
+
+
+def test_a_killed_server_leaves_no_query_process(tmp_path: Path):
+    """SIGKILL of ``cipd serve`` while a SPARQL query runs in its child process: the
+    forkserver and the query child end with it (they would otherwise run on, adopted)."""
+    store = make_store(tmp_path / "store", SAMPLES)
+    costly = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with served(store, CIPD_QUERY_TIMEOUT="60") as (process, url):
+        asking = threading.Thread(
+            target=lambda: _quietly(
+                lambda: httpx.get(url + "/sparql", params={"query": costly}, timeout=90)
+            )
+        )
+        asking.start()
+        deadline = time.monotonic() + 30
+        while len(descendants(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the forkserver, then the query's child
+        assert len(descendants(process.pid)) >= 2, "the query never started its child process"
+        kill_and_check(process, "the server killed during a query")
+        asking.join(30)
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        call()
