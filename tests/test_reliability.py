@@ -81,7 +81,10 @@ def kill_and_check(process: subprocess.Popen[bytes], what: str) -> None:
     """SIGKILL ``process``; every process it had started must be gone within 10 s."""
     family = descendants(process.pid)
     process.kill()
-    process.communicate()
+    process.wait()  # not communicate(): a process left behind would hold its pipes open
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
     left = wait_gone(family)
     kill_all(left)
     assert not left, f"{what}: processes left running after the kill: {sorted(left)}"
@@ -95,9 +98,12 @@ def check_kills(name: str, pristine: Path, start: Start, tmp_path: Path) -> None
     duration = run_to_end(start, fresh_copy(pristine, work))
     after = state(work)
     assert after != before
-    for i in range(KILLS):
+    made = 0
+    for _attempt in range(2 * KILLS):  # a run that ends before its kill is tried again
+        if made == KILLS:
+            break
         fresh_copy(pristine, work)
-        delay = rng.uniform(0.15 * duration, 0.95 * duration)
+        delay = rng.uniform(0.15 * duration, 0.85 * duration)
         process = start(work)
         time.sleep(delay)
         if process.poll() is not None:  # finished before its kill: nothing to count
@@ -105,12 +111,14 @@ def check_kills(name: str, pristine: Path, start: Start, tmp_path: Path) -> None
             continue
         kill_and_check(process, f"{name} killed after {delay:.2f} s (seed {SEED})")
         found = state(work)
+        made += 1
         TALLY["kills"] += 1
         assert found in (before, after), (
-            f"{name}: killed after {delay:.2f} s of {duration:.2f} s (kill {i + 1}, seed {SEED}), "
+            f"{name}: killed after {delay:.2f} s of {duration:.2f} s (kill {made}, seed {SEED}), "
             "the store is neither as before nor as after"
         )
         TALLY["intact"] += 1
+    assert made, f"{name}: every run ended before its kill (seed {SEED})"
     run_to_end(start, work)  # and the same load, run again over the last killed one
     assert state(work) == after
 
@@ -183,7 +191,10 @@ def test_server_killed_during_an_upload_at_random(tmp_path: Path, generated: Pat
         duration = time.monotonic() - began
         assert response.status_code == 200, response.text
     after = state(work)
-    for i in range(KILLS):
+    made = 0
+    for _attempt in range(2 * KILLS):  # an upload that ends before its kill is tried again
+        if made == KILLS:
+            break
         fresh_copy(pristine, work)
         with served(work) as (process, url):
             outcome: list[object] = []
@@ -203,6 +214,7 @@ def test_server_killed_during_an_upload_at_random(tmp_path: Path, generated: Pat
             if process.poll() is None and not outcome:
                 kill_and_check(process, f"the server killed after {delay:.2f} s (seed {SEED})")
                 TALLY["kills"] += 1
+                made += 1
                 killed = True
             else:
                 killed = False
@@ -211,10 +223,11 @@ def test_server_killed_during_an_upload_at_random(tmp_path: Path, generated: Pat
             continue
         assert isinstance(outcome[0], httpx.HTTPError), outcome  # the answer never came
         assert state(work) in (before, after), (
-            f"upload: the server killed after {delay:.2f} s of {duration:.2f} s (kill {i + 1}, "
+            f"upload: the server killed after {delay:.2f} s of {duration:.2f} s (kill {made}, "
             f"seed {SEED}): the store is neither as before nor as after"
         )
         TALLY["intact"] += 1
+    assert made, f"upload: every upload ended before its kill (seed {SEED})"
     with served(work) as (_process, url):  # and the upload again, once the server is back
         response = httpx.post(url + "/records", files=files, headers=headers, timeout=300)
         assert response.status_code == 200, response.text
