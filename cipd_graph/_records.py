@@ -563,18 +563,19 @@ class _Yaml12CLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoa
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping, refusing a key written twice (the last would silently win); keys a
         merge (``<<``) brings in may be overridden, as YAML says."""
-        seen: dict[tuple[str, str], int] = {}
+        seen: set[tuple[str, str]] = set()
         for key, _value in node.value:
-            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            if key.__class__ is not yaml.ScalarNode or key.tag == "tag:yaml.org,2002:merge":
                 continue
-            line = key.start_mark.line + 1
-            first = seen.get((key.tag, key.value))
-            if first is not None:
+            pair = (key.tag, key.value)
+            if pair in seen:
+                first = next(k for k, _v in node.value if k is not key and (k.tag, k.value) == pair)
                 raise InputRefusedError(
-                    f"the key {key.value!r} is written twice in one mapping (first on line {first})",
-                    line,
+                    f"the key {key.value!r} is written twice in one mapping "
+                    f"(first on line {first.start_mark.line + 1})",
+                    key.start_mark.line + 1,
                 )
-            seen[key.tag, key.value] = line
+            seen.add(pair)
         return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
 
     def _bounded_number(self, node: yaml.ScalarNode, build: Any) -> Any:
@@ -619,11 +620,16 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
         root = loader.get_single_node()
         if root is None:
             return None, None
-        check_yaml_tree(root)  # before building anything: depth, and what aliases expand to
+        if "*" in text:  # an alias may be there: see what it expands to before building it
+            check_yaml_tree(root)
         data = loader.construct_document(root)
     finally:
         loader.dispose()
-    check_depth(data)
+    try:
+        check_depth(data)
+    except InputRefusedError:
+        check_yaml_tree(root)  # which says on which line
+        raise
     return root, data
 
 

@@ -28,6 +28,7 @@ no YAML alias that multiplies the document).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -109,8 +110,10 @@ MEANING = {
 }
 
 
+@functools.cache
 def current() -> Limits:
-    """The limits the parsers apply: those of the process's ``CIPD_MAX_*`` variables."""
+    """The limits the parsers apply: those of the process's ``CIPD_MAX_*`` variables, read
+    once (``current.cache_clear()`` reads them again)."""
     return Limits.from_env()
 
 
