@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from cipd_graph._errors import ConfigError
+from cipd_graph.limits import MEANING as LIMIT_MEANING
+from cipd_graph.limits import VARIABLE as LIMIT_VARIABLE
+from cipd_graph.limits import Limits
 
 #: Every variable cipd-graph reads, its default and what it is for (shown by ``cipd config``).
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -113,6 +116,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "Directory holding cipd.ttl and catalog-v001.xml; empty means the copy "
         "shipped with the package (or the repository's ontology/).",
     ),
+    # Limits on one input (cipd_graph.limits), checked before the work it would cause.
+    **{
+        LIMIT_VARIABLE[name]: (str(getattr(Limits(), name)), LIMIT_MEANING[LIMIT_VARIABLE[name]])
+        for name in LIMIT_VARIABLE
+    },
+    "CIPD_DEBUG": (
+        "",
+        "Set to 1 to let the command line show the traceback of an internal error (a bug) "
+        "instead of a one-line message.",
+    ),
 }
 
 
@@ -152,6 +165,9 @@ class Settings:
     #: Worker processes for a staged load; 0 means one per CPU core.
     load_workers_setting: int = 0
     shacl: str = "native"
+    #: Limits on one input (CIPD_MAX_*): upload sizes, numbers' digits, nesting.
+    limits: Limits = field(default_factory=Limits)
+    debug: bool = False
 
     @property
     def store_is_remote(self) -> bool:
@@ -240,6 +256,8 @@ class Settings:
             base_iri=base,
             pseudonym_key=env.get("CIPD_PSEUDONYM_KEY", "").strip() or None,
             user=env.get("CIPD_USER", "").strip() or None,
+            limits=Limits.from_env(env),
+            debug=env.get("CIPD_DEBUG", "").strip().lower() in ("1", "true", "yes"),
         )
 
     def describe(self) -> list[tuple[str, str, str]]:
@@ -275,6 +293,8 @@ class Settings:
             + ("" if self.load_workers_setting else " (one per CPU core)"),
             "CIPD_SHACL": self.shacl,
             "CIPD_ONTOLOGY": str(self.ontology_dir) if self.ontology_dir else "(packaged)",
+            **{v: str(getattr(self.limits, name)) for name, v in LIMIT_VARIABLE.items()},
+            "CIPD_DEBUG": "1" if self.debug else "(not set)",
         }
         return [(name, values[name], VARIABLES[name][1]) for name in VARIABLES]
 

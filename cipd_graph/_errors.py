@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -50,3 +51,30 @@ class RecordError(CipdError):
 
 class StoreError(CipdError):
     """The graph store cannot be opened, read or written, or holds no such batch."""
+
+
+class StoreInUseError(StoreError):
+    """Another process holds the store's lock (a running ``cipd serve`` or load)."""
+
+
+#: What the disk says when it is full (errno ENOSPC, EDQUOT), also inside RocksDB's messages.
+_DISK_FULL = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised from, says the disk is full.
+
+    >>> import errno
+    >>> is_disk_full(StoreError("write failed")), is_disk_full(OSError(errno.ENOSPC, "full"))
+    (False, True)
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(text in str(current) for text in _DISK_FULL):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -775,6 +775,9 @@ def _limit_child(memory_mb: int) -> None:
 
 
 def _child(conn: Any, store_dir: str, request: QueryRequest, memory_mb: int) -> None:
+    from cipd_graph._lifetime import die_when_unread
+
+    die_when_unread(conn.fileno())  # ends when the server, which reads the answer, dies
     try:
         _limit_child(memory_mb)
         result = _in_big_stack(lambda: read_only(store_dir, lambda s: answer(s, request)))

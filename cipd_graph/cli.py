@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
+import os
 import secrets
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyoxigraph as ox
 import typer
+from typer.core import TyperGroup
 
 from cipd_graph._config import Settings
 from cipd_graph._docs import render_docs
-from cipd_graph._errors import CipdError
+from cipd_graph._errors import CipdError, StoreInUseError, is_disk_full
 from cipd_graph._generate import generate
 from cipd_graph._model import Model, load_model
 from cipd_graph._ontology import PREFIXES, curie, load_ontology, ontology_dir, write_merged
@@ -31,14 +34,70 @@ from cipd_graph.load import LoadResult
 from cipd_graph.records.parse import json_schemas
 from cipd_graph.store import MEMORY, StoreNotFoundError
 
+#: Exit codes scripts can rely on (the README's table): done; findings (records refused,
+#: validation errors, quality-check violations); a usage or input error; the store is in use
+#: by another process; an I/O error (a file that cannot be read or written, a full disk);
+#: an internal error, which is a bug.
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_BUSY, EXIT_IO, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one-line message for an exception a command did not expect.
+
+    >>> failure(FileNotFoundError(2, "No such file or directory", "/nonexistent/x.nq"))
+    (4, '/nonexistent/x.nq: No such file or directory')
+    """
+    if is_disk_full(exc):
+        return EXIT_IO, (
+            f"the disk is full ({exc}); free some space and run the command again "
+            "(a load or import that fails this way writes nothing)"
+        )
+    if isinstance(exc, StoreInUseError):
+        return EXIT_BUSY, str(exc)
+    if isinstance(exc, CipdError):
+        return EXIT_ERROR, str(exc)
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return EXIT_IO, f"{exc.filename}: {reason}" if exc.filename else f"I/O error: {reason}"
+    if isinstance(exc, MemoryError):
+        return EXIT_INTERNAL, "out of memory: give the command fewer or smaller files at a time"
+    text = str(exc)
+    text = text if len(text) <= 300 else text[:300] + "..."
+    return EXIT_INTERNAL, (
+        f"internal error ({type(exc).__name__}: {text}); this is a bug in cipd-graph: "
+        "please report it with the command you ran (CIPD_DEBUG=1 shows the traceback)"
+    )
+
+
+class _Boundary(TyperGroup):
+    """Every command runs inside one error boundary: whatever it raises becomes a message
+    and an exit code from :data:`EXIT_OK`... (never a traceback, unless CIPD_DEBUG=1)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # the reader of our output went away (`cipd export | head`)
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: PTH123, SIM115 - no flush at exit
+            raise typer.Exit(EXIT_IO) from None
+        except Exception as exc:
+            # click's own exits and usage errors (typer.Exit, Abort, UsageError...) carry an
+            # exit code and are shown by click; the rest is ours to explain.
+            if isinstance(exc, typer.Abort) or hasattr(exc, "exit_code"):
+                raise
+            if os.environ.get("CIPD_DEBUG", "").strip().lower() in ("1", "true", "yes"):
+                raise
+            code, message = failure(exc)
+            typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code) from None
+
+
 app = typer.Typer(
+    cls=_Boundary,
     help="cipd-graph: the CIPD tapestry ontology and knowledge graph.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-#: Exit codes scripts can rely on.
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _settings() -> Settings:
@@ -50,8 +109,9 @@ def _ontology_directory() -> Path:
 
 
 def _fail(exc: CipdError) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(EXIT_ERROR)
+    code, message = failure(exc)
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
 
 
 def format_model(model: Model, source: Path) -> str:

@@ -153,6 +153,10 @@ def resolve_scope(store: GraphStore, text: str) -> Scope:
             raise AnalyticsError(f"scope {text!r}: {rest!r} is not an id")
         candidates = [(kind, store.base + kind + "/" + rest)]
     elif re.match(r"^https?://", text):
+        try:
+            ox.NamedNode(text)
+        except ValueError as exc:
+            raise AnalyticsError(f"scope {text!r} is not a valid IRI: {exc}") from exc
         candidates = [(k, text) for k in SCOPE_CLASSES]
     elif _SLUG.match(text):
         candidates = [(k, store.base + k + "/" + text) for k in SCOPE_CLASSES]

@@ -37,7 +37,10 @@ def require_writer(
             status.HTTP_403_FORBIDDEN,
             "writes are turned off: the server has no CIPD_API_TOKEN configured",
         )
-    if credentials is None or not hmac.compare_digest(credentials.credentials, settings.api_token):
+    # Compared as bytes: a header may carry any character, and compare_digest refuses
+    # non-ASCII text (a TypeError, which was a 500 to anyone without the token).
+    given = credentials.credentials.encode("utf-8", "surrogateescape") if credentials else b""
+    if credentials is None or not hmac.compare_digest(given, settings.api_token.encode("utf-8")):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a write needs the header 'Authorization: Bearer <CIPD_API_TOKEN>'",

@@ -13,18 +13,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from cipd_graph._config import Settings
-from cipd_graph._errors import CipdError
+from cipd_graph.api import problems
 from cipd_graph.api.limits import ConcurrencyLimit
 from cipd_graph.api.routers import rest, sparql
 from cipd_graph.graph import GraphStore
@@ -68,18 +67,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         max_queue=settings.max_queue,
     )
 
-    @app.exception_handler(CipdError)
-    async def cipd_error(_request: Request, exc: CipdError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
-        ]
-        return JSONResponse(
-            {"detail": "the request is not valid", "problems": problems}, status_code=422
-        )
+    # Every failure becomes an RFC 9457 problem; bodies over CIPD_MAX_REQUEST_BYTES get 413
+    # before they are read (outermost, so a refused body waits for no slot).
+    problems.install(app, settings.limits)
 
     app.include_router(sparql.router)
     for router in rest.ROUTERS:

@@ -17,6 +17,7 @@ from cipd_graph._errors import RecordError, RecordProblem
 from cipd_graph._rdf import to_rdflib as _to_rdflib
 from cipd_graph.graph import GraphStore
 from cipd_graph.interop import FormatError
+from cipd_graph.limits import InputRefusedError, load_json
 
 CIPD_NS = "https://w3id.org/cipd#"
 PREFIXES = """PREFIX cipd: <https://w3id.org/cipd#>
@@ -136,7 +137,9 @@ def read_json(path: Path) -> tuple[bytes, Any]:
     """A file's bytes and its JSON value; a located :class:`RecordError` when it is not JSON."""
     data, _ = read_bytes(path)
     try:
-        return data, json.loads(data.decode("utf-8"))
+        return data, load_json(data.decode("utf-8"))
+    except InputRefusedError as exc:  # a limit (CIPD_MAX_*), or a key written twice
+        raise RecordError([RecordProblem(str(path), exc.line, "file", "", exc.reason)]) from exc
     except UnicodeDecodeError as exc:
         raise RecordError([pointer_problem(path, "file", "", f"not UTF-8 text: {exc}")]) from exc
     except json.JSONDecodeError as exc:

@@ -48,6 +48,7 @@ from cipd_graph.interop._common import (
     slug,
     value,
 )
+from cipd_graph.limits import current as current_limits
 from cipd_graph.mapping.mapper import SCHEMA, MappedFile, Mapper
 from cipd_graph.records.parse import Located, RecordFile
 
@@ -120,15 +121,25 @@ def parse_xml(data: bytes, path: Path) -> tuple[ET.Element, dict[ET.Element, int
     def name(raw: str) -> str:
         return "{" + raw if "}" in raw else raw
 
+    depth = [0]
+    most = current_limits().nesting
+
     def start(tag: str, attrs: dict[str, str]) -> None:
+        depth[0] += 1
+        if depth[0] > most:  # the reader walks nested blocks recursively
+            raise _RefusedError(f"elements nested too deeply (at most {most}, CIPD_MAX_NESTING)")
         element = builder.start(name(tag), {name(k): v for k, v in attrs.items()})
         lines[element] = parser.CurrentLineNumber
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        builder.end(name(tag))
 
     def refuse(*_: object) -> None:
         raise _RefusedError("the document declares a DTD (DOCTYPE or entities), which is refused")
 
     parser.StartElementHandler = start
-    parser.EndElementHandler = lambda tag: builder.end(name(tag))
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
@@ -698,7 +709,10 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
     base = store.base
     key = options["programme"]
     iri = key if key.startswith(base) else base + "programme/" + key
-    node = ox.NamedNode(iri)
+    try:
+        node = ox.NamedNode(iri)
+    except ValueError as exc:
+        raise FormatError(f"export curriculum-inventory: programme={key!r} is not an id") from exc
     head = select(store, _PROGRAMME, programme=node)
     if not head:
         raise FormatError(f"export curriculum-inventory: no programme {key!r} is loaded")

@@ -48,6 +48,7 @@ from cipd_graph._ontology import CIPD
 from cipd_graph.graph import GraphStore
 from cipd_graph.interop import Format, FormatError, Option, register
 from cipd_graph.interop._common import PREFIXES, problem, read_bytes, select, short_hash, value
+from cipd_graph.limits import InputRefusedError, load_json
 from cipd_graph.mapping.mapper import ACTIVITY_KIND, MODE, MappedFile, Mapper
 from cipd_graph.records.parse import Located, RecordFile
 
@@ -273,7 +274,10 @@ def _load_statements(path: Path, data: bytes) -> list[_Statement]:
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = load_json(line)
+            except InputRefusedError as exc:  # a limit (CIPD_MAX_*), or a key written twice
+                problems.append(problem(path, n, f"line {n}", "", exc.reason))
+                continue
             except json.JSONDecodeError as exc:
                 problems.append(
                     problem(path, n, f"line {n}", "", f"not JSON: {exc.msg} (column {exc.colno})")
@@ -284,7 +288,9 @@ def _load_statements(path: Path, data: bytes) -> list[_Statement]:
             raise RecordError(problems)
         return statements
     try:
-        parsed = json.loads(text)
+        parsed = load_json(text)
+    except InputRefusedError as exc:  # a limit (CIPD_MAX_*), or a key written twice
+        raise RecordError([problem(path, exc.line, "file", "", exc.reason)]) from exc
     except json.JSONDecodeError as exc:
         raise RecordError(
             [

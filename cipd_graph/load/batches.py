@@ -18,7 +18,7 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, XSD
+from rdflib.namespace import FOAF, PROV, RDF, RDFS, XSD
 
 from cipd_graph._errors import RecordProblem
 from cipd_graph._ontology import CIPD
@@ -195,7 +195,8 @@ def entities_of(mapped: Sequence[MappedFile]) -> list[Entity]:
     entities: list[Entity] = []
     for m in mapped:
         path = str(m.source.path)
-        for cls in ENTITY_CLASSES:
+        # People are defined by people tables only (project files mention them as members).
+        for cls in (*ENTITY_CLASSES, FOAF.Person) if m.source.kind == "people" else ENTITY_CLASSES:
             for s in m.graph.subjects(RDF.type, cls):
                 line, label = m.records.get(str(s), (None, str(s)))
                 entities.append(Entity(str(s), path, line, label))
@@ -245,6 +246,16 @@ def duplicate_problems(
         f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {values} }} "
         f"GRAPH ?g {{ ?s a ?c }} FILTER(?c IN ({classes})) }}"
     )
+    # A person is defined by a people table (project files only mention people): one already
+    # defined by another stored people table would get two names.
+    people = [iri for iri in owner if iri.startswith(store.base + "person/")]
+    if people:
+        rows += store.select(
+            "PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX cipd: <https://w3id.org/cipd#> "
+            f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {' '.join(f'<{iri_ok(i)}>' for i in people)} }} "
+            f"GRAPH ?g {{ ?s a <{FOAF.Person}> }} "
+            'GRAPH ?pg { ?g prov:wasDerivedFrom ?f . ?f cipd:recordKind "people" } }'
+        )
     for row in rows:
         graph = row["g"].value
         if graph in replaced or not store.layout.is_record(graph):

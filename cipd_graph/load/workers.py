@@ -15,7 +15,8 @@ problems and quads are the ones the one-process path gives.
 Workers are forked: they inherit the loaded model and mapper set-up, and only ever run pure
 Python (parsing, mapping, SHACL, serialising), never touching the store or a lock another
 thread of the loading process might hold. (Spawning would re-import a script's ``__main__``
-in each worker.) They end when the loading process closes their pipe or dies.
+in each worker.) They end when the loading process closes their pipe or dies (on Linux the
+kernel kills them with it: ``cipd_graph._lifetime``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rdflib import BNode, Graph
 
 from cipd_graph._config import Settings
 from cipd_graph._errors import RecordProblem, StoreError
+from cipd_graph._lifetime import die_with_parent
 from cipd_graph._ontology import ONTOLOGY_IRI
 from cipd_graph._rdf import as_triples, ntriples_terms, triples_of
 from cipd_graph.load.batches import (
@@ -168,6 +170,8 @@ def worker(conn: Connection, setup: WorkerSetup) -> None:
     While it waits for a context (the loading process writes chunks strictly in order, so
     chunk k's context waits until chunk k-1 is mapped, perhaps by the other worker), a
     worker maps the next chunk it holds instead of sitting idle."""
+    parent = multiprocessing.parent_process()
+    die_with_parent(parent.pid if parent is not None else None)  # not left running if killed
     settle_worker()
     layout = GraphLayout(setup.settings.base_iri, str(ONTOLOGY_IRI))
     pipeline = setup.pipeline(Store(EmbeddedBackend(None, layout), setup.settings))

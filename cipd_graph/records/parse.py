@@ -22,6 +22,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -32,6 +33,14 @@ from pydantic import (
 )
 
 from cipd_graph._errors import RecordError, RecordProblem
+from cipd_graph.limits import (
+    InputRefusedError,
+    check_decimal,
+    check_depth,
+    check_number_text,
+    check_yaml_tree,
+    load_json,
+)
 
 Slug = Annotated[
     str,
@@ -51,6 +60,11 @@ def _split_list(value: object) -> object:
 
 SlugList = Annotated[list[Slug], BeforeValidator(_split_list)]
 TextList = Annotated[list[str], BeforeValidator(_split_list)]
+
+
+#: A decimal whose written-out form has at most CIPD_MAX_NUMBER_DIGITS digits: ``1e300000000``
+#: is a short text but three hundred million digits in a graph.
+BoundedDecimal = Annotated[Decimal, AfterValidator(check_decimal)]
 
 
 def _empty_is_none(value: object) -> object:
@@ -175,7 +189,7 @@ class Observation(_Record):
     """One value of a measure."""
 
     date: dt.date
-    value: Decimal
+    value: BoundedDecimal
 
 
 class Measure(_Record):
@@ -185,8 +199,8 @@ class Measure(_Record):
     name: str = Field(min_length=1)
     dimension: QualityDimension | None = None
     unit: str | None = None
-    baseline: Decimal | None = None
-    target: Decimal | None = None
+    baseline: BoundedDecimal | None = None
+    target: BoundedDecimal | None = None
     values: list[Observation] = []
 
 
@@ -546,6 +560,40 @@ class _Yaml12CLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoa
             return _implicit_tag(value)
         return super().resolve(kind, value, implicit)
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping, refusing a key written twice (the last would silently win); keys a
+        merge (``<<``) brings in may be overridden, as YAML says."""
+        seen: set[tuple[str, str]] = set()
+        for key, _value in node.value:
+            if key.__class__ is not yaml.ScalarNode or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            pair = (key.tag, key.value)
+            if pair in seen:
+                first = next(k for k, _v in node.value if k is not key and (k.tag, k.value) == pair)
+                raise InputRefusedError(
+                    f"the key {key.value!r} is written twice in one mapping "
+                    f"(first on line {first.start_mark.line + 1})",
+                    key.start_mark.line + 1,
+                )
+            seen.add(pair)
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+    def _bounded_number(self, node: yaml.ScalarNode, build: Any) -> Any:
+        try:
+            check_number_text(node.value.replace("_", ""))
+        except InputRefusedError as exc:
+            raise InputRefusedError(exc.reason, node.start_mark.line + 1) from None
+        return build(self, node)
+
+
+_Yaml12CLoader.add_constructor(
+    "tag:yaml.org,2002:int",
+    lambda loader, node: loader._bounded_number(node, yaml.SafeLoader.construct_yaml_int),
+)
+_Yaml12CLoader.add_constructor(
+    "tag:yaml.org,2002:float",
+    lambda loader, node: loader._bounded_number(node, yaml.SafeLoader.construct_yaml_float),
+)
 
 _CACHED_SCALAR = 40
 
@@ -570,9 +618,18 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
     loader = _Yaml12CLoader(text)
     try:
         root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        if root is None:
+            return None, None
+        if "*" in text:  # an alias may be there: see what it expands to before building it
+            check_yaml_tree(root)
+        data = loader.construct_document(root)
     finally:
         loader.dispose()
+    try:
+        check_depth(data)
+    except InputRefusedError:
+        check_yaml_tree(root)  # which says on which line
+        raise
     return root, data
 
 
@@ -643,10 +700,12 @@ def parse_project(path: Path) -> RecordFile:
         ) from exc
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
+            data = load_json(text)
             root: yaml.Node | None = None
         else:
             root, data = _compose_and_construct(text)
+    except InputRefusedError as exc:  # a limit, or a key written twice
+        raise RecordError([RecordProblem(str(path), exc.line, "file", "", exc.reason)]) from exc
     except RecursionError as exc:  # e.g. "[[[[..." thousands deep: the parsers recurse
         raise RecordError(
             [RecordProblem(str(path), None, "file", "", "nested too deeply to be a project record")]
@@ -654,10 +713,14 @@ def parse_project(path: Path) -> RecordFile:
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
+        if isinstance(exc, yaml.MarkedYAMLError):  # one line, without the marks' own text
+            why = ": ".join(str(p) for p in (exc.context, exc.problem) if p)
+        else:
+            why = str(exc)
         raise RecordError(
             [
                 RecordProblem(
-                    str(path), line, "file", "", f"not valid {path.suffix[1:].upper()}: {exc}"
+                    str(path), line, "file", "", f"not valid {path.suffix[1:].upper()}: {why}"
                 )
             ]
         ) from exc
@@ -701,39 +764,91 @@ def table_kind(path: Path) -> str:
     )
 
 
+def _table_text(path: Path) -> tuple[bytes, str]:
+    """A table's bytes and its text: UTF-8 (a BOM allowed), without NUL characters."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecordError(
+            [RecordProblem(str(path), None, "file", "", f"cannot read: {exc.strerror or exc}")]
+        ) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RecordError(
+            [
+                RecordProblem(
+                    str(path),
+                    line,
+                    "file",
+                    "",
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot start or continue a "
+                    "character; save the table as UTF-8",
+                )
+            ]
+        ) from exc
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise RecordError(
+            [
+                RecordProblem(
+                    str(path),
+                    text.count("\n", 0, nul) + 1,
+                    "file",
+                    "",
+                    "holds a NUL character: not a text table (was it saved as UTF-16 or binary?)",
+                )
+            ]
+        )
+    return raw, text
+
+
+def _check_header(path: Path, kind: str, model: type[_Row], fields: Sequence[str]) -> None:
+    expected = set(model.model_fields)
+    unknown = [f for f in fields if f not in expected]
+    required = [n for n, f in model.model_fields.items() if f.is_required()]
+    missing = [f for f in required if f not in fields]
+    repeated = sorted({f for f in fields if list(fields).count(f) > 1})
+    if unknown or missing or repeated:
+        detail = []
+        if missing:
+            detail.append(f"missing column(s) {missing}")
+        if unknown:
+            detail.append(f"unknown column(s) {unknown}")
+        if repeated:
+            detail.append(f"column(s) named twice {repeated}")
+        raise RecordError(
+            [
+                RecordProblem(
+                    str(path),
+                    1,
+                    "header",
+                    "",
+                    "; ".join(detail)
+                    + f"; the {kind} table has columns {list(model.model_fields)}",
+                )
+            ]
+        )
+
+
 def parse_table(path: Path) -> RecordFile:
-    """Parse one CSV table; its kind comes from the file name."""
+    """Parse one CSV table; its kind comes from the file name.
+
+    Malformed CSV is refused with its line: a quote left open (which would swallow the rest
+    of the file into one cell), text after a closing quote, rows with more or fewer cells
+    than the header has columns, NUL characters, text that is not UTF-8."""
     kind = table_kind(path)
     model = TABLES[kind]
     problems: list[RecordProblem] = []
     records: list[Located[Any]] = []
-    try:
-        raw = path.read_bytes()
-        with io.StringIO(raw.decode("utf-8-sig"), newline="") as handle:
-            reader = csv.DictReader(handle)
+    raw, text = _table_text(path)
+    line = 1
+    with io.StringIO(text, newline="") as handle:
+        reader = csv.DictReader(handle, strict=True)
+        try:
             fields = reader.fieldnames or []
-            expected = set(model.model_fields)
-            unknown = [f for f in fields if f not in expected]
-            required = [n for n, f in model.model_fields.items() if f.is_required()]
-            missing = [f for f in required if f not in fields]
-            if unknown or missing:
-                detail = []
-                if missing:
-                    detail.append(f"missing column(s) {missing}")
-                if unknown:
-                    detail.append(f"unknown column(s) {unknown}")
-                raise RecordError(
-                    [
-                        RecordProblem(
-                            str(path),
-                            1,
-                            "header",
-                            "",
-                            "; ".join(detail)
-                            + f"; the {kind} table has columns {list(model.model_fields)}",
-                        )
-                    ]
-                )
+            _check_header(path, kind, model, fields)
             seen: dict[str, int] = {}
             for row in reader:
                 line = reader.line_num
@@ -745,7 +860,26 @@ def parse_table(path: Path) -> RecordFile:
                 )
                 if None in row:
                     problems.append(
-                        RecordProblem(str(path), line, label, "", "more cells than columns")
+                        RecordProblem(
+                            str(path),
+                            line,
+                            label,
+                            "",
+                            f"more cells than the {len(fields)} columns of the header",
+                        )
+                    )
+                    continue
+                if None in row.values():
+                    given = sum(v is not None for v in row.values())
+                    problems.append(
+                        RecordProblem(
+                            str(path),
+                            line,
+                            label,
+                            "",
+                            f"{given} cell(s) where the header has {len(fields)} columns "
+                            "(an empty cell is written as nothing between two commas)",
+                        )
                     )
                     continue
                 try:
@@ -769,10 +903,17 @@ def parse_table(path: Path) -> RecordFile:
                     continue
                 seen[identity] = line
                 records.append(Located(record, line, label))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise RecordError(
-            [RecordProblem(str(path), None, "file", "", f"cannot read CSV: {exc}")]
-        ) from exc
+        except csv.Error as exc:
+            where = reader.line_num + 1  # the record that failed starts after the lines read
+            reason = str(exc)
+            if "unexpected end of data" in reason:
+                reason = (
+                    "a quoted cell is never closed: the quote opened in this row runs to the end "
+                    'of the file (close it with a second ")'
+                )
+            raise RecordError(
+                [*problems, RecordProblem(str(path), where, "file", "", f"not valid CSV: {reason}")]
+            ) from exc
     if problems:
         raise RecordError(problems)
     if not records:

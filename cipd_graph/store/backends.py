@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from cipd_graph._errors import ConfigError, StoreError
+from cipd_graph._errors import ConfigError, StoreError, StoreInUseError
 from cipd_graph.store.layout import GraphLayout
 
 #: What a query gives back: solutions, a yes/no answer, or the triples of a CONSTRUCT/DESCRIBE.
@@ -224,7 +224,7 @@ class EmbeddedBackend:
                 self.store = ox.Store()
         except OSError as exc:
             if "lock" in str(exc).lower():
-                raise StoreError(
+                raise StoreInUseError(
                     f"{location}: the store is in use by another process (a running `cipd serve` "
                     "or load); stop it or point CIPD_STORE elsewhere"
                 ) from exc

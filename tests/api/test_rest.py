@@ -264,11 +264,10 @@ def test_put_mappings(fresh_server: Server) -> None:
         mappings_after = w.get("/stats").json()["counts"]["module_mappings"]
     assert mappings_after == mappings_before - len(before) + len(NEW_MAPPINGS)
     assert bad_element.status_code == 422
-    assert bad_element.json()["problems"][0]["where"] == "body.1.element"
-    assert "NOPE" in bad_element.json()["problems"][0]["problem"]
-    assert (
-        short.status_code == 422 and short.json()["problems"][0]["where"] == "body.0.justification"
-    )
+    assert bad_element.headers["content-type"] == "application/problem+json"
+    assert bad_element.json()["errors"][0]["where"] == "body.1.element"
+    assert "NOPE" in bad_element.json()["errors"][0]["detail"]
+    assert short.status_code == 422 and short.json()["errors"][0]["where"] == "body.0.justification"
     assert strength.status_code == 422 and person.status_code == 422
     assert unknown.status_code == 404
     assert good.status_code == 200, good.text
@@ -330,7 +329,10 @@ def test_upload_bad_file_names(server: Server, name: str) -> None:
 
 
 def test_validate_is_a_dry_run(server: Server) -> None:
-    with server.client() as c:
+    with server.client() as anyone:
+        refused = anyone.post("/validate", files={"files": ("ward9-falls.yaml", _new_project())})
+    assert refused.status_code == 401  # a dry run costs as much as a load: it needs the token
+    with server.writer() as c:
         before = c.get("/stats").json()
         ok = c.post("/validate", files={"files": ("ward9-falls.yaml", _new_project())})
         bad = c.post(

@@ -70,7 +70,7 @@ def test_serve_refuses_a_store_in_use(tmp_path: Path):
             timeout=60,
             check=False,
         )
-    assert result.returncode == 2
+    assert result.returncode == 3  # the store is in use (README, exit codes)
     assert "in use by another process" in result.stderr
 
 
@@ -125,7 +125,7 @@ def test_read_commands_work_while_the_server_runs(tmp_path: Path):
         report = cipd("report", "--scope", "all", "--out", str(tmp_path / "report"))
         assert report.returncode == 0, report.stderr
         load = cipd("load", str(SAMPLES / "reference"))
-        assert load.returncode == 2 and "in use by another process" in load.stderr
+        assert load.returncode == 3 and "in use by another process" in load.stderr
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)

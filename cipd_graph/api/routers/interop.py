@@ -15,8 +15,17 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from cipd_graph.api.deps import StoreDep, WriterDep
-from cipd_graph.api.routers.records import LoadReport, Uploads, _bad, _read, run_uploads
+from cipd_graph.api.deps import SettingsDep, StoreDep, WriterDep
+from cipd_graph.api.routers.records import (
+    REFUSED_RESPONSE,
+    LoadReport,
+    Uploads,
+    _bad,
+    _read,
+    check_plain_name,
+    refused,
+    run_uploads,
+)
 from cipd_graph.interop import FormatError, export_format, formats, get_format, import_files
 
 router = APIRouter(tags=["interoperability"])
@@ -104,16 +113,11 @@ def export(name: str, request: Request, store: StoreDep) -> Response:
     )
 
 
-@router.post(
-    "/import/{name}",
-    response_model=LoadReport,
-    responses={
-        422: {"model": LoadReport, "description": "Problems or SHACL errors; nothing written"}
-    },
-)
+@router.post("/import/{name}", response_model=LoadReport, responses=REFUSED_RESPONSE)
 def import_(
     name: str,
     store: StoreDep,
+    settings: SettingsDep,
     _writer: WriterDep,
     files: Uploads,
     dry_run: Annotated[bool, Query(description="Read, map and validate; write nothing.")] = False,
@@ -122,10 +126,7 @@ def import_(
     fmt = get_format(_format(name, reading=True))
 
     def check_name(filename: str | None) -> str:
-        if not filename:
-            raise _bad("every uploaded file needs a file name")
-        if "/" in filename or "\\" in filename or filename.startswith(".") or "\x00" in filename:
-            raise _bad(f"file name {filename!r}: give a plain file name, without folders")
+        filename = check_plain_name(filename)
         suffix = Path(filename).suffix.lower()
         if fmt.read_suffixes and suffix not in fmt.read_suffixes:
             raise _bad(
@@ -133,7 +134,7 @@ def import_(
             )
         return filename
 
-    contents = _read(files, check_name)
+    contents = _read(files, settings.limits, check_name)
     report = run_uploads(
         store,
         contents,
@@ -141,5 +142,5 @@ def import_(
         folder=("import", name),
     )
     if not report.ok:
-        return JSONResponse(report.model_dump(mode="json"), status_code=422)
+        return refused(report)
     return report

@@ -1,24 +1,55 @@
-"""Counts of what the store holds, and the loaded source files (like ``cipd stats --json``)."""
+"""Counts of what the store holds, and the loaded source files (like ``cipd stats --json``).
+
+A remote client sees each source by its file name, never the server's path to it, nor the
+account that loaded it.
+"""
 
 from __future__ import annotations
+
+from pathlib import PurePath
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from cipd_graph.api.deps import StoreDep
-from cipd_graph.store import SourceInfo
 
 router = APIRouter(prefix="/stats", tags=["stats"])
+
+
+class SourcePublic(BaseModel):
+    """A loaded batch: its graph, the name of the file it came from, and when."""
+
+    graph: str
+    file: str
+    kind: str
+    sha256: str
+    loaded_at: str
+    triples: int
+    tool_version: str
 
 
 class StatsPublic(BaseModel):
     """Counts by kind, and every loaded batch."""
 
     counts: dict[str, int]
-    sources: list[SourceInfo]
+    sources: list[SourcePublic]
 
 
 @router.get("", response_model=StatsPublic)
 def read_stats(store: StoreDep) -> StatsPublic:
     """Count what the store holds and list the loaded source files."""
-    return StatsPublic(counts=store.stats(), sources=store.sources())
+    return StatsPublic(
+        counts=store.stats(),
+        sources=[
+            SourcePublic(
+                graph=s.graph,
+                file=PurePath(s.path).name,
+                kind=s.kind,
+                sha256=s.sha256,
+                loaded_at=s.loaded_at,
+                triples=s.triples,
+                tool_version=s.tool_version,
+            )
+            for s in store.sources()
+        ],
+    )
