@@ -509,8 +509,9 @@ class GraphStore:
                 found.setdefault(code, URIRef(next(iter(items))))
         return found
 
-    def stored_types(self, iri: str) -> frozenset[str]:
-        """The classes the loaded records give ``iri`` (empty when no record mentions it)."""
+    def stored_types(self, iri: str, ignore: Collection[str] = ()) -> frozenset[str]:
+        """The classes the loaded records give ``iri`` (empty when no record mentions it),
+        not counting the batch graphs in ``ignore`` (those an import is about to replace)."""
         try:
             subject = ox.NamedNode(iri)
         except ValueError:
@@ -519,8 +520,30 @@ class GraphStore:
         return frozenset(
             row["c"].value
             for row in rows
-            if isinstance(row["c"], ox.NamedNode) and self._is_record_graph(row["g"].value)
+            if isinstance(row["c"], ox.NamedNode)
+            and self._is_record_graph(row["g"].value)
+            and row["g"].value not in ignore
         )
+
+    def stored_facts(self, iri: str, ignore: Collection[str] = ()) -> list[tuple[str, str, str]]:
+        """What the loaded batches say about ``iri``: (predicate, object value, source path)
+        rows from their record and provenance graphs, not counting the batches in ``ignore``."""
+        try:
+            subject = ox.NamedNode(iri)
+        except ValueError:
+            return []
+        rows = self._select(f"SELECT ?p ?o ?g WHERE {{ GRAPH ?g {{ {subject} ?p ?o }} }}")
+        paths: dict[str, str] = {}
+        found: list[tuple[str, str, str]] = []
+        for row in rows:
+            graph = row["g"].value
+            batch = graph.removesuffix("/provenance")
+            if batch in ignore or not self._is_record_graph(batch) or graph.endswith("/names"):
+                continue
+            if batch not in paths:
+                paths[batch] = self._source_path(batch)
+            found.append((row["p"].value, row["o"].value, paths[batch]))
+        return found
 
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Parse, map and validate ``paths`` against the store without writing anything."""
@@ -889,6 +912,8 @@ class GraphStore:
         prov.add((tool, RDFS.label, Literal(f"cipd-graph {TOOL_VERSION}")))
         prov.add((who, RDF.type, PROV.Agent))
         prov.add((who, RDFS.label, Literal(user)))
+        for triple in m.provenance:
+            prov.add(triple)
         return prov
 
     def _ontology_steps(self) -> list[str]:
