@@ -210,12 +210,17 @@ METHOD_OF_KIND: dict[URIRef, str] = {
     CIPD.TeamHuddle: "IM008",
     CIPD.ActionLearningSetMeeting: "IM008",
 }
-_METHOD_WORDS = re.compile(r"\([^)]*\)|[^a-z0-9]+")
+_PARENTHESES = re.compile(r"\([^)]*\)")
+_WORDS = re.compile(r"[^a-z0-9]+")
 
 
 def _method_key(text: str) -> str:
-    """A method's code or name as a lookup key: lower case, words only, no parentheses."""
-    return " ".join(_METHOD_WORDS.sub(" ", text.lower()).split())
+    """A method's code or name as a lookup key: lower case, words only, no parentheses.
+
+    >>> _method_key("Discussion, Small Group (\u226412)")
+    'discussion small group'
+    """
+    return " ".join(_WORDS.sub(" ", _PARENTHESES.sub(" ", text.lower())).split())
 
 
 #: Instructional methods (code or name, any case and punctuation) -> (code, kind, fit).
@@ -966,10 +971,13 @@ SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration ?date WHERE {
 _LINKS = """
 SELECT DISTINCT ?s ?p ?o WHERE {
   #+ bind
-  ?programme schema:hasCourse/cipd:hasSubModule* ?m .
-  { BIND(?m AS ?s) ?s ?p ?o . VALUES ?p { cipd:hasLearningOutcome } }
-  UNION { ?s cipd:partOfModule ?m ; ?p ?o . VALUES ?p { cipd:hasLearningOutcome schema:keywords cipd:partOfModule } }
-  UNION { BIND(?m AS ?s) ?s cipd:hasMapping/cipd:mapsToElement ?o . BIND(cipd:mapsToElement AS ?p) }
+  { ?programme schema:hasCourse/cipd:hasSubModule* ?s .
+    { ?s cipd:hasLearningOutcome ?o . BIND(cipd:hasLearningOutcome AS ?p) }
+    UNION { ?s cipd:hasMapping/cipd:mapsToElement ?o . BIND(cipd:mapsToElement AS ?p) } }
+  UNION
+  { ?programme schema:hasCourse/cipd:hasSubModule* ?m .
+    ?s cipd:partOfModule ?m ; ?p ?o .
+    VALUES ?p { cipd:hasLearningOutcome schema:keywords cipd:partOfModule } }
 }
 """
 _OUTCOMES = """

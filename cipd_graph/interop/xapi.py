@@ -360,6 +360,10 @@ def _canonical(data: Mapping[str, Any], person: Callable[[Mapping[str, Any]], st
                     not key and k in ("id", "authority", "stored", "version", "timestamp")
                 ):
                     continue
+                if k == "objectType" and v == "Activity":
+                    continue  # the default, which an LRS may add
+                if key == "contextActivities" and not isinstance(v, list):
+                    v = [v]  # an LRS returns one context activity as an array of one
                 out[k] = walk(v, k)
             if key in ("actor", "object", "team", "instructor") and "member" in out:
                 out["member"] = sorted(out["member"], key=lambda m: json.dumps(m, sort_keys=True))
@@ -543,13 +547,25 @@ class _Reader:
         self.provenance.add((node, SCHEMA.sha256, Literal(digest)))
 
     # -- activities --------------------------------------------------------------------
-    def activity(self, st: _Statement, obj: Mapping[str, Any], day: dt.date) -> _Activity:  # noqa: PLR0912 - name, description, type and what is left out
+    def activity(  # noqa: PLR0912 - name, description, type and what is left out
+        self, st: _Statement, obj: Mapping[str, Any], day: dt.date, *, reflection: bool = False
+    ) -> _Activity:
+        """The activity a statement is about: one per object id and day. A reflection is
+        about the latest session of its object on or before the day it was written."""
         object_id = str(obj["id"])
         definition = obj.get("definition") or {}
         if object_id.startswith(self.base):
             iri = URIRef(object_id)
         else:
             iri = self.mapper.iri("xapi", "activity", short_hash(object_id), day.isoformat())
+            if reflection:
+                prefix = str(iri).rsplit("/", 1)[0] + "/"
+                held = sorted(
+                    a
+                    for a in self.activities
+                    if a.startswith(prefix) and a[len(prefix) :] <= str(iri)[len(prefix) :]
+                )
+                iri = held[-1] if held else iri
         act = self.activities.get(iri)
         if act is None:
             stored = str(CIPD.LearningActivity) in self.mapper.stored_types(str(iri))
@@ -614,7 +630,8 @@ class _Reader:
         for key in ("extensions", "moreInfo", "interactionType", "correctResponsesPattern"):
             if key in definition:
                 self.left_out(st, f"object/definition/{key}", "activity definition " + key)
-        act.dates.add(day)
+        if not reflection or not act.dates:  # a reflection's day is when it was written
+            act.dates.add(day)
         return act
 
     def context(self, st: _Statement, act: _Activity) -> None:
@@ -743,7 +760,7 @@ class _Reader:
             return
         reflection = verb in REFLECTION
         self.unread_properties(st, reflection)
-        act = self.activity(st, obj, when.date())
+        act = self.activity(st, obj, when.date(), reflection=reflection)
         if reflection:
             self.reflection(st, ident, act, people, when)
             if not act.stored:
@@ -836,6 +853,11 @@ class _Reader:
         out.provenance += self.provenance
 
 
+def _definition(data: Mapping[str, Any]) -> Any:
+    obj = data.get("object")
+    return obj.get("definition") if isinstance(obj, dict) else None
+
+
 class _ConflictError(Exception):
     """A statement id already imported for different content."""
 
@@ -872,8 +894,17 @@ def read_xapi(path: Path, mapper: Mapper) -> MappedFile:  # noqa: PLR0912, PLR09
         first = by_id.get(ident)
         if first is not None:
             if first[1] == digest:
+                differs = _definition(first[0].data) != _definition(st.data)
                 reader.warn(
-                    st, "id", f"repeats {first[0].label} (same id, same statement); counted once"
+                    st,
+                    "id",
+                    f"repeats {first[0].label} (same id, same statement); counted once"
+                    + (
+                        "; its activity definition (name, type or description) differs, and "
+                        "the first is kept (xAPI compares statements without definitions)"
+                        if differs
+                        else ""
+                    ),
                 )
             else:
                 checker.bad(
@@ -918,7 +949,8 @@ def read_xapi(path: Path, mapper: Mapper) -> MappedFile:  # noqa: PLR0912, PLR09
             voided[target] = st
     if checker.problems:
         raise RecordError(checker.problems)
-    for st, ident in kept:
+    # participation before reflections, which find the session they reflect on
+    for st, ident in sorted(kept, key=lambda k: k[0].data["verb"]["id"] in REFLECTION):
         reader.record(ident, by_id[ident][1])
         if st.data["verb"]["id"] == VOIDED:
             continue
