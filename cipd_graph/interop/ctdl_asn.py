@@ -230,6 +230,22 @@ class _Reader:
                     )
                 ]
             )
+        contexts = value["@context"] if isinstance(value["@context"], list) else [value["@context"]]
+        other = [
+            c for c in contexts if isinstance(c, str) and c.split("?", 1)[0] not in _CONTEXT_URLS
+        ]
+        if other:
+            raise RecordError(
+                [
+                    pointer_problem(
+                        self.path,
+                        "/",
+                        "@context",
+                        f"names {', '.join(other)}: no remote JSON-LD documents are loaded, "
+                        f"only the CTDL-ASN context {CONTEXT_URL} (from a local copy)",
+                    )
+                ]
+            )
         graph = value.get("@graph")
         for i, node in enumerate(graph if isinstance(graph, list) else []):
             if isinstance(node, dict) and isinstance(node.get("@id"), str):
@@ -237,9 +253,10 @@ class _Reader:
         try:
             expanded = jsonld.expand(value, {"documentLoader": document_loader})
         except jsonld.JsonLdError as exc:
-            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+            first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
             raise RecordError(
-                [pointer_problem(self.path, "/", "@context", f"not valid JSON-LD: {cause}")]
+                [pointer_problem(self.path, "/", "@context", f"not valid JSON-LD: {first}")]
             ) from exc
         nodes = _nodes(expanded)
         frameworks = [n for n in nodes if CEASN + "CompetencyFramework" in n.get("@type", [])]
@@ -378,7 +395,11 @@ class _Reader:
                 g.add((concept, SKOS.topConceptOf, scheme))
                 g.add((scheme, SKOS.hasTopConcept, concept))
             for parent in parents:
-                if parent in items:
+                if parent == node.get("@id"):
+                    self.warn(
+                        node, "ceasn:isChildOf", "a competency is not its own parent; ignored"
+                    )
+                elif parent in items:
                     g.add((concept, SKOS.broader, items[parent]))
                     g.add((items[parent], SKOS.narrower, concept))
                 elif parent != fw_id:
@@ -393,6 +414,8 @@ class _Reader:
                     g.add((concept, SKOS.narrower, items[child]))
             for term, prop in ALIGNMENTS.items():
                 for target in self.ids(node, term):
+                    if target == node.get("@id"):
+                        continue  # aligned with itself: nothing to say
                     if target in items:
                         g.add((concept, SKOS.related, items[target]))
                         g.add((items[target], SKOS.related, concept))

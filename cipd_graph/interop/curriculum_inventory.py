@@ -358,6 +358,8 @@ class _Reader:
         self.defined: dict[str, tuple[URIRef, ET.Element]] = {}
         #: the days blocks schedule each event on (SequenceBlockEvent/StartDate)
         self.event_days: dict[str, set[dt.date]] = {}
+        #: events some block references
+        self.placed: set[str] = set()
 
     # -- helpers --------------------------------------------------------------------
     def bad(self, element: ET.Element | None, record: str, where: str, reason: str) -> None:
@@ -465,9 +467,14 @@ class _Reader:
 
         self.kinds = self.read_kinds(root)
         outcomes = self.read_outcomes(root.find(_q(CI, "Expectations")))
+        for outcome in outcomes.values():  # the report's expectations are the programme's
+            g.add((programme, SCHEMA.teaches, outcome))
         events = self.read_events(root.find(_q(CI, "Events")), outcomes)
         self.read_sequence(root.find(_q(CI, "Sequence")), events, outcomes)
         self.date_events()
+        for ident, event in events.items():  # in no block: still the programme's
+            if event is not None and ident not in self.placed:
+                g.add((programme, DCTERMS.hasPart, event))
 
     def read_kinds(self, root: ET.Element) -> dict[str, URIRef]:
         """The exact CIPD kinds this tool's reports add after the schema's elements."""
@@ -790,6 +797,7 @@ class _Reader:
                     )
                     continue
                 event = events[match.group(1)]
+                self.placed.add(match.group(1))
                 if event is not None:
                     g.add((event, CIPD.partOfModule, module))
                 start = item.find(_q(CI, "StartDate"))
@@ -960,8 +968,9 @@ SELECT DISTINCT ?parent ?m WHERE {
 _EVENTS = """
 SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration ?date WHERE {
   #+ bind
-  ?programme schema:hasCourse/cipd:hasSubModule* ?m .
-  ?a a cipd:LearningActivity ; cipd:partOfModule ?m ; rdfs:label ?label ; cipd:activityKind ?kind .
+  { ?programme schema:hasCourse/cipd:hasSubModule* ?m . ?a cipd:partOfModule ?m }
+  UNION { ?programme dcterms:hasPart ?a }
+  ?a a cipd:LearningActivity ; rdfs:label ?label ; cipd:activityKind ?kind .
   BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(?src != ?inferred) } AS ?ipl)
   OPTIONAL { ?a dcterms:description ?description }
   OPTIONAL { ?a schema:timeRequired ?duration }
@@ -978,6 +987,9 @@ SELECT DISTINCT ?s ?p ?o WHERE {
   { ?programme schema:hasCourse/cipd:hasSubModule* ?m .
     ?s cipd:partOfModule ?m ; ?p ?o .
     VALUES ?p { cipd:hasLearningOutcome schema:keywords cipd:partOfModule } }
+  UNION
+  { ?programme dcterms:hasPart ?s . ?s ?p ?o .
+    VALUES ?p { cipd:hasLearningOutcome schema:keywords } }
 }
 """
 _OUTCOMES = """
@@ -985,6 +997,7 @@ SELECT DISTINCT ?o ?entry ?label ?description ?keyword WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
   { ?m cipd:hasLearningOutcome ?o } UNION { ?a cipd:partOfModule ?m ; cipd:hasLearningOutcome ?o }
+  UNION { ?programme schema:teaches ?o } UNION { ?programme dcterms:hasPart/cipd:hasLearningOutcome ?o }
   ?o rdfs:label ?label .
   OPTIONAL { ?o dcterms:description ?description }
   OPTIONAL { ?o schema:keywords ?keyword }

@@ -362,9 +362,9 @@ def _canonical(data: Mapping[str, Any], person: Callable[[Mapping[str, Any]], st
                     continue
                 if k == "objectType" and v == "Activity":
                     continue  # the default, which an LRS may add
-                if key == "contextActivities" and not isinstance(v, list):
-                    v = [v]  # an LRS returns one context activity as an array of one
-                out[k] = walk(v, k)
+                # an LRS returns one context activity as an array of one
+                one = key == "contextActivities" and not isinstance(v, list)
+                out[k] = walk([v] if one else v, k)
             if key in ("actor", "object", "team", "instructor") and "member" in out:
                 out["member"] = sorted(out["member"], key=lambda m: json.dumps(m, sort_keys=True))
             return out
