@@ -393,7 +393,7 @@ class _Reader:
         return str(cls) in self.mapper.stored_types(str(iri))
 
     # -- the document ---------------------------------------------------------------
-    def read(self) -> None:  # noqa: PLR0912 - the report's header, then its parts
+    def read(self) -> None:  # noqa: PLR0912, PLR0915 - the report's header, then its parts
         root = self.root
         if root.tag != _q(CI, "CurriculumInventory"):
             self.bad(
