@@ -995,9 +995,11 @@ SELECT DISTINCT ?s ?p ?o WHERE {
 _OUTCOMES = """
 SELECT DISTINCT ?o ?entry ?label ?description ?keyword WHERE {
   #+ bind
-  ?programme schema:hasCourse/cipd:hasSubModule* ?m .
-  { ?m cipd:hasLearningOutcome ?o } UNION { ?a cipd:partOfModule ?m ; cipd:hasLearningOutcome ?o }
-  UNION { ?programme schema:teaches ?o } UNION { ?programme dcterms:hasPart/cipd:hasLearningOutcome ?o }
+  { ?programme schema:hasCourse/cipd:hasSubModule* ?m . ?m cipd:hasLearningOutcome ?o }
+  UNION { ?programme schema:hasCourse/cipd:hasSubModule* ?m . ?a cipd:partOfModule ?m .
+          ?a cipd:hasLearningOutcome ?o }
+  UNION { ?programme schema:teaches ?o }
+  UNION { ?programme dcterms:hasPart ?e . ?e cipd:hasLearningOutcome ?o }
   ?o rdfs:label ?label .
   OPTIONAL { ?o dcterms:description ?description }
   OPTIONAL { ?o schema:keywords ?keyword }
@@ -1050,7 +1052,9 @@ class _Expectation:
     keywords: list[str] = field(default_factory=list)
 
 
-def _expectations(store: GraphStore, node: ox.NamedNode) -> dict[str, _Expectation]:
+def _expectations(
+    store: GraphStore, node: ox.NamedNode, links: list[dict[str, Any]]
+) -> dict[str, _Expectation]:
     """Competency objects by the IRI they stand for: the programme's learning outcomes, and
     the model elements and framework items its modules are mapped to (entry: their IRI).
     Two IRIs with one entry (an outcome imported from a report that listed a mapped element)
@@ -1062,13 +1066,14 @@ def _expectations(store: GraphStore, node: ox.NamedNode) -> dict[str, _Expectati
         found[iri] = by_entry.setdefault(expectation.entry, expectation)
 
     keywords: dict[str, set[str]] = {}
-    for row in select(store, _OUTCOMES, programme=node):
+    rows = select(store, _OUTCOMES, programme=node)
+    for row in rows:
         if value(row, "keyword"):
             keywords.setdefault(str(value(row, "o")), set()).add(str(value(row, "keyword")))
-    for iri, row in sorted(_grouped(select(store, _OUTCOMES, programme=node), "o").items()):
+    for iri, row in sorted(_grouped(rows, "o").items()):
         words = sorted(keywords.get(iri, ()))
         add(iri, _Expectation(row.get("entry", iri), row["label"], row.get("description"), words))
-    for row in select(store, _LINKS, programme=node):
+    for row in links:
         element = str(value(row, "o"))
         if value(row, "p") != str(CIPD.mapsToElement) or element in found:
             continue
@@ -1112,7 +1117,8 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
     for row in select(store, _CHILDREN, programme=node):
         children.setdefault(str(value(row, "parent")), set()).add(str(value(row, "m")))
     links: dict[str, dict[str, set[str]]] = {}
-    for row in select(store, _LINKS, programme=node):
+    link_rows = select(store, _LINKS, programme=node)
+    for row in link_rows:
         links.setdefault(str(value(row, "s")), {}).setdefault(str(value(row, "p")), set()).add(
             str(value(row, "o"))
         )
@@ -1124,7 +1130,7 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
             f"export curriculum-inventory: programme {key!r} has no learning activity in its "
             "modules; a Curriculum Inventory report lists at least one event"
         )
-    expectations = _expectations(store, node)
+    expectations = _expectations(store, node, link_rows)
     if not expectations:
         raise FormatError(
             f"export curriculum-inventory: programme {key!r} has no learning outcomes and no "
