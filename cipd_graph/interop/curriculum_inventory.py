@@ -1,22 +1,26 @@
 """MedBiquitous Curriculum Inventory (v1 XML): programmes, modules, planned sessions, outcomes.
 
-Import maps a Curriculum Inventory report (as AAMC CI submissions and Ilios exports write it):
+Import maps a Curriculum Inventory report (as AAMC CI submissions, Ilios exports and
+MedBiquitous' own sample write it):
 
 - ``Institution`` -> the educational institution (referenced when already loaded, else defined);
-- ``Program`` -> the programme; ``Sequence/SequenceBlock`` -> modules of the programme (nested
-  blocks, written nested or through ``SequenceBlockReference``, become sub-modules);
+- ``Program`` -> the programme; ``Sequence/SequenceBlock`` -> modules of the programme (blocks
+  linked through ``SequenceBlockReference``, or nested as v1 does not allow, become sub-modules);
 - ``Events/Event`` -> planned learning activities (``cipd:PlannedLearningActivity``): title,
   description, ``EventDuration``, ``Keyword``s, the primary ``InstructionalMethod`` as the activity
-  kind, ``Interprofessional`` true as an interprofessional learning activity, and the blocks that
-  reference it (``SequenceBlockEvent``) as its modules;
+  kind (see :data:`INSTRUCTIONAL_METHODS`), ``Interprofessional`` true as an interprofessional
+  learning activity, the blocks that reference it (``SequenceBlockEvent``) as its modules and
+  their ``StartDate`` as its date; an event in no block is the programme's (``dcterms:hasPart``);
 - ``Expectations/CompetencyObject`` -> learning outcomes (LOM identifier, title, description,
-  keywords), linked from the events and blocks that reference them.
+  keywords) the programme teaches, linked from the events and blocks that reference them; a
+  reference no competency object matches is warned and left out.
 
 The XML is parsed with the standard library's expat with every DTD refused (no DOCTYPE, no
 entity declarations): XXE and entity-expansion attacks fail with a clear error.
 
-Export writes one programme (``programme=ID``) as a Curriculum Inventory report, so that the
-report read back gives the same modules, planned activities and outcomes.
+Export writes one programme (``programme=ID``) as a report valid against the official v1 XSD,
+so that the report read back gives the same modules, planned activities and outcomes, and
+exporting that again gives the same bytes.
 """
 
 from __future__ import annotations
@@ -1309,8 +1313,10 @@ FORMAT = register(
             "participants, dates, projects and CAIPE modes of activities (CI describes the plan, "
             "not who took part); module codes, credits and model-element mappings; academic levels, "
             "clerkship models, resource types, assessment methods and events, integration blocks, "
-            "competency frameworks, keyword sources/ids, addresses; activities without a recorded "
-            "duration and modules without timing are written without EventDuration/Timing"
+            "competency frameworks, keyword sources/ids, addresses; mapping strengths (mapped "
+            "elements are written as competency objects); activities without a recorded duration "
+            "and modules without timing are written with PT0M/P0D (read back as not recorded); "
+            "modules without any activity are left out (named in an XML comment)"
         ),
         specification="http://ns.medbiq.org/curriculuminventory/v1/curriculuminventory.xsd",
     )

@@ -12,19 +12,25 @@ Import reads statements (a JSON object or array in ``.json``, one statement a li
 - the *verb* says what the statement records: taking part (attended, completed, experienced)
   or a reflection (commented, reflected, with ``result.response`` as its text);
 - the *object* (an Activity) becomes the learning activity, its kind read from
-  ``definition.type`` (CIPD kinds or ADL activity types) or else from the verb; one activity per
-  object id and day; an object id that is one of this graph's activities is that activity;
+  ``definition.type`` (CIPD kinds, ADL activity types, a type IRI ending in a kind's notation)
+  or else from the verb; one activity per object id and day (a reflection: the latest session
+  on or before its day); an object id that is one of this graph's activities, or an activity
+  another file loaded, is that activity, and keeps its kind and name;
 - ``context.contextActivities`` ``grouping``/``parent`` that are this graph's projects, modules
   or PDSA cycles link the activity to them; ``context.team`` that is one of this graph's action
   learning sets links it to the set;
 - voiding statements remove the statements they void.
 
-Statements the mapping cannot place are listed as warnings; malformed statements (against the
-xAPI statement rules) refuse the whole file with their location.
+A statement is identified by its ``id``: the same statement twice (as xAPI compares them) is
+counted once, in one file or across files; other content under a known id refuses the file.
+The ids and content digests go to the batch's provenance graph. What the import has no place
+for is reported once per property and file; malformed statements (against the xAPI statement
+rules) refuse the whole file with their location.
 
-Export writes the graph's learning activities as xAPI 1.0.3/2.0 statements, one per
-participant, with deterministic ids, pseudonymous ``account`` actors and what xAPI cannot say
-natively (at work, CAIPE modes, interprofessional) as context extensions under CIPD IRIs.
+Export writes the graph's held learning activities as xAPI 1.0.3/2.0 statements, one per
+participant and one per reflection, with deterministic ids, pseudonymous ``account`` actors
+and what xAPI cannot say natively (at work, CAIPE modes, interprofessional, the reflection's
+IRI and mode) as context extensions under CIPD IRIs.
 """
 
 from __future__ import annotations
@@ -1158,8 +1164,10 @@ FORMAT = register(
         limits=(
             "names and e-mail addresses (never stored; actors are pseudonymised); verbs other than "
             "attended/completed/experienced/commented/reflected; objects that are not Activities; "
-            "result scores, success and duration; attachments, authority, category and other "
-            "context activities; context teams that are not action learning sets; professions"
+            "result scores, success, completion and duration; attachments, registration, "
+            "instructor, platform, language, category and other context activities, other "
+            "extensions (all reported); context teams that are not action learning sets; "
+            "professions; one language of names and descriptions"
         ),
         specification="https://github.com/adlnet/xAPI-Spec (xAPI-Data.md)",
     )
