@@ -95,11 +95,18 @@ def test_a_registry_framework_becomes_the_framework_model(
 
 def test_odd_shapes_real_publishers_write(store: GraphStore, tmp_path: Path) -> None:
     """A registry envelope, CaSS's @list for hasChild, a ReleaseID on the context, a node of
-    another type."""
+    another type, a competency listed twice (the sandbox's CoreEntrustableBehaviors.json copies
+    a competency under a second parent), a competency with its framework's CTID (Connecting
+    Credentials' framework has one)."""
     value = doc()
     value["@context"] = "https://credreg.net/ctdlasn/schema/context/json?releaseID=20170929"
     domain = value["@graph"][1]
     domain["ceasn:hasChild"] = {"@list": domain["ceasn:hasChild"]}
+    copy = json.loads(json.dumps(value["@graph"][2]))
+    copy["ceasn:isChildOf"] = [value["@graph"][5]["@id"]]  # TW 1 also under the second domain
+    value["@graph"].append(copy)
+    clash = value["@graph"][4]
+    clash["ceterms:ctid"] = CTID
     value["@graph"].append(
         {
             "@id": R + "ce-a4041983-b1ae-4ad4-a43d-284a5b4b2d73",
@@ -110,14 +117,15 @@ def test_odd_shapes_real_publishers_write(store: GraphStore, tmp_path: Path) -> 
     path = write(tmp_path / "envelope.json", envelope)
     result = import_files(store, "ctdl-asn", [path])
     assert result.ok and result.written, result.to_text()
-    assert any(
-        "ceterms:CredentialOrganization" in w.reason or "CredentialOrganization" in w.reason
-        for w in result.warnings
-    )
+    reasons = {w.field: w.reason for w in result.warnings}
+    assert "CredentialOrganization" in reasons["@type"]
+    assert "merged into one competency" in reasons["@id"]
+    assert "identified by its @id instead" in reasons["ceterms:ctid"]
     items = store.framework_items()
-    assert (items["TW 1"], SKOS.broader, items[value["@graph"][1]["ceterms:ctid"]]) in batch(
-        store, path
-    )
+    g = batch(store, path)
+    parents = {items[value["@graph"][n]["ceterms:ctid"]] for n in (1, 5)}
+    assert set(g.objects(items["TW 1"], SKOS.broader)) == parents
+    assert (items[clash["@id"]], DCTERMS.identifier, Literal(clash["@id"])) in g
 
 
 @pytest.mark.parametrize(

@@ -100,13 +100,13 @@ def _least(values: list[Text]) -> Text | None:
 
 def find_framework(store: GraphStore, key: str) -> str:
     """The IRI of the imported framework ``key`` names (its identifier or IRI)."""
-    if key.startswith(("http://", "https://")):
-        if str(CIPD.CompetencyFramework) in store.stored_types(key):
-            return key
-    else:
-        rows = select(store, _FIND, id=ox.Literal(key))
-        if rows:
-            return str(min(r["f"].value for r in rows))
+    rows = select(store, _FIND, id=ox.Literal(key))  # a CASE identifier, a CTID, an @id
+    if rows:
+        return str(min(r["f"].value for r in rows))
+    if key.startswith(("http://", "https://")) and str(CIPD.CompetencyFramework) in (
+        store.stored_types(key)
+    ):
+        return key
     known = sorted(r["id"].value for r in select(store, _ALL))
     listed = (
         ", ".join(known[:20]) + (" ..." if len(known) > 20 else "") if known else "none imported"

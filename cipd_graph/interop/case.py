@@ -327,15 +327,48 @@ def _framework_items(store: GraphStore) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _case_id(identifier: str, iri: str) -> str:
+    """A CASE identifier (a UUID) for an imported item: its own when it is one, the UUID of
+    a CTDL-ASN CTID (``ce-`` + UUID), else a UUID derived from its IRI.
+
+    >>> _case_id("ce-8c2da966-9c5a-4d65-aa51-f2808ffab550", "x")
+    '8c2da966-9c5a-4d65-aa51-f2808ffab550'
+    """
+    bare = identifier.removeprefix("ce-")
+    return bare if UUID_RE.match(bare) else case_uuid(iri)
+
+
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _date_time(text: str | None, fallback: str) -> str:
+    """An ISO 8601 date-time for CASE: as stored when it is one, a date or year made into
+    midnight UTC of its first day, else ``fallback``.
+
+    >>> _date_time("2014", "x"), _date_time("2022-05-20", "x"), _date_time("soon", "x")
+    ('2014-01-01T00:00:00+00:00', '2022-05-20T00:00:00+00:00', 'x')
+    """
+    if text and _DATE_TIME.match(text):
+        return text
+    for form, pad in (
+        (r"^\d{4}$", "-01-01"),
+        (r"^\d{4}-\d{2}$", "-01"),
+        (r"^\d{4}-\d{2}-\d{2}$", ""),
+    ):
+        if text and re.match(form, text):
+            return f"{text}{pad}T00:00:00+00:00"
+    return fallback
+
+
 def framework_package(store: GraphStore, key: str) -> dict[str, Any]:  # noqa: PLR0912 - one branch per optional field
     """An imported framework (CASE or CTDL-ASN) as a CASE 1.1 CFPackage: the identifiers,
     URIs and change times it was imported with; the associations rebuilt from its hierarchy,
     related items and matches to other frameworks."""
     fw = read_framework(store, key)
-    changed = fw.modified or _timestamp(store)
+    changed = _date_time(fw.modified, _timestamp(store))
     doc_uri = fw.uri or fw.iri
     document: dict[str, Any] = {
-        "identifier": fw.identifier,
+        "identifier": _case_id(fw.identifier, fw.iri),
         "uri": doc_uri,
         "caseVersion": CASE_VERSION,
         "creator": (fw.creators or fw.creator_iris or ["unknown"])[0],
@@ -354,19 +387,22 @@ def framework_package(store: GraphStore, key: str) -> dict[str, Any]:  # noqa: P
         document["notes"] = fw.note.text
     items: list[dict[str, Any]] = []
     associations: list[dict[str, Any]] = []
-    nodes = {i.iri: (i.label.text, i.uri or i.iri, i.identifier) for i in fw.items.values()}
+    nodes = {
+        i.iri: (i.label.text, i.uri or i.iri, _case_id(i.identifier, i.iri))
+        for i in fw.items.values()
+    }
     doc_node = (fw.title.text, doc_uri)
 
     def link(iri: str) -> tuple[str, str]:
         title, uri, _ = nodes[iri]
         return title, uri
 
-    for item in sorted(fw.items.values(), key=lambda i: i.identifier):
+    for item in sorted(fw.items.values(), key=lambda i: nodes[i.iri][2]):
         entry: dict[str, Any] = {
-            "identifier": item.identifier,
+            "identifier": nodes[item.iri][2],
             "uri": item.uri or item.iri,
             "fullStatement": item.label.text,
-            "lastChangeDateTime": item.modified or changed,
+            "lastChangeDateTime": _date_time(item.modified, changed),
         }
         alt = [t.text for t in item.alt_labels]
         if alt:
@@ -389,7 +425,7 @@ def framework_package(store: GraphStore, key: str) -> dict[str, Any]:  # noqa: P
         if item.top:
             associations.append(_association("isChildOf", origin, doc_node, changed))
         for other in item.related:
-            if other in nodes and nodes[other][2] > item.identifier:
+            if other in nodes and nodes[other][2] > nodes[item.iri][2]:
                 associations.append(_association("isRelatedTo", origin, link(other), changed))
         for kind, targets in (("exactMatchOf", item.exact), ("isRelatedTo", item.related_match)):
             for target in targets:

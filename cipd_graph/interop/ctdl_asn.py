@@ -247,11 +247,22 @@ class _Reader:
                 ]
             )
         graph = value.get("@graph")
+        repeated: list[dict[str, Any]] = []
         for i, node in enumerate(graph if isinstance(graph, list) else []):
             if isinstance(node, dict) and isinstance(node.get("@id"), str):
+                if node["@id"] in self.pointers:
+                    repeated.append({"@id": node["@id"]})
                 self.pointers.setdefault(node["@id"], f"/@graph/{i}")
+        for node in repeated:  # editors that copy a competency under a second parent do this
+            self.warn(
+                node,
+                "@id",
+                "listed more than once; merged into one competency, as JSON-LD reads one @id",
+                once=f"repeated {node['@id']}",
+            )
         try:
-            expanded = jsonld.expand(value, {"documentLoader": document_loader})
+            # flattened: one node per @id, whatever nesting and repetition the file has
+            expanded = jsonld.flatten(value, None, {"documentLoader": document_loader})
         except jsonld.JsonLdError as exc:
             message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
             first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
@@ -323,9 +334,19 @@ class _Reader:
 
         # items
         items: dict[str, URIRef] = {}
+        ctids: dict[str, str] = {ident: fw_id}
         for node in competencies:
             node_id = str(node.get("@id", ""))
             item_ident = self.plain(node, "ctid", CETERMS) or node_id
+            if item_ident in ctids and ctids[item_ident] != node_id:
+                self.warn(
+                    node,
+                    "ceterms:ctid",
+                    f"{item_ident} is also the CTID of {ctids[item_ident]}; this competency is "
+                    "identified by its @id instead",
+                )
+                item_ident = node_id
+            ctids.setdefault(item_ident, node_id)
             statement = self.text(node, "competencyText")
             if statement is None:
                 self.fail(node, "ceasn:competencyText", "missing; CTDL-ASN requires it")
