@@ -80,6 +80,13 @@ CASES = [
         {"framework": "9f3c1d2e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"},
     ),
     Case(
+        "case-opensalt-sample",
+        "case",
+        DATA / "case" / "opensalt-sample-framework.case.json",
+        "none",
+        {"framework": "20c5134f-423d-4097-a971-3dd5152bf507"},
+    ),
+    Case(
         "ctdl-asn-physician",
         "ctdl-asn",
         DATA / "ctdl-asn" / "interprofessional-physician-competencies.json",

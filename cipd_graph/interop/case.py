@@ -576,7 +576,7 @@ class _Reader:
         for key, prop in (("lastChangeDateTime", DCTERMS.modified), ("notes", SKOS.note)):
             text = doc.get(key)
             if isinstance(text, str) and text.strip():
-                g.add((scheme, prop, Literal(text.strip())))
+                g.add((scheme, prop, Literal(_zoned(text.strip()))))
         # items
         items: dict[str, URIRef] = {}
         by_uri: dict[str, str] = {}
@@ -625,7 +625,7 @@ class _Reader:
                 g.add((concept, SKOS.note, Literal(notes, lang=item_lang)))
             changed = self.text(item, ptr, "lastChangeDateTime")
             if changed:
-                g.add((concept, DCTERMS.modified, Literal(changed)))
+                g.add((concept, DCTERMS.modified, Literal(_zoned(changed))))
             item_uri = item.get("uri")
             if isinstance(item_uri, str) and _iri(item_uri):
                 g.add((concept, SKOS.exactMatch, URIRef(item_uri)))
@@ -734,6 +734,18 @@ class _Reader:
         out = MappedFile(source, g, Graph(), records=out_records)
         out.warnings.extend(self.warnings)
         return out
+
+
+_NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")
+
+
+def _zoned(text: str) -> str:
+    """A change time as kept: one without a time zone (OpenSALT writes them) is read as UTC.
+
+    >>> _zoned("2017-05-25T18:05:33"), _zoned("2017-05-25T18:05:33Z")
+    ('2017-05-25T18:05:33+00:00', '2017-05-25T18:05:33Z')
+    """
+    return text + "+00:00" if _NO_ZONE.match(text) else text
 
 
 def _iri(text: str) -> bool:
