@@ -107,9 +107,13 @@ class GraphStore(Store):
         """Items of imported competency frameworks, by every key a record may name them with."""
         return self.pipeline.framework_items()
 
-    def stored_types(self, iri: str) -> frozenset[str]:
-        """The classes the loaded records give ``iri``."""
-        return self.pipeline.stored_types(iri)
+    def stored_types(self, iri: str, ignore: Collection[str] = ()) -> frozenset[str]:
+        """The classes the loaded records give ``iri``, not counting the batches in ``ignore``."""
+        return self.pipeline.stored_types(iri, ignore)
+
+    def stored_facts(self, iri: str, ignore: Collection[str] = ()) -> list[tuple[str, str, str]]:
+        """What the loaded batches say about ``iri``: (predicate, object value, source path)."""
+        return self.pipeline.stored_facts(iri, ignore)
 
     def batch_graph(self, path: Path) -> str:
         """The named graph a source file is loaded into."""

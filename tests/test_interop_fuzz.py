@@ -1,4 +1,4 @@
-"""Mutation fuzzing of the xAPI and Curriculum Inventory readers: any input gives a batch or a RecordError.
+"""Mutation fuzzing of the xAPI, Curriculum Inventory and CTDL-ASN readers: any input gives a batch or a RecordError.
 
 Two kinds: structure-aware mutations (JSON values swapped for odd ones, XML elements emptied)
 from a seeded ``random.Random``, so the same cases run every time and a failure names the seed
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from cipd_graph import GraphStore, RecordError, Settings
+from cipd_graph.interop.ctdl_asn import read_ctdl_asn
 from cipd_graph.interop.curriculum_inventory import read_curriculum_inventory
 from cipd_graph.interop.xapi import read_xapi
 from cipd_graph.mapping.mapper import Mapper
@@ -25,6 +26,7 @@ from cipd_graph.mapping.mapper import Mapper
 from .fuzzing import fuzz_parser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interop"
+CTDL = Path(__file__).parent / "data" / "ctdl-asn" / "interprofessional-physician-competencies.json"
 CASES = 150
 ODD_VALUES: list[Any] = [
     None,
@@ -93,6 +95,7 @@ def _run(read: Callable[[Path, Mapper], object], path: Path, mapper: Mapper) -> 
 def test_xapi_reader_never_fails_otherwise(mapper: Mapper, tmp_path: Path) -> None:
     rng = random.Random(20261126)
     statements = json.loads((FIXTURES / "xapi-statements.json").read_text())
+    statements += json.loads((FIXTURES / "xapi-lrs-odd.json").read_text())
     raw = (FIXTURES / "xapi-statements.json").read_bytes()
     outcomes: list[bool] = []
     for case in range(CASES):
@@ -158,6 +161,24 @@ def test_curriculum_inventory_reader_never_fails_otherwise(mapper: Mapper, tmp_p
     assert 0 < sum(outcomes) < len(outcomes)  # both mapped and refused files were tried
 
 
+def test_ctdl_asn_reader_never_fails_otherwise(mapper: Mapper, tmp_path: Path) -> None:
+    rng = random.Random(20261204)
+    document = json.loads(CTDL.read_text())
+    raw = CTDL.read_bytes()
+    outcomes: list[bool] = []
+    for case in range(CASES // 3):  # each case runs the JSON-LD expansion: fewer, slower cases
+        path = tmp_path / f"case-{case}.json"
+        if rng.random() < 0.7:
+            path.write_text(json.dumps(_mutate_json(document, rng)))
+        else:
+            path.write_bytes(_mutate_bytes(raw, rng))
+        try:
+            outcomes.append(_run(read_ctdl_asn, path, mapper))
+        except Exception as exc:  # pragma: no cover - the report of a failure
+            pytest.fail(f"seed 20261204 case {case}: {type(exc).__name__}: {exc}")
+    assert 0 < sum(outcomes) < len(outcomes)  # both mapped and refused files were tried
+
+
 # --------------------------------------------------------------------------- hypothesis
 # The shared contract of tests/fuzzing.py (any bytes: records, or a RecordError whose problems
 # name the file, the record and a line inside it), driven by hypothesis over mutations of the
@@ -184,4 +205,7 @@ test_curriculum_inventory_contract = fuzz_parser(
     _with_mapper(read_curriculum_inventory),
     seeds=[FIXTURES / "curriculum-inventory.xml"],
     name="report.xml",
+)
+test_ctdl_asn_contract = fuzz_parser(
+    _with_mapper(read_ctdl_asn), seeds=[CTDL], name="framework.json"
 )

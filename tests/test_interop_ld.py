@@ -8,7 +8,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import jsonschema
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
@@ -25,11 +24,12 @@ from cipd_graph.interop.jsonld import (
     to_graph,
 )
 
+from .standards import json_errors
+
 DATA = Path(__file__).parent / "data"
 SAMPLES = Path(__file__).parent.parent / "examples" / "records"
 KEY = "test-key-0123456789abcdef"
-IPEC = DATA / "ipec-core-competencies.case.json"
-CASE_SCHEMA = json.loads((DATA / "case-v1p1-cfpackage.required.schema.json").read_text())
+IPEC = DATA / "case" / "ipec-core-competencies.case.json"
 
 
 def plain(graph: Graph) -> Graph:
@@ -145,16 +145,19 @@ def test_skos_export_is_the_model_without_owl(loaded_sample_store: GraphStore) -
 
 
 def test_case_exports_validate_against_the_case_schema(loaded_sample_store: GraphStore) -> None:
-    validator = jsonschema.Draft202012Validator(
-        CASE_SCHEMA, format_checker=jsonschema.FormatChecker()
-    )
     model = json.loads(export_format(loaded_sample_store, "case"))
-    validator.validate(model)
+    assert json_errors("case", model) == []
     assert len(model["CFItems"]) == len(loaded_sample_store.model)
     kinds = {a["associationType"] for a in model["CFAssociations"]}
     assert kinds == {"isChildOf", "isRelatedTo", "precedes"}
     programme = json.loads(export_format(loaded_sample_store, "case", {"programme": "nsu-msc-qi"}))
-    validator.validate(programme)
+    assert json_errors("case", programme) == []
+    # the check is not vacuous: what the schema requires is required
+    broken = json.loads(json.dumps(programme))
+    del broken["CFItems"][0]["lastChangeDateTime"]
+    broken["CFAssociations"][0]["identifier"] = "not-a-uuid"
+    broken["CFDocument"]["colour"] = "red"
+    assert len(json_errors("case", broken)) == 3
     mappings = [a for a in programme["CFAssociations"] if a["associationType"] == "isRelatedTo"]
     assert mappings and all(a["notes"].startswith("Mapping strength: ") for a in mappings)
     assert {a["destinationNodeURI"]["uri"] for a in mappings} <= {
@@ -345,11 +348,14 @@ def test_module_achievement_has_the_ob3_fields(loaded_sample_store: GraphStore) 
     for al in a["alignment"]:
         assert al["type"] == ["Alignment"] and al["targetType"] == "CFItem"
         assert al["targetUrl"].startswith("https://w3id.org/cipd#") and al["targetName"]
+    assert json_errors("badges", a) == []
+    assert json_errors("badges", {**a, "criteria": {}, "achievementType": "Module"}) != []
 
 
 def test_only_a_completed_project_is_an_achievement(loaded_sample_store: GraphStore) -> None:
     a = json.loads(export_format(loaded_sample_store, "badges", {"project": "af-anticoagulation"}))
     assert a["name"].startswith("Improvement project: ") and a["alignment"]
+    assert json_errors("badges", a) == []
     with pytest.raises(
         FormatError, match=r"'home-visit-triage' is not completed \(it has no end date\)"
     ):
@@ -360,7 +366,7 @@ def test_only_a_completed_project_is_an_achievement(loaded_sample_store: GraphSt
 
 def test_formats_are_listed_with_their_limits() -> None:
     listed = {f.name: f for f in formats()}
-    for name in ("jsonld-project", "jsonld-module", "skos", "case", "badges"):
+    for name in ("jsonld-project", "jsonld-module", "skos", "case", "badges", "ctdl-asn"):
         assert listed[name].limits and listed[name].specification.startswith("https://")
     assert listed["case"].reader is not None and listed["skos"].reader is None
 
@@ -403,3 +409,34 @@ def test_case_reader_raises_only_record_errors_on_any_json(tmp_path: Path) -> No
             read_case(path, mapper)
 
     check()
+
+
+def test_an_imported_case_framework_exports_as_it_came(
+    reference_store: GraphStore, tmp_path: Path
+) -> None:
+    """`framework=ID`: identifiers, URIs, change times, codes, notes and associations come
+    back; precedes and ext: associations (warned on import) do not."""
+    assert import_files(reference_store, "case", [IPEC]).written
+    package = json.loads(
+        export_format(
+            reference_store, "case", {"framework": "9f3c1d2e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"}
+        )
+    )
+    assert json_errors("case", package) == []
+    source = json.loads(IPEC.read_text())
+    assert {i["identifier"] for i in package["CFItems"]} == {
+        i["identifier"] for i in source["CFItems"]
+    }
+    by_id = {i["identifier"]: i for i in package["CFItems"]}
+    for item in source["CFItems"]:
+        got = by_id[item["identifier"]]
+        assert (got["uri"], got["fullStatement"], got.get("humanCodingScheme")) == (
+            item["uri"],
+            item["fullStatement"],
+            item.get("humanCodingScheme"),
+        )
+        assert got["lastChangeDateTime"] == item["lastChangeDateTime"]
+    kinds = {a["associationType"] for a in package["CFAssociations"]}
+    assert kinds <= {"isChildOf", "isRelatedTo", "exactMatchOf"} and "isChildOf" in kinds
+    with pytest.raises(FormatError, match="no imported framework 'nope'"):
+        export_format(reference_store, "case", {"framework": "nope"})

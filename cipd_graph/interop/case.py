@@ -35,7 +35,6 @@ by its CASE identifier, its URI, its IRI, or its code when no other imported ite
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import json
 import re
@@ -52,8 +51,9 @@ from cipd_graph._errors import RecordError, RecordProblem
 from cipd_graph._model import Element
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI
 from cipd_graph.graph import GraphStore
-from cipd_graph.interop import Format, Option, register
+from cipd_graph.interop import Format, FormatError, Option, register
 from cipd_graph.interop._common import find_record, pointer_problem, read_json, select, sha256
+from cipd_graph.interop._frameworks import read_framework
 from cipd_graph.mapping.mapper import MappedFile, Mapper
 from cipd_graph.records.parse import Located, RecordFile
 
@@ -196,7 +196,7 @@ def model_package(store: GraphStore) -> dict[str, Any]:
         )
     seen: set[frozenset[str]] = set()
     for e in elements:
-        for other in g.objects(URIRef(e.iri), SKOS.related):
+        for other in sorted(g.objects(URIRef(e.iri), SKOS.related), key=str):
             pair = frozenset((e.iri, str(other)))
             if str(other) in by_iri and pair not in seen:
                 seen.add(pair)
@@ -233,7 +233,7 @@ def model_package(store: GraphStore) -> dict[str, Any]:
 def programme_package(store: GraphStore, key: str) -> dict[str, Any]:
     """A programme's modules as CFItems and their mappings as CFAssociations."""
     programme = find_record(store, "programme", key)
-    changed = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    changed = _timestamp(store)
     node = ox.NamedNode(str(programme))
     info = select(
         store,
@@ -245,12 +245,12 @@ def programme_package(store: GraphStore, key: str) -> dict[str, Any]:
     provider = info[0]["provider"].value if info and info[0]["provider"] else "unknown"
     rows = select(
         store,
-        "SELECT ?module ?mid ?mtitle ?code ?element ?strength ?why WHERE { #+ bind\n"
+        "SELECT DISTINCT ?module ?mid ?mtitle ?code ?element ?strength ?why WHERE { #+ bind\n"
         " ?p schema:hasCourse ?module . ?module dcterms:identifier ?mid ; rdfs:label ?mtitle . "
         " OPTIONAL { ?module schema:courseCode ?code } "
         " OPTIONAL { ?module cipd:hasMapping ?m . ?m cipd:mapsToElement ?element ; "
         "   cipd:mappingStrength ?strength ; cipd:justification ?why } } "
-        "ORDER BY ?mid ?element",
+        "ORDER BY ?mid ?module ?element ?strength ?why ?code ?mtitle",
         {"p": node},
     )
     doc_title = f"{title}: module mappings to the CIPD tapestry model"
@@ -267,6 +267,7 @@ def programme_package(store: GraphStore, key: str) -> dict[str, Any]:
     items: dict[str, dict[str, Any]] = {}
     associations: list[dict[str, Any]] = []
     framework_items = _framework_items(store)
+    mapped: set[tuple[str, str]] = set()
     for row in rows:
         module = row["module"].value
         mtitle = row["mtitle"].value
@@ -285,9 +286,10 @@ def programme_package(store: GraphStore, key: str) -> dict[str, Any]:
             associations.append(
                 _association("isChildOf", (mtitle, module), (doc_title, str(programme)), changed)
             )
-        if row["element"] is None:
-            continue
+        if row["element"] is None or (module, row["element"].value) in mapped:
+            continue  # one association a mapping, whatever else the rows repeat
         target = row["element"].value
+        mapped.add((module, target))
         try:
             e = store.model.element(target)
             dest_title, dest_uri = e.label, e.iri
@@ -315,22 +317,144 @@ def _framework_items(store: GraphStore) -> dict[str, tuple[str, str]]:
     rows = select(
         store,
         "SELECT ?item ?label ?uri WHERE { ?item a cipd:FrameworkItem ; skos:prefLabel ?label . "
-        "OPTIONAL { ?item skos:exactMatch ?uri } }",
+        "OPTIONAL { ?item dcterms:source ?uri } }",
         {},
     )
-    return {
-        r["item"].value: (r["label"].value, r["uri"].value if r["uri"] else r["item"].value)
-        for r in rows
+    found: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        entry = (r["label"].value, r["uri"].value if r["uri"] else r["item"].value)
+        found[r["item"].value] = min(found.get(r["item"].value, entry), entry)
+    return found
+
+
+def _case_id(identifier: str, iri: str) -> str:
+    """A CASE identifier (a UUID) for an imported item: its own when it is one, the UUID of
+    a CTDL-ASN CTID (``ce-`` + UUID), else a UUID derived from its IRI.
+
+    >>> _case_id("ce-8c2da966-9c5a-4d65-aa51-f2808ffab550", "x")
+    '8c2da966-9c5a-4d65-aa51-f2808ffab550'
+    """
+    bare = identifier.removeprefix("ce-")
+    return bare if UUID_RE.match(bare) else case_uuid(iri)
+
+
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _date_time(text: str | None, fallback: str) -> str:
+    """An ISO 8601 date-time for CASE: as stored when it is one, a date or year made into
+    midnight UTC of its first day, else ``fallback``.
+
+    >>> _date_time("2014", "x"), _date_time("2022-05-20", "x"), _date_time("soon", "x")
+    ('2014-01-01T00:00:00+00:00', '2022-05-20T00:00:00+00:00', 'x')
+    """
+    if text and _DATE_TIME.match(text):
+        return text
+    for form, pad in (
+        (r"^\d{4}$", "-01-01"),
+        (r"^\d{4}-\d{2}$", "-01"),
+        (r"^\d{4}-\d{2}-\d{2}$", ""),
+    ):
+        if text and re.match(form, text):
+            return f"{text}{pad}T00:00:00+00:00"
+    return fallback
+
+
+def framework_package(store: GraphStore, key: str) -> dict[str, Any]:  # noqa: PLR0912 - one branch per optional field
+    """An imported framework (CASE or CTDL-ASN) as a CASE 1.1 CFPackage: the identifiers,
+    URIs and change times it was imported with; the associations rebuilt from its hierarchy,
+    related items and matches to other frameworks."""
+    fw = read_framework(store, key)
+    changed = _date_time(fw.modified, _timestamp(store))
+    doc_uri = fw.uri or fw.iri
+    document: dict[str, Any] = {
+        "identifier": _case_id(fw.identifier, fw.iri),
+        "uri": doc_uri,
+        "caseVersion": CASE_VERSION,
+        "creator": (fw.creators or fw.creator_iris or ["unknown"])[0],
+        "title": fw.title.text,
+        "lastChangeDateTime": changed,
     }
+    if fw.publishers:
+        document["publisher"] = fw.publishers[0].text
+    if fw.description:
+        document["description"] = fw.description.text
+    if fw.title.lang:
+        document["language"] = fw.title.lang
+    if fw.version:
+        document["version"] = fw.version
+    if fw.note:
+        document["notes"] = fw.note.text
+    items: list[dict[str, Any]] = []
+    associations: list[dict[str, Any]] = []
+    nodes = {
+        i.iri: (i.label.text, i.uri or i.iri, _case_id(i.identifier, i.iri))
+        for i in fw.items.values()
+    }
+    doc_node = (fw.title.text, doc_uri)
+
+    def link(iri: str) -> tuple[str, str]:
+        title, uri, _ = nodes[iri]
+        return title, uri
+
+    for item in sorted(fw.items.values(), key=lambda i: nodes[i.iri][2]):
+        entry: dict[str, Any] = {
+            "identifier": nodes[item.iri][2],
+            "uri": item.uri or item.iri,
+            "fullStatement": item.label.text,
+            "lastChangeDateTime": _date_time(item.modified, changed),
+        }
+        alt = [t.text for t in item.alt_labels]
+        if alt:
+            entry["abbreviatedStatement"] = alt[0]
+        if len(alt) > 1:
+            entry["alternativeLabel"] = alt[1]
+        if item.code:
+            entry["humanCodingScheme"] = item.code
+        if item.kind:
+            entry["CFItemType"] = item.kind
+        if item.note:
+            entry["notes"] = item.note.text
+        if item.label.lang:
+            entry["language"] = item.label.lang
+        items.append(entry)
+        origin = link(item.iri)
+        parents = [b for b in item.broader if b in nodes]
+        for parent in parents:
+            associations.append(_association("isChildOf", origin, link(parent), changed))
+        if item.top:
+            associations.append(_association("isChildOf", origin, doc_node, changed))
+        for other in item.related:
+            if other in nodes and nodes[other][2] > nodes[item.iri][2]:
+                associations.append(_association("isRelatedTo", origin, link(other), changed))
+        for kind, targets in (("exactMatchOf", item.exact), ("isRelatedTo", item.related_match)):
+            for target in targets:
+                associations.append(_association(kind, origin, (target, target), changed))
+    for a in associations:
+        if a["destinationNodeURI"]["uri"] not in {n[1] for n in nodes.values()} | {doc_uri}:
+            a["destinationNodeURI"]["targetType"] = "CASE"
+    associations.sort(
+        key=lambda a: (
+            a["originNodeURI"]["uri"],
+            a["associationType"],
+            a["destinationNodeURI"]["uri"],
+        )
+    )
+    return {"CFDocument": document, "CFItems": items, "CFAssociations": associations}
 
 
 def write_case(store: GraphStore, options: Mapping[str, str]) -> bytes:
-    """The model (or, with ``programme``, a programme's mappings) as a CASE 1.1 CFPackage."""
-    package = (
-        programme_package(store, options["programme"])
-        if options.get("programme")
-        else model_package(store)
-    )
+    """The model (or, with ``programme``, a programme's mappings; with ``framework``, an
+    imported framework) as a CASE 1.1 CFPackage."""
+    given = [k for k in ("programme", "framework") if options.get(k)]
+    if len(given) > 1:
+        raise FormatError("export case: give at most one of programme=ID or framework=ID")
+    if options.get("programme"):
+        package = programme_package(store, options["programme"])
+    elif options.get("framework"):
+        package = framework_package(store, options["framework"])
+    else:
+        package = model_package(store)
     return (json.dumps(package, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -449,6 +573,10 @@ class _Reader:
         uri = doc.get("uri")
         if isinstance(uri, str) and _iri(uri):
             g.add((scheme, DCTERMS.source, URIRef(uri)))
+        for key, prop in (("lastChangeDateTime", DCTERMS.modified), ("notes", SKOS.note)):
+            text = doc.get(key)
+            if isinstance(text, str) and text.strip():
+                g.add((scheme, prop, Literal(_zoned(text.strip()))))
         # items
         items: dict[str, URIRef] = {}
         by_uri: dict[str, str] = {}
@@ -495,9 +623,13 @@ class _Reader:
             notes = self.text(item, ptr, "notes")
             if notes:
                 g.add((concept, SKOS.note, Literal(notes, lang=item_lang)))
+            changed = self.text(item, ptr, "lastChangeDateTime")
+            if changed:
+                g.add((concept, DCTERMS.modified, Literal(_zoned(changed))))
             item_uri = item.get("uri")
             if isinstance(item_uri, str) and _iri(item_uri):
                 g.add((concept, SKOS.exactMatch, URIRef(item_uri)))
+                g.add((concept, DCTERMS.source, URIRef(item_uri)))
                 by_uri[item_uri] = ident
         # associations
         seen_assoc: set[str] = set()
@@ -604,6 +736,18 @@ class _Reader:
         return out
 
 
+_NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")
+
+
+def _zoned(text: str) -> str:
+    """A change time as kept: one without a time zone (OpenSALT writes them) is read as UTC.
+
+    >>> _zoned("2017-05-25T18:05:33"), _zoned("2017-05-25T18:05:33Z")
+    ('2017-05-25T18:05:33+00:00', '2017-05-25T18:05:33Z')
+    """
+    return text + "+00:00" if _NO_ZONE.match(text) else text
+
+
 def _iri(text: str) -> bool:
     return bool(re.match(r"^https?://[^\s<>\"{}|\\^`]+$", text))
 
@@ -634,6 +778,7 @@ register(
         read_suffixes=(".json",),
         options=(
             Option("programme", "export this programme's module mappings instead of the model"),
+            Option("framework", "export this imported framework (identifier or IRI) instead"),
         ),
         limits=(
             "Export: the model's elements, hierarchy, Table 1 pairs, related pairs and PDSA order; "

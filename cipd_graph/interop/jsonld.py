@@ -176,8 +176,13 @@ def to_graph(document: Any) -> Graph:
 
 def frame(graph: Graph, root: URIRef) -> dict[str, Any]:
     """``graph`` as one compacted tree rooted at ``root`` (see the module docstring)."""
-    nquads = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
-    flat = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
+    # sorted lines: rdflib writes triples in hash order, which differs between runs, and the
+    # document follows the order pyld reads them in
+    lines = graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()
+    nquads = "\n".join(sorted(line for line in lines if line.strip())) + "\n"
+    flat = sorted(
+        jsonld.from_rdf(nquads, {"format": "application/n-quads"}), key=lambda n: str(n["@id"])
+    )
     nodes: dict[str, dict[str, Any]] = {n["@id"]: n for n in flat}
     reverse = {_expand(c) for c in REVERSE_TERMS.values()}
     incoming: dict[str, list[tuple[str, str]]] = {}

@@ -95,6 +95,8 @@ def provenance(m: MappedFile, graph: str, user: str, now: str, base: str) -> Gra
     prov.add((tool, RDFS.label, Literal(f"cipd-graph {TOOL_VERSION}")))
     prov.add((who, RDF.type, PROV.Agent))
     prov.add((who, RDFS.label, Literal(user)))
+    for triple in triples_of(m.provenance):  # what the reader recorded (xAPI statement ids)
+        prov.add(triple)
     return prov
 
 

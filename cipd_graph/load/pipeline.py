@@ -64,8 +64,9 @@ def _maintainer(base: str) -> Maintainer:
     return Maintainer(base)
 
 
-def stored_types(store: Store, iri: str) -> frozenset[str]:
-    """The classes the records loaded in ``store`` give ``iri`` (empty when none mentions it)."""
+def stored_types(store: Store, iri: str, ignore: Collection[str] = ()) -> frozenset[str]:
+    """The classes the records loaded in ``store`` give ``iri`` (empty when none mentions
+    it), not counting the batch graphs in ``ignore`` (those an import is about to replace)."""
     try:
         subject = ox.NamedNode(iri)
     except ValueError:
@@ -74,8 +75,34 @@ def stored_types(store: Store, iri: str) -> frozenset[str]:
     return frozenset(
         row["c"].value
         for row in rows
-        if isinstance(row["c"], ox.NamedNode) and store.layout.is_record(row["g"].value)
+        if isinstance(row["c"], ox.NamedNode)
+        and store.layout.is_record(row["g"].value)
+        and row["g"].value not in ignore
     )
+
+
+def stored_facts(
+    store: Store, iri: str, ignore: Collection[str] = ()
+) -> list[tuple[str, str, str]]:
+    """What the batches loaded in ``store`` say about ``iri``: (predicate, object value,
+    source path) rows from their record and provenance graphs, not counting the batches in
+    ``ignore``."""
+    try:
+        subject = ox.NamedNode(iri)
+    except ValueError:
+        return []
+    rows = store.select(f"SELECT ?p ?o ?g WHERE {{ GRAPH ?g {{ {subject} ?p ?o }} }}")
+    paths: dict[str, str] = {}
+    found: list[tuple[str, str, str]] = []
+    for row in rows:
+        graph = row["g"].value
+        batch = graph.removesuffix("/provenance")
+        if batch in ignore or not store.layout.is_record(batch) or graph.endswith("/names"):
+            continue
+        if batch not in paths:
+            paths[batch] = source_path(store, batch)
+        found.append((row["p"].value, row["o"].value, paths[batch]))
+    return found
 
 
 class Pipeline:
@@ -145,9 +172,14 @@ class Pipeline:
                 found.setdefault(code, URIRef(next(iter(items))))
         return found
 
-    def stored_types(self, iri: str) -> frozenset[str]:
-        """The classes the loaded records give ``iri`` (empty when no record mentions it)."""
-        return stored_types(self.store, iri)
+    def stored_types(self, iri: str, ignore: Collection[str] = ()) -> frozenset[str]:
+        """The classes the loaded records give ``iri`` (empty when no record mentions it),
+        not counting the batch graphs in ``ignore``."""
+        return stored_types(self.store, iri, ignore)
+
+    def stored_facts(self, iri: str, ignore: Collection[str] = ()) -> list[tuple[str, str, str]]:
+        """What the loaded batches say about ``iri`` (see :func:`stored_facts`)."""
+        return stored_facts(self.store, iri, ignore)
 
     def new_mapper(self) -> Mapper:
         """A mapper for this store (its base IRI, pseudonym key and model), for readers of
@@ -156,6 +188,7 @@ class Pipeline:
         # Bound to the store, not to this pipeline: the pipeline holds the mapper, and a
         # reference back would keep both (and the open store) until the cycle collector ran.
         self.mapper.stored_types = functools.partial(stored_types, self.store)
+        self.mapper.stored_facts = functools.partial(stored_facts, self.store)
         return self.mapper
 
     def describe(self, iri: str) -> str:

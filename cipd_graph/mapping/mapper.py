@@ -163,6 +163,9 @@ class MappedFile:
     problems: list[RecordProblem] = field(default_factory=list)
     #: What a reader left out because it could not place it (the load still goes ahead).
     warnings: list[RecordProblem] = field(default_factory=list)
+    #: Triples a reader adds to the batch's provenance graph (e.g. the ids of the xAPI
+    #: statements it was made from), replaced and dropped with the batch.
+    provenance: Graph = field(default_factory=Graph)
 
 
 class Mapper:
@@ -194,6 +197,9 @@ class Mapper:
         #: The classes the store's records already give an IRI (empty without a store), so
         #: readers of other formats can tell a reference to something loaded from a new thing.
         self.stored_types: Callable[[str], frozenset[str]] = lambda iri: frozenset()
+        #: What the store's other batches say about an IRI, as (predicate, object value,
+        #: source path) rows from their record and provenance graphs (empty without a store).
+        self.stored_facts: Callable[[str], list[tuple[str, str, str]]] = lambda iri: []
 
     # -- IRIs -----------------------------------------------------------------
     def iri(self, *parts: str) -> URIRef:
