@@ -22,7 +22,7 @@ PEOPLE = (SAMPLES / "reference" / "people.csv").read_text(encoding="utf-8")
 XAPI = (ROOT / "tests" / "fixtures" / "interop" / "xapi-statements.json").read_text(
     encoding="utf-8"
 )
-CASE = (ROOT / "tests" / "data" / "ipec-core-competencies.case.json").read_text(encoding="utf-8")
+CASE = (ROOT / "tests" / "data" / "case" / "ipec-core-competencies.case.json").read_text(encoding="utf-8")
 CI = (ROOT / "tests" / "fixtures" / "interop" / "curriculum-inventory.xml").read_text(
     encoding="utf-8"
 )
