@@ -44,7 +44,7 @@ def test_project_yaml_and_json_parse_to_the_same_record(tmp_path: Path):
 
 def test_yaml_on_and_no_stay_strings():
     project = parse_file(WARD7).records[0].record
-    assert [r.mode.value for r in project.reflections] == ["on", "in"]
+    assert [r.mode.value for r in project.reflections] == ["on", "in", "through"]
 
 
 SCALARS = [
@@ -213,8 +213,8 @@ def test_project_schema_accepts_the_sample_projects():
         ),
         (
             (
-                'study: {notes: "88% completion; one fall, at a change of shift.", start: 2024-06-01, end: 2024-06-01}',
-                'study: {notes: "88% completion", start: 2024-06-01, end: 2024-06-09}',
+                'study: {notes: "88% completion; one fall, at a change of shift.", start: 2024-06-01, end: 2024-06-01,',
+                'study: {notes: "88% completion", start: 2024-06-01, end: 2024-06-09,',
             ),
             "runs past the cycle's end",
         ),

@@ -138,23 +138,46 @@ def test_generated_records_agree_with_jena(jena: harness.Jena, shipped: Shapes, 
     assert_agree(compare(jena, shipped, [("20 generated projects", graph)], tmp_path))
 
 
-def test_sparql_targets_are_compared(jena: harness.Jena, shipped: Shapes, tmp_path: Path):
-    """An activity declared interprofessional with one profession fails the CAIPE shape,
-    whose focus nodes come from a SHACL-AF SPARQL target: Jena finds it too."""
+def test_sparql_targets_and_caipe_warnings_are_compared(
+    jena: harness.Jena, shipped: Shapes, tmp_path: Path
+):
+    """An activity declared interprofessional whose participants are all nurses, and one
+    declared not interprofessional whose nurse and physiotherapist learned with and from each
+    other, get the CAIPE warnings (counted over profession families along a path); an
+    activity without a date fails the shape whose focus nodes come from a SHACL-AF SPARQL
+    target. Jena finds the same."""
     triples = list(generated_project())
-    activity = next(
-        s for s, p, o in triples if p == RDF.type and o == CIPD.InterprofessionalLearningActivity
-    )
-    people = [o for s, p, o in triples if s == activity and p == PROV.wasAssociatedWith]
-    professions = [(s, p, o) for s, p, o in triples if s in people and p == CIPD.hasProfession]
-    for t in professions:
-        triples.remove(t)
+    activities = _subjects(triples, CIPD.LearningActivity)
+    assert len(activities) >= 2
+    first, second = activities[:2]
+    people = sorted({o for s, p, o in triples if s == first and p == PROV.wasAssociatedWith})
+    triples = [t for t in triples if not (t[0] in people and t[1] == CIPD.hasProfession)]
     triples.extend((person, CIPD.hasProfession, CIPD.Nurse) for person in people)
+    triples = _replace(triples, first, CIPD.declaredInterprofessional, Literal(True))
+    nurse, physio = DATA["person/jena-nurse"], DATA["person/jena-physio"]
+    triples += [
+        (nurse, RDF.type, FOAF.Person),
+        (nurse, CIPD.hasProfession, CIPD.Nurse),
+        (physio, RDF.type, FOAF.Person),
+        (physio, CIPD.hasProfession, CIPD.Physiotherapist),
+    ]
+    triples = _replace(triples, second, PROV.wasAssociatedWith, nurse, physio)
+    triples = _replace(triples, second, CIPD.declaredInterprofessional, Literal(False))
+    triples = _replace(
+        triples, second, CIPD.hasLearningMode, CIPD.LearningWith, CIPD.LearningFrom
+    )
+    triples = _replace(triples, second, DCT.date)
     ((name, ours, theirs),) = compare(
-        jena, shipped, [("one profession", with_schema(triples))], tmp_path
+        jena, shipped, [("CAIPE and held activities", with_schema(triples))], tmp_path
     )
     assert_agree([(name, ours, theirs)])
-    assert any("InterprofessionalActivityShape" in k[3] for k in theirs)
+    shapes = {k[3] for k in theirs}
+    for shape in (
+        "DeclaredInterprofessionalFamiliesShape",
+        "DeclaredNotInterprofessionalShape",
+        "HeldLearningActivityShape",
+    ):
+        assert any(shape in s for s in shapes), (shape, shapes)
 
 
 # ---------------------------------------------------------------------------------------

@@ -557,8 +557,8 @@ class _Reader:
             if act.stored:
                 continue  # an activity already loaded: only who took part and links are added
             g.add((act.iri, RDF.type, CIPD.LearningActivity))
-            if act.interprofessional:
-                g.add((act.iri, RDF.type, CIPD.InterprofessionalLearningActivity))
+            if act.interprofessional:  # a declaration, as a project record states it
+                g.add((act.iri, CIPD.declaredInterprofessional, Literal(True)))
             g.add((act.iri, RDFS.label, Literal(act.title or act.label.removeprefix("activity "))))
             g.add((act.iri, CIPD.activityKind, act.kind or CIPD.TeachingSession))
             day = min(act.dates)
@@ -673,8 +673,10 @@ SELECT ?a ?label ?kind ?date ?atWork ?ipl ?person WHERE {
      prov:wasAssociatedWith ?person .
   FILTER NOT EXISTS { ?a a cipd:PlannedLearningActivity }
   OPTIONAL { ?a cipd:atWork ?atWork }
-  # declared interprofessional (derived facts are recomputed wherever the statements go)
-  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
+  # declared interprofessional (derived facts are recomputed wherever the statements go):
+  # the recorder's declaration, or the class stated by a record (older records, imports)
+  BIND(EXISTS { ?a cipd:declaredInterprofessional true }
+       || EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   %s
 } ORDER BY ?a ?person
 """
