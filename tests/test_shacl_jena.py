@@ -163,9 +163,7 @@ def test_sparql_targets_and_caipe_warnings_are_compared(
     ]
     triples = _replace(triples, second, PROV.wasAssociatedWith, nurse, physio)
     triples = _replace(triples, second, CIPD.declaredInterprofessional, Literal(False))
-    triples = _replace(
-        triples, second, CIPD.hasLearningMode, CIPD.LearningWith, CIPD.LearningFrom
-    )
+    triples = _replace(triples, second, CIPD.hasLearningMode, CIPD.LearningWith, CIPD.LearningFrom)
     triples = _replace(triples, second, DCT.date)
     ((name, ours, theirs),) = compare(
         jena, shipped, [("CAIPE and held activities", with_schema(triples))], tmp_path
