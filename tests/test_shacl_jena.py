@@ -417,6 +417,58 @@ def structure_mutations(base: list[Triple]) -> Iterator[Mutation]:
         "a completed cycle without one stage",
         [t for t in base if not (t[0] == cycle and t[1] == CIPD.hasStage and t[2] == stage)],
     )
+    yield from point_7_mutations(base, person, organisation, module)
+
+
+def point_7_mutations(
+    base: list[Triple], person: Any, organisation: Any, module: Any
+) -> Iterator[Mutation]:
+    """The shapes of issue 19: involvement counts, dated memberships and identifications,
+    the team of an activity, declarations, co-delivered and commissioned modules."""
+    cycle = _subjects(base, CIPD.PDSACycle)[0]
+    node = URIRef(f"{cycle}/involvement/patients-co-designing")
+    involvement = [
+        (cycle, CIPD.hasInvolvement, node),
+        (node, RDF.type, CIPD.PatientCarerInvolvement),
+        (node, CIPD.involvedGroup, CIPD.InvolvedPatients),
+        (node, CIPD.involvementKind, CIPD.CoDesigningInvolvement),
+    ]
+    count = (node, CIPD.headcount, lit("2", XSD.nonNegativeInteger))
+    yield "an involvement count", [*base, *involvement, count]
+    yield "an involvement with a name", [*base, *involvement, count, (node, FOAF.name, lit("Ann"))]
+    yield "nobody involved", [*base, *involvement, (node, CIPD.headcount, lit("0", XSD.integer))]
+    yield (
+        "an involvement of nurses",
+        [*base, *involvement[:2], count, (node, CIPD.involvedGroup, CIPD.Nurse)],
+    )
+    activity = _subjects(base, CIPD.LearningActivity)[0]
+    yield "an activity held for a person", [*base, (activity, CIPD.forTeam, person)]
+    yield (
+        "declared both ways",
+        [
+            *_replace(base, activity, CIPD.declaredInterprofessional, lit("true", XSD.boolean)),
+            (activity, CIPD.declaredInterprofessional, lit("false", XSD.boolean)),
+        ],
+    )
+    membership = _subjects(base, ORG.Membership)[0]
+    dates = [
+        (membership, SCHEMA.startDate, lit("2024-05-01", XSD.date)),
+        (membership, SCHEMA.endDate, lit("2024-04-01", XSD.date)),
+    ]
+    yield "a membership ending before it starts", [*base, *dates]
+    identification = DATA["identification/jena/improver"]
+    dated = [
+        (person, CIPD.qualifiedIdentification, identification),
+        (identification, RDF.type, CIPD.RoleIdentification),
+        (identification, SCHEMA.startDate, lit("2023-01-01T10:00:00", XSD.dateTime)),
+    ]
+    yield "an identification with a time and no role", [*base, *dated]
+    yield "a module co-delivered by a trust", [*base, (module, SCHEMA.provider, organisation)]
+    yield (
+        "a module offered by a trust alone",
+        _replace(base, module, SCHEMA.provider, organisation),
+    )
+    yield "a module commissioned by a trust", [*base, (module, CIPD.commissionedBy, organisation)]
 
 
 def mutation_corpus() -> list[Mutation]:

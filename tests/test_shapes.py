@@ -594,3 +594,40 @@ def test_shape_fails_when_the_record_breaks_it(shape, why, mutate, message, seve
     assert any(message in f.message and f.severity == severity for f in found), (
         f"{shape} ({why}): expected a {severity} containing {message!r}, got {[(f.severity, f.message) for f in found]}"
     )
+
+
+def test_profession_families_reach_the_validation_context():
+    from cipd_graph.validation.report import _schema_triples
+
+    extract = set(_schema_triples())
+    assert (CIPD.PharmacyTechnician, CIPD.inProfessionFamily, CIPD.PharmacyFamily) in extract
+    assert (CIPD.SupportWorkforceFamily, CIPD.countsForCaipe, Literal(False)) in extract
+    assert (CIPD.NursingFamily, CIPD.countsForCaipe, Literal(True)) in extract
+
+
+def test_caipe_warnings_read_professions_stored_by_an_earlier_load(tmp_path, settings):
+    """Loaded on its own after the reference tables, a project whose members' professions
+    come from people.csv (med-rec-admissions lists some without one) still gets the family
+    warning, naming the family: the professions come from the store, the families from the
+    ontology extract."""
+    from cipd_graph.graph import GraphStore
+
+    from .conftest import SAMPLES
+
+    store = GraphStore(tmp_path / "store", settings)
+    try:
+        assert store.load([SAMPLES / "reference"]).ok
+        result = store.load([SAMPLES / "projects" / "med-rec-admissions.yaml"])
+        assert result.ok, result.to_text()
+        (warning,) = [
+            f
+            for f in result.report.findings
+            if f.shape and f.shape.endswith("DeclaredInterprofessionalFamiliesShape")
+        ]
+        assert (
+            warning.record == "learning activity technician-coaching of project med-rec-admissions"
+        )
+        assert warning.message.endswith("(participants' profession families: pharmacy)")
+        assert warning.severity == "warning" and warning.line
+    finally:
+        store.close()

@@ -24,7 +24,8 @@ xAPI statement rules) refuse the whole file with their location.
 
 Export writes the graph's learning activities as xAPI 1.0.3/2.0 statements, one per
 participant, with deterministic ids, pseudonymous ``account`` actors and what xAPI cannot say
-natively (at work, CAIPE modes, interprofessional) as context extensions under CIPD IRIs.
+natively (at work, CAIPE modes, the declaration whether it was interprofessional learning:
+true, false or, when the record declares nothing, left out) as context extensions under CIPD IRIs.
 """
 
 from __future__ import annotations
@@ -328,7 +329,7 @@ class _Activity:
     links: set[tuple[URIRef, URIRef]] = field(default_factory=set)
     at_work: bool | None = None
     modes: set[URIRef] = field(default_factory=set)
-    interprofessional: bool = False
+    interprofessional: bool | None = None  # the declaration: true, false or not given
     title: str | None = None
 
 
@@ -431,8 +432,8 @@ class _Reader:
                         f"context/extensions/{EXT_MODES}",
                         f"{mode!r} is not a CAIPE mode; left out",
                     )
-        if extensions.get(EXT_INTERPROFESSIONAL) is True:
-            act.interprofessional = True
+        if isinstance(extensions.get(EXT_INTERPROFESSIONAL), bool):
+            act.interprofessional = extensions[EXT_INTERPROFESSIONAL]
 
     def link(self, st: _Statement, act: _Activity, target: str, key: str) -> None:
         types = self.mapper.stored_types(target) if target.startswith(self.base) else frozenset()
@@ -557,8 +558,8 @@ class _Reader:
             if act.stored:
                 continue  # an activity already loaded: only who took part and links are added
             g.add((act.iri, RDF.type, CIPD.LearningActivity))
-            if act.interprofessional:  # a declaration, as a project record states it
-                g.add((act.iri, CIPD.declaredInterprofessional, Literal(True)))
+            if act.interprofessional is not None:  # a declaration, as a record states it
+                g.add((act.iri, CIPD.declaredInterprofessional, Literal(act.interprofessional)))
             g.add((act.iri, RDFS.label, Literal(act.title or act.label.removeprefix("activity "))))
             g.add((act.iri, CIPD.activityKind, act.kind or CIPD.TeachingSession))
             day = min(act.dates)
@@ -667,16 +668,16 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 _ACTIVITIES = (
     PREFIXES
     + """
-SELECT ?a ?label ?kind ?date ?atWork ?ipl ?person WHERE {
+SELECT ?a ?label ?kind ?date ?atWork ?declared ?ipl ?person WHERE {
   #+ bind
   ?a a cipd:LearningActivity ; rdfs:label ?label ; cipd:activityKind ?kind ; dcterms:date ?date ;
      prov:wasAssociatedWith ?person .
   FILTER NOT EXISTS { ?a a cipd:PlannedLearningActivity }
   OPTIONAL { ?a cipd:atWork ?atWork }
   # declared interprofessional (derived facts are recomputed wherever the statements go):
-  # the recorder's declaration, or the class stated by a record (older records, imports)
-  BIND(EXISTS { ?a cipd:declaredInterprofessional true }
-       || EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
+  # the recorder's declaration, or the class stated by a record (older imports)
+  OPTIONAL { ?a cipd:declaredInterprofessional ?declared }
+  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   %s
 } ORDER BY ?a ?person
 """
@@ -719,7 +720,12 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[
         found = links.get(activity, {})
         grouping = found.get(str(CIPD.partOfProject), []) + found.get(str(CIPD.partOfModule), [])
         parent = found.get(str(PROV.wasInformedBy), [])
-        extensions: dict[str, Any] = {EXT_INTERPROFESSIONAL: value(row, "ipl") == "true"}
+        extensions: dict[str, Any] = {}
+        declared = value(row, "declared")
+        if declared is not None:  # left out when the record declares nothing
+            extensions[EXT_INTERPROFESSIONAL] = declared == "true"
+        elif value(row, "ipl") == "true":
+            extensions[EXT_INTERPROFESSIONAL] = True
         if value(row, "atWork") is not None:
             extensions[EXT_AT_WORK] = value(row, "atWork") == "true"
         if found.get(str(CIPD.hasLearningMode)):
