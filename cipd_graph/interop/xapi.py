@@ -694,6 +694,21 @@ SELECT ?a ?p ?o WHERE {
 )
 
 
+def _extensions(row: Any, found: Mapping[str, list[str]]) -> dict[str, Any]:
+    """What xAPI cannot say natively about an activity, as context extensions."""
+    extensions: dict[str, Any] = {}
+    declared = value(row, "declared")
+    if declared is not None:  # left out when the record declares nothing
+        extensions[EXT_INTERPROFESSIONAL] = declared == "true"
+    elif value(row, "ipl") == "true":
+        extensions[EXT_INTERPROFESSIONAL] = True
+    if value(row, "atWork") is not None:
+        extensions[EXT_AT_WORK] = value(row, "atWork") == "true"
+    if found.get(str(CIPD.hasLearningMode)):
+        extensions[EXT_MODES] = sorted(found[str(CIPD.hasLearningMode)])
+    return extensions
+
+
 def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[str, Any]]:
     base = store.base
     project = options.get("project")
@@ -720,17 +735,7 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> Iterator[dict[
         found = links.get(activity, {})
         grouping = found.get(str(CIPD.partOfProject), []) + found.get(str(CIPD.partOfModule), [])
         parent = found.get(str(PROV.wasInformedBy), [])
-        extensions: dict[str, Any] = {}
-        declared = value(row, "declared")
-        if declared is not None:  # left out when the record declares nothing
-            extensions[EXT_INTERPROFESSIONAL] = declared == "true"
-        elif value(row, "ipl") == "true":
-            extensions[EXT_INTERPROFESSIONAL] = True
-        if value(row, "atWork") is not None:
-            extensions[EXT_AT_WORK] = value(row, "atWork") == "true"
-        if found.get(str(CIPD.hasLearningMode)):
-            extensions[EXT_MODES] = sorted(found[str(CIPD.hasLearningMode)])
-        context: dict[str, Any] = {"extensions": extensions}
+        context: dict[str, Any] = {"extensions": _extensions(row, found)}
         activities: dict[str, Any] = {}
         if grouping:
             activities["grouping"] = [{"objectType": "Activity", "id": g} for g in sorted(grouping)]
