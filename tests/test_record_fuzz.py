@@ -32,7 +32,16 @@ BASE = "https://w3id.org/cipd/data/"
 PROJECTS = sorted((SAMPLES / "projects").glob("*.yaml"))
 
 test_yaml_project_parser_never_crashes = fuzz_parser(
-    parse_project, PROJECTS[:6], name="project.yaml", max_examples=200
+    parse_project,
+    # the first six, and the two that fill the fields of issue 19 (stage participants,
+    # involvement counts, dated memberships, the team of an activity)
+    [
+        *PROJECTS[:6],
+        SAMPLES / "projects" / "ward7-falls.yaml",
+        SAMPLES / "projects" / "mh-crisis-response.yaml",
+    ],
+    name="project.yaml",
+    max_examples=200,
 )
 test_json_project_parser_never_crashes = fuzz_parser(
     parse_project,
