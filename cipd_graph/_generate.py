@@ -9,9 +9,16 @@ measures, learning activities, reflections, co-design in about a third of projec
 one module per ten projects, each mapped to two to six model elements.
 
 Everything generated loads with no SHACL error: every person, organisation and module a
-record names is listed in the reference tables, interprofessional activities have
-participants of two professions, completed cycles record all four stages, dates run forward.
-The same ``(projects, seed)`` always gives byte-identical files.
+record names is listed in the reference tables, completed cycles record all four stages,
+dates run forward (a declaration that disagrees with the CAIPE definition is a warning).
+The same ``(projects, seed)`` always gives byte-identical files. The fields added for the
+questions of issue 19 (dated memberships and improver identification, who took part in each
+PDSA stage, patient and carer involvement, the team of an activity, declared interprofessional
+learning as CAIPE defines it, reflection through practice, Lean, Six Sigma and clinical audit,
+co-delivered and commissioned education) are drawn from a second random stream, so the rest
+of a file is what the same seed gave before they existed; some activities leave
+``interprofessional`` out (older records), and about one declaration in twenty disagrees
+with the CAIPE definition, as recorders' do.
 
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +61,34 @@ PROFESSIONS: dict[str, int] = {
     "ClinicalPsychologist": 1,
     "MaternitySupportWorker": 1,
 }
+#: The profession family of each profession above (cipd:inProfessionFamily; a test checks
+#: them against the ontology), for declaring interprofessional learning as CAIPE defines it.
+FAMILY: dict[str, str] = {
+    "Nurse": "NursingFamily",
+    "HealthcareAssistant": "SupportWorkforceFamily",
+    "Pharmacist": "PharmacyFamily",
+    "SpecialistDoctor": "MedicineFamily",
+    "GeneralPractitioner": "MedicineFamily",
+    "Physiotherapist": "PhysiotherapyFamily",
+    "OccupationalTherapist": "OccupationalTherapyFamily",
+    "SpecialistNurse": "NursingFamily",
+    "SocialCareWorker": "SupportWorkforceFamily",
+    "Dietitian": "DieteticsFamily",
+    "Paramedic": "ParamedicineFamily",
+    "SocialWorker": "SocialWorkFamily",
+    "NursingAssociate": "NursingFamily",
+    "HealthServicesManager": "HealthServicesManagementFamily",
+    "Radiographer": "RadiographyFamily",
+    "Podiatrist": "PodiatryFamily",
+    "Midwife": "MidwiferyFamily",
+    "PharmacyTechnician": "PharmacyFamily",
+    "SpeechAndLanguageTherapist": "SpeechAndLanguageTherapyFamily",
+    "BiomedicalScientist": "HealthcareScienceFamily",
+    "ClinicalPsychologist": "PsychologyFamily",
+    "MaternitySupportWorker": "SupportWorkforceFamily",
+}
+#: The one family that does not count towards the CAIPE test (cipd:countsForCaipe false).
+NOT_COUNTED = frozenset({"SupportWorkforceFamily"})
 ACTIVITY_KINDS = {
     "teaching-session": 17,
     "workshop": 9,
@@ -167,6 +202,9 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
     if projects < 1:
         raise ValueError("generate at least one project")
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    # The fields added later come from their own stream (str seeds are hashed with SHA-512,
+    # the same in every process), leaving what ``rng`` draws unchanged.
+    extra = random.Random(f"cipd-generate-extra:{seed}")  # noqa: S311
     reference = target / "reference"
     project_dir = target / "projects"
     reference.mkdir(parents=True, exist_ok=True)
@@ -205,8 +243,9 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
             profession = _weighted(rng, PROFESSIONS)[0]
             pool.append((person, profession))
             name = f"Person {p[-4:]}-{k}" if rng.random() < 0.2 else ""
+            improver = rng.random() < 0.15
             people_rows.append(
-                [person, profession, name, "true" if rng.random() < 0.15 else "false"]
+                [person, profession, name, "true" if improver else "false", _since(extra, improver)]
             )
         staff[p] = pool
     educators = []
@@ -214,7 +253,9 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
         for k in range(6):
             person = f"{u}-e{k:03d}"
             educators.append((u, person))
-            people_rows.append([person, "Nurse" if k % 2 else "Pharmacist", "", "true"])
+            people_rows.append(
+                [person, "Nurse" if k % 2 else "Pharmacist", "", "true", _since(extra, True)]
+            )
 
     project_ids = [f"synthetic-{i:06d}" for i in range(projects)]
 
@@ -226,10 +267,20 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
     for m in range(n_modules):
         institution = institutions[m % len(institutions)]
         if m % 5 == 0:
+            # About half the programmes are commissioned (workforce education funding).
+            commissioned = extra.choice(commissioners) if extra.random() < 0.5 else ""
             programmes.append(
-                [f"programme-{m // 5:05d}", f"MSc Improvement Science {m // 5}", institution]
+                [
+                    f"programme-{m // 5:05d}",
+                    f"MSc Improvement Science {m // 5}",
+                    institution,
+                    commissioned,
+                ]
             )
         linked = rng.sample(project_ids, k=min(len(project_ids), rng.randint(0, 3)))
+        # Some modules are co-delivered with a trust; some are commissioned on their own.
+        co_delivered = extra.choice(providers) if extra.random() < 0.15 else ""
+        commissioner = extra.choice(commissioners) if extra.random() < 0.3 else ""
         modules.append(
             [
                 f"module-{m:05d}",
@@ -239,6 +290,8 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
                 programmes[-1][0] if programmes[-1][2] == institution else "",
                 str(rng.choice([15, 20, 30])),
                 "; ".join(linked),
+                co_delivered,
+                commissioner,
             ]
         )
         mapper = next(e for u, e in educators if u == institution)
@@ -285,14 +338,28 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
     _write_csv(reference / "organisations.csv", ["id", "name", "kind"], organisations)
     _write_csv(
         reference / "people.csv",
-        ["id", "profession", "name", "identifies_as_improver"],
+        ["id", "profession", "name", "identifies_as_improver", "identifies_as_improver_since"],
         people_rows,
     )
     _write_csv(reference / "teams.csv", ["id", "name", "kind", "organisation", "members"], teams)
-    _write_csv(reference / "programmes.csv", ["id", "title", "institution"], programmes)
+    _write_csv(
+        reference / "programmes.csv",
+        ["id", "title", "institution", "commissioned_by"],
+        programmes,
+    )
     _write_csv(
         reference / "modules.csv",
-        ["id", "code", "title", "institution", "programmes", "credits", "linked_projects"],
+        [
+            "id",
+            "code",
+            "title",
+            "institution",
+            "programmes",
+            "credits",
+            "linked_projects",
+            "co_delivered_by",
+            "commissioned_by",
+        ],
         modules,
     )
     _write_csv(
@@ -310,6 +377,7 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
     for i, pid in enumerate(project_ids):
         text = _project(
             rng,
+            extra,
             pid=pid,
             organisation=host[i],
             pool=staff[host[i]],
@@ -328,8 +396,29 @@ def generate(target: Path, *, projects: int, seed: int = 0) -> GenerateSummary: 
     )
 
 
+def _since(extra: random.Random, improver: bool) -> str:
+    """For about two in five people who identify as improvers, since when (else blank)."""
+    if not improver or extra.random() >= 0.4:
+        return ""
+    return (dt.date(2019, 1, 7) + dt.timedelta(days=extra.randrange(0, 1800))).isoformat()
+
+
+def _declared(extra: random.Random, professions: set[str], modes: list[str]) -> str | None:
+    """``interprofessional`` as a recorder would write it: what the CAIPE definition says
+    (two or more counted families, learning with and from or about each other), left out
+    in about one activity in seven and the other way round in about one in twenty."""
+    if extra.random() < 0.15:
+        return None
+    families = {FAMILY[p] for p in professions} - NOT_COUNTED
+    meets = len(families) >= 2 and "with" in modes and ("from" in modes or "about" in modes)
+    if extra.random() < 0.05:
+        meets = not meets
+    return "true" if meets else "false"
+
+
 def _project(  # noqa: PLR0912, PLR0915 - a project file written top to bottom
     rng: random.Random,
+    extra: random.Random,
     *,
     pid: str,
     organisation: str,
@@ -374,8 +463,18 @@ def _project(  # noqa: PLR0912, PLR0915 - a project file written top to bottom
         role = "lead" if k == 0 else rng.choices(["member", "improver", "educator"], [20, 2, 1])[0]
         improver = "true" if role in ("lead", "improver") or rng.random() < 0.1 else "false"
         prof = f", profession: {profession}" if rng.random() < 0.96 else ""
+        dated = ""
+        if extra.random() < 0.35:  # joined on a known day: at the start, or a few weeks in
+            joined = start + dt.timedelta(days=extra.choice([0, 0, 0, 14, 30, 45]))
+            dated = f", start: {joined.isoformat()}"
+            left = end - dt.timedelta(days=extra.randint(10, 60))
+            if finished and extra.random() < 0.15 and left >= joined:
+                dated += f", end: {left.isoformat()}"
+        since = _since(extra, improver == "true")
+        if since:
+            dated += f", identifies_as_improver_since: {since}"
         lines.append(
-            f"    - {{person: {person}{prof}, role: {role}, identifies_as_improver: {improver}}}"
+            f"    - {{person: {person}{prof}, role: {role}, identifies_as_improver: {improver}{dated}}}"
         )
     dims = sorted(
         set(rng.sample(["safe", "personal", "effective"], k=rng.randint(1, 2))) | {dimension}
@@ -384,6 +483,8 @@ def _project(  # noqa: PLR0912, PLR0915 - a project file written top to bottom
     codesign = rng.random() < 0.3
     if codesign:
         methods.append("experience-based-co-design")
+    if extra.random() < 0.12:
+        methods.append(extra.choice(["lean", "six-sigma", "clinical-audit"]))
     lines += [f"quality_dimensions: [{', '.join(dims)}]", f"methodologies: [{', '.join(methods)}]"]
     lines.append("measures:")
     for m in range(rng.choices([1, 2, 3], [8, 10, 3])[0]):
@@ -421,7 +522,24 @@ def _project(  # noqa: PLR0912, PLR0915 - a project file written top to bottom
         else:
             stages = ["plan", "do"]
         for stage in stages:
-            lines.append(f"    {stage}: {_q(STAGE_NOTES[stage])}")
+            if extra.random() < 0.4:  # who took part in the stage
+                took_part = extra.sample(members, k=min(len(members), extra.randint(1, 4)))
+                lines.append(
+                    f"    {stage}: {{notes: {_q(STAGE_NOTES[stage])}, "
+                    f"participants: [{', '.join(p for p, _ in took_part)}]}}"
+                )
+            else:
+                lines.append(f"    {stage}: {_q(STAGE_NOTES[stage])}")
+        if extra.random() < (0.4 if codesign else 0.15):  # patients or carers took part
+            lines.append("    involvement:")
+            groups = extra.sample(["patients", "carers"], k=extra.choice([1, 1, 2]))
+            for group in sorted(groups):
+                how = extra.choice(["sharing-experience", "sharing-experience", "co-designing"])
+                if group == "patients" and extra.random() < 0.15:
+                    how = "co-delivering"
+                lines.append(
+                    f"      - {{group: {group}, kind: {how}, count: {extra.randint(1, 8)}}}"
+                )
     numbers = [c[0] for c in cycles]
     activities = []
     lines.append("learning_activities:")
@@ -431,7 +549,9 @@ def _project(  # noqa: PLR0912, PLR0915 - a project file written top to bottom
         activities.append(aid)
         participants = rng.sample(members, k=min(len(members), rng.randint(2, 5)))
         professions = {p for _, p in participants}
-        interprofessional = len(professions) >= 2 and rng.random() < 0.85
+        # Drawn as before (so the rest of the file is unchanged); the declaration follows
+        # the CAIPE definition instead, in :func:`_declared`.
+        _ = len(professions) >= 2 and rng.random() < 0.85
         modes = sorted(set(rng.sample(["with", "from", "about"], k=rng.randint(1, 3))))
         lines += [
             f"  - id: {aid}",
@@ -440,22 +560,29 @@ def _project(  # noqa: PLR0912, PLR0915 - a project file written top to bottom
             f"    date: {(start + dt.timedelta(days=rng.randint(10, 200))).isoformat()}",
             f"    modes: [{', '.join(modes)}]",
             f"    at_work: {'true' if rng.random() < 0.8 else 'false'}",
-            f"    interprofessional: {'true' if interprofessional else 'false'}",
-            f"    participants: [{', '.join(p for p, _ in participants)}]",
         ]
+        declared = _declared(extra, professions, modes)
+        if declared is not None:
+            lines.append(f"    interprofessional: {declared}")
+        lines.append(f"    participants: [{', '.join(p for p, _ in participants)}]")
         if rng.random() < 0.25:
             lines.append(f"    module: {rng.choice(modules)[0]}")
         if rng.random() < 0.6:
             lines.append(f"    cycle: {rng.choice(numbers)}")
+        if extra.random() < 0.4:  # held for the project's team
+            lines.append(f"    team: {pid}-team")
     if not activities:
         lines[-1] = "learning_activities: []"
     lines.append("reflections:")
     n_reflections = rng.choices([0, 1, 2, 3, 4], [1, 1, 9, 10, 5])[0]
     for r in range(n_reflections):
         by = rng.choice(members)[0]
+        mode = rng.choice(["in", "on"])
+        if extra.random() < 0.1:
+            mode = "through"
         lines += [
             f"  - id: reflection-{r + 1}",
-            f"    mode: {rng.choice(['in', 'on'])}",
+            f"    mode: {mode}",
             f"    by: {by}",
             f"    date: {(start + dt.timedelta(days=rng.randint(15, 300))).isoformat()}",
         ]

@@ -224,7 +224,8 @@ def test_timeline_of_ward7(store):
     assert (plan.name, str(plan.start), str(plan.end)) == ("plan", "2024-05-20", "2024-05-20")
     [measure] = tl.measures
     assert (measure.baseline, measure.target, len(measure.points)) == (8.1, 5.0, 4)
-    assert [e.kind for e in tl.events] == ["activity", "reflection", "reflection", "activity"]
+    kinds = ["activity", "reflection", "reflection", "activity", "reflection"]
+    assert [e.kind for e in tl.events] == kinds
 
 
 # --------------------------------------------------------------------------- pictures

@@ -5,20 +5,31 @@ the file system loads nothing from outside and its search answers."""
 
 from __future__ import annotations
 
+import copy
+import csv
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import types
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
 from urllib.parse import unquote, urlparse
 
 import pytest
+from pydantic import BaseModel
+from rdflib import URIRef
+from rdflib.namespace import RDF
 
-from cipd_graph import Settings, curie, load_ontology
+from cipd_graph import Model, Settings, curie, load_ontology
 from cipd_graph._config import VARIABLES
+from cipd_graph.mapping import mapper as mapping
+from cipd_graph.mapping.pseudonym import Pseudonymiser
+from cipd_graph.records.parse import TABLES, Methodology, Project, parse_project, parse_table
 
 from .conftest import ROOT
 
@@ -200,6 +211,331 @@ def test_field_to_rdf_page_matches_the_mapper(loaded_sample_store):
             t for t in doc_classes | doc_properties if t.startswith("cipd:")
         } - ontology_terms
         assert not unknown, (kind, unknown)
+
+
+# ---------------------------------------------------------------------------------------
+#    The field -> RDF page, field by field, against the mapper
+# ---------------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"`([^`]+)`")
+_STAGES = ("plan", "do", "study", "act")
+
+
+def _rows() -> dict[str, list[tuple[set[str], set[str]]]]:
+    """Per record kind: each table row's fields (full paths; ``.x`` continues the previous
+    one's parent) and the terms its RDF cell names."""
+    text = (ROOT / "docs" / "reference" / "field-to-rdf.md").read_text("utf-8")
+    parts = _KIND.split(text)
+    out: dict[str, list[tuple[set[str], set[str]]]] = {}
+    for kind, body in zip(parts[1::2], parts[2::2], strict=True):
+        rows = out.setdefault(kind, [])
+        for line in body.splitlines():
+            if not line.startswith("| ") or "---" in line:
+                continue
+            cells = line.split("|")
+            fields: set[str] = set()
+            previous = ""
+            for written in _FIELD.findall(cells[1]):
+                field = written
+                if written.startswith(".") and previous:
+                    field = previous.rsplit(".", 1)[0] + written
+                fields.add(field)
+                previous = field
+            rows.append((fields, set(_TERM.findall(cells[2]))))
+    return out
+
+
+def _inner(annotation: Any) -> tuple[Any, str]:
+    """The type inside optional, list and annotated wrappers; "[]" when a list."""
+    suffix = ""
+    while True:
+        origin = get_origin(annotation)
+        if origin is list:
+            annotation, suffix = get_args(annotation)[0], "[]"
+        elif origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation, suffix
+            annotation = args[0]
+        else:
+            return annotation, suffix
+
+
+def _leaves(model: type[BaseModel], prefix: str = "") -> dict[str, bool]:
+    """Every field path of a record format that holds a value (path -> required)."""
+    out: dict[str, bool] = {}
+    for name, info in model.model_fields.items():
+        path = prefix + name
+        inner, suffix = _inner(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            key = "<stage>" if name in _STAGES and inner.__name__ == "Stage" else name
+            out.update(_leaves(inner, prefix + key + suffix + "."))
+        else:
+            out[path] = info.is_required()
+    return out
+
+
+#: A project file that fills every field (two of some, so each can be taken out alone).
+FULL_PROJECT: dict[str, Any] = {
+    "id": "p",
+    "title": "Falls",
+    "aim": "Halve falls on the ward.",
+    "start": "2024-01-01",
+    "end": "2024-12-31",
+    "organisation": "trust",
+    "team": {
+        "id": "ward",
+        "name": "Ward team",
+        "kind": "clinical-microsystem",
+        "members": [
+            {
+                "person": "n1",
+                "profession": "Nurse",
+                "role": "lead",
+                "identifies_as_improver": True,
+                "identifies_as_improver_since": "2023-06-01",
+                "start": "2024-01-01",
+                "end": "2024-10-01",
+            },
+            {"person": "d1", "profession": "GeneralPractitioner", "identifies_as_improver": True},
+        ],
+    },
+    "quality_dimensions": ["safe", "personal", "effective"],
+    "methodologies": [m.value for m in Methodology],
+    "measures": [
+        {
+            "id": "m",
+            "name": "Falls",
+            "dimension": "safe",
+            "unit": "falls",
+            "baseline": 8,
+            "target": 4,
+            "values": [{"date": "2024-02-01", "value": 7}],
+        }
+    ],
+    "change_ideas": [{"id": "rounds", "description": "Hourly rounds."}],
+    "pdsa_cycles": [
+        {
+            "number": 1,
+            "change_idea": "rounds",
+            "prediction": "Fewer falls.",
+            "start": "2024-02-01",
+            "end": "2024-02-28",
+            "plan": {
+                "notes": "Plan it.",
+                "start": "2024-02-01",
+                "end": "2024-02-02",
+                "participants": ["n1", "d1"],
+            },
+            "do": "Did it.",
+            "study": "Studied it.",
+            "act": "Adopted it.",
+            "involvement": [{"group": "carers", "kind": "co-designing", "count": 2}],
+        }
+    ],
+    "learning_activities": [
+        {
+            "id": "huddle",
+            "title": "Huddle",
+            "kind": "huddle",
+            "date": "2024-02-05",
+            "modes": ["with", "from", "about"],
+            "at_work": False,
+            "interprofessional": True,
+            "participants": ["n1", "d1"],
+            "module": "qi",
+            "cycle": 1,
+            "team": "ward",
+        }
+    ],
+    "reflections": [
+        {
+            "id": "r1",
+            "mode": "through",
+            "by": "n1",
+            "date": "2024-03-01",
+            "cycle": 1,
+            "text": "Learned a lot.",
+        },
+        {
+            "id": "r2",
+            "mode": "on",
+            "by": "d1",
+            "date": "2024-03-02",
+            "activity": "huddle",
+            "text": "Learned more.",
+        },
+    ],
+    "co_design": [
+        {
+            "id": "cd",
+            "title": "Stories",
+            "date": "2024-04-01",
+            "touch_points": ["night"],
+            "co_designers": {"patients": 2, "carers": 1},
+        }
+    ],
+    "partners": [{"organisation": "icb"}],
+    "claims": ["SI"],
+    "addresses": ["OPP-i"],
+}
+#: A row of each table that fills every column.
+FULL_ROWS: dict[str, dict[str, str]] = {
+    "organisations": {"id": "trust", "name": "Trust", "kind": "service-provider"},
+    "people": {
+        "id": "n1",
+        "profession": "Nurse",
+        "name": "Ann Example",
+        "identifies_as_improver": "true",
+        "identifies_as_improver_since": "2023-01-01",
+    },
+    "teams": {
+        "id": "t",
+        "name": "Team",
+        "kind": "community-of-practice",
+        "organisation": "trust",
+        "members": "n1; n2",
+    },
+    "programmes": {"id": "prog", "title": "MSc", "institution": "uni", "commissioned_by": "icb"},
+    "modules": {
+        "id": "qi",
+        "code": "QI1",
+        "title": "QI",
+        "institution": "uni",
+        "programmes": "prog",
+        "credits": "15",
+        "linked_projects": "p",
+        "co_delivered_by": "trust",
+        "commissioned_by": "icb",
+    },
+    "mappings": {
+        "module": "qi",
+        "element": "SI",
+        "strength": "strong",
+        "justification": "Students run PDSA cycles at work.",
+        "mapped_by": "n1",
+    },
+    "partnerships": {
+        "id": "ps",
+        "name": "Alliance",
+        "members": "trust; uni",
+        "supports_projects": "p",
+        "supports_modules": "qi",
+    },
+}
+#: Optional fields whose value names IRIs of other things, so taking it out changes them.
+RENAMING = {"project": {"team.id"}}
+#: Fields that a filled-in other field implies (a date since when implies "true").
+IMPLIED = {"people": {"identifies_as_improver"}}
+
+
+def _leaves_of(kind: str) -> dict[str, bool]:
+    return _leaves(Project if kind == "project" else TABLES[kind])
+
+
+def test_every_record_field_has_a_row_on_the_field_to_rdf_page():
+    rows = _rows()
+    assert set(rows) == {"project", *TABLES}
+    for kind, kind_rows in rows.items():
+        named = set().union(*(fields for fields, _ in kind_rows))
+        missing = set(_leaves_of(kind)) - named
+        assert not missing, (kind, sorted(missing))
+        unknown = {f for f in named if not f.endswith("[]") and f != "team"} - set(_leaves_of(kind))
+        unknown -= {"pdsa_cycles[].<stage>"}
+        assert not unknown, (kind, sorted(unknown))
+
+
+def _terms(triples: set[tuple[Any, Any, Any]]) -> set[str]:
+    """The properties and the classes of ``triples`` as the page writes them."""
+    found = set()
+    for _s, p, o in triples:
+        found.add("rdf:type" if p == RDF.type else curie(str(p)))
+        if p == RDF.type:
+            found.add(curie(str(o)))
+    return found
+
+
+def _map(model: Model, kind: str, record: Any, folder: Path) -> set[tuple[Any, Any, Any]]:
+    mapper = mapping.Mapper(
+        "https://w3id.org/cipd/data/", Pseudonymiser(b"docs-key-0123456789"), model
+    )
+    if kind == "project":
+        path = folder / "p.json"
+        path.write_text(json.dumps(record), encoding="utf-8")
+        parsed = parse_project(path)
+    else:
+        path = folder / f"{kind}.csv"
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(record), lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(record)
+        path.write_text(out.getvalue(), encoding="utf-8")
+        parsed = parse_table(path)
+    mapped = mapper.map(parsed)
+    assert not mapped.problems, mapped.problems
+    return set(mapped.graph) | set(mapped.names)
+
+
+def _without(record: dict[str, Any], path: str) -> dict[str, Any]:
+    """``record`` with the field at ``path`` taken out (from every item of a list)."""
+    record = copy.deepcopy(record)
+    parts = path.replace("[]", "").split(".")
+    nodes = [record]
+    for part in parts[:-1]:
+        found = []
+        for node in nodes:
+            keys = _STAGES if part == "<stage>" else (part,)
+            for key in keys:
+                value = node.get(key) if isinstance(node, dict) else None
+                found.extend(value if isinstance(value, list) else [value])
+        nodes = [n for n in found if isinstance(n, dict)]
+    for node in nodes:
+        node.pop(parts[-1], None)
+    return record
+
+
+def test_each_field_writes_only_what_its_row_names(model: Model, tmp_path: Path):
+    """Taking one optional field out of a record that fills them all takes away (or
+    changes) only triples whose properties and classes that field's row on the page names."""
+    rows = _rows()
+    checked = 0
+    for kind, kind_rows in rows.items():
+        full = FULL_PROJECT if kind == "project" else FULL_ROWS[kind]
+        everything = _map(model, kind, full, tmp_path)
+        for path, required in sorted(_leaves_of(kind).items()):
+            if required or path in RENAMING.get(kind, ()):
+                continue
+            reduced = _without(full, path) if kind == "project" else {**full, path: ""}
+            assert reduced != full, (kind, path, "the full record does not fill this field")
+            changed = everything ^ _map(model, kind, reduced, tmp_path)
+            assert changed or path in IMPLIED.get(kind, ()), (kind, path, "nothing changed")
+            named = set().union(*(terms for fields, terms in kind_rows if path in fields))
+            assert _terms(changed) <= named, (kind, path, _terms(changed) - named)
+            checked += 1
+    assert checked >= 45  # the optional fields of all record formats
+
+
+def test_every_term_the_mapper_chooses_from_a_list_is_on_the_page():
+    text = (ROOT / "docs" / "reference" / "field-to-rdf.md").read_text("utf-8")
+    tables = [
+        mapping.ORGANISATION_CLASS,
+        mapping.TEAM_CLASS,
+        mapping.ROLE,
+        mapping.QUALITY,
+        mapping.MODE,
+        mapping.REFLECTION,
+        mapping.STRENGTH,
+        mapping.METHODOLOGY,
+        mapping.ACTIVITY_KIND,
+        mapping.INVOLVED_GROUP,
+        mapping.INVOLVEMENT_KIND,
+    ]
+    for table in tables:
+        for term in table.values():
+            written = curie(str(URIRef(term)))
+            assert re.search(re.escape(written) + "(?![A-Za-z])", text), written
 
 
 def test_offline_site_in_chromium_searches_without_the_network(site: Path):

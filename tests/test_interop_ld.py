@@ -352,6 +352,11 @@ def test_module_achievement_has_the_ob3_fields(loaded_sample_store: GraphStore) 
     assert json_errors("badges", {**a, "criteria": {}, "achievementType": "Module"}) != []
 
 
+def test_a_co_delivered_module_is_awarded_by_its_university(loaded_sample_store: GraphStore):
+    a = json.loads(export_format(loaded_sample_store, "badges", {"module": "wdu-simulation"}))
+    assert a["creator"]["name"] == "Westdale University"
+
+
 def test_only_a_completed_project_is_an_achievement(loaded_sample_store: GraphStore) -> None:
     a = json.loads(export_format(loaded_sample_store, "badges", {"project": "af-anticoagulation"}))
     assert a["name"].startswith("Improvement project: ") and a["alignment"]

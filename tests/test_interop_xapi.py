@@ -439,6 +439,7 @@ def test_round_trip_export_then_import_gives_the_same_activities(
             CIPD.activityKind,
             DCTERMS.date,
             CIPD.atWork,
+            CIPD.declaredInterprofessional,
             CIPD.hasLearningMode,
             CIPD.partOfProject,
             CIPD.partOfModule,

@@ -182,6 +182,7 @@ def test_cq09_reflections_on_cycles(loaded_sample_store):
     assert got == [
         ("1", "on", "2024-05-14", BASE + "person/" + p("nsh-0101")),
         ("2", "in", "2024-05-24", BASE + "person/" + p("nsh-0102")),
+        ("2", "through", "2024-06-20", BASE + "person/" + p("nsh-0105")),
     ]
     assert (
         rows(loaded_sample_store, "cq09-reflections-on-cycles", project="msk-first-contact") == []

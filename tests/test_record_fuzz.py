@@ -19,6 +19,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from cipd_graph import Model
+from cipd_graph._errors import RecordError
 from cipd_graph.mapping.mapper import Mapper
 from cipd_graph.mapping.pseudonym import Pseudonymiser
 from cipd_graph.records.parse import TABLES, parse_file, parse_project, parse_table
@@ -31,7 +32,16 @@ BASE = "https://w3id.org/cipd/data/"
 PROJECTS = sorted((SAMPLES / "projects").glob("*.yaml"))
 
 test_yaml_project_parser_never_crashes = fuzz_parser(
-    parse_project, PROJECTS[:6], name="project.yaml", max_examples=200
+    parse_project,
+    # the first six, and the two that fill the fields of issue 19 (stage participants,
+    # involvement counts, dated memberships, the team of an activity)
+    [
+        *PROJECTS[:6],
+        SAMPLES / "projects" / "ward7-falls.yaml",
+        SAMPLES / "projects" / "mh-crisis-response.yaml",
+    ],
+    name="project.yaml",
+    max_examples=200,
 )
 test_json_project_parser_never_crashes = fuzz_parser(
     parse_project,
@@ -218,3 +228,181 @@ def test_record_iris_are_ones_urirefs_check_accepts(model: Model, data):
     assert type(iri) is URIRef
     assert iri == URIRef(BASE + "/".join(parts))
     assert _is_valid_uri(str(iri))
+
+
+# --------------------------------------------------------------------------- issue 19 fields
+
+SCHEMA_ORG = "https://schema.org/"
+PROV_NS = "http://www.w3.org/ns/prov#"
+involvements = st.lists(
+    st.fixed_dictionaries(
+        {
+            "group": st.sampled_from(["patients", "carers"]),
+            "kind": st.sampled_from(["sharing-experience", "co-designing", "co-delivering"]),
+            "count": st.integers(1, 500),
+        }
+    ),
+    max_size=4,
+    unique_by=lambda i: (i["group"], i["kind"]),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    members=st.lists(slugs, min_size=1, max_size=4, unique=True),
+    joined=st.lists(st.dates() | st.none(), min_size=4, max_size=4),
+    since=st.dates() | st.none(),
+    stage_people=st.lists(st.integers(0, 3), max_size=4),
+    involvement=involvements,
+    declared=st.sampled_from([True, False, None]),
+    mode=st.sampled_from(["in", "on", "through"]),
+    methodologies=st.lists(
+        st.sampled_from(["pdsa", "lean", "six-sigma", "clinical-audit", "evidence-based"]),
+        unique=True,
+    ),
+    team=slugs | st.none(),
+)
+def test_generated_point_7_fields_parse_and_map_to_their_facts(
+    model: Model,
+    members,
+    joined,
+    since,
+    stage_people,
+    involvement,
+    declared,
+    mode,
+    methodologies,
+    team,
+):
+    people = [
+        {"person": m, "profession": "Nurse"}
+        | ({"start": joined[i].isoformat()} if joined[i] else {})
+        | ({"identifies_as_improver_since": since.isoformat()} if since and i == 0 else {})
+        for i, m in enumerate(members)
+    ]
+    stage_participants = sorted({members[i % len(members)] for i in stage_people})
+    activity = {
+        "id": "a",
+        "title": "Huddle",
+        "kind": "huddle",
+        "date": "2024-02-01",
+        "participants": members[:1],
+    }
+    if declared is not None:
+        activity["interprofessional"] = declared
+    if team is not None:
+        activity["team"] = team
+    project = {
+        "id": "p",
+        "title": "Falls",
+        "aim": "Fewer falls on the ward.",
+        "start": "2024-01-01",
+        "organisation": "trust",
+        "team": {"members": people},
+        "methodologies": methodologies,
+        "pdsa_cycles": [
+            {
+                "number": 1,
+                "start": "2024-01-02",
+                "plan": {"notes": "Plan it.", "participants": stage_participants},
+                "involvement": involvement,
+            }
+        ],
+        "learning_activities": [activity],
+        "reflections": [
+            {"id": "r", "mode": mode, "by": members[0], "date": "2024-03-01", "text": "We learned."}
+        ],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.json"
+        path.write_text(json.dumps(project), encoding="utf-8")
+        mapped = _mapper(model).map(parse_project(path))
+    assert not mapped.problems
+    g = mapped.graph
+    cipd = URIRef(CIPD + "declaredInterprofessional")
+    a = URIRef(BASE + "project/p/activity/a")
+    assert list(g.objects(a, cipd)) == ([] if declared is None else [Literal(declared)])
+    assert list(g.objects(a, URIRef(CIPD + "forTeam"))) == (
+        [] if team is None else [URIRef(BASE + "team/" + team)]
+    )
+    stage = URIRef(BASE + "project/p/cycle/1/plan")
+    assert len(set(g.objects(stage, URIRef(PROV_NS + "wasAssociatedWith")))) == len(
+        stage_participants
+    )
+    counts = sorted(
+        int(o)  # type: ignore[call-overload]
+        for o in g.objects(None, URIRef(CIPD + "headcount"))
+    )
+    assert counts == sorted(i["count"] for i in involvement)
+    starts = list(g.subjects(URIRef(SCHEMA_ORG + "startDate"), None))
+    dated = sum(1 for d in joined[: len(members)] if d) + (1 if since else 0)
+    assert len([s for s in starts if "/membership/" in s or "/identification/" in s]) == dated
+    reflection = URIRef(BASE + "project/p/reflection/r")
+    assert (reflection, URIRef(CIPD + "partOfProject"), URIRef(BASE + "project/p")) in g
+    expected_mode = {"in": "InPractice", "on": "OnPractice", "through": "ThroughPractice"}[mode]
+    assert g.value(reflection, URIRef(CIPD + "reflectionMode")) == URIRef(
+        CIPD + "Reflection" + expected_mode
+    )
+    assert len(set(g.objects(URIRef(BASE + "project/p"), URIRef(CIPD + "usesMethodology")))) == len(
+        methodologies
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.sampled_from(["name", "names", "who", "people", "email", "nhs_number", "Initials"])
+    | slugs,
+    value=names | st.lists(names, min_size=1, max_size=3),
+)
+def test_an_involvement_that_says_who_is_refused(key, value):
+    """Whatever extra a recorder adds to an involvement count (a name, a list of names, an
+    e-mail...), the file is refused with a located problem, and never mapped."""
+    entry = {"group": "patients", "kind": "co-designing", "count": 2, key: value}
+    if key in ("group", "kind", "count"):
+        entry[key] = value
+    project = {
+        "id": "p",
+        "title": "Falls",
+        "aim": "Fewer falls on the ward.",
+        "start": "2024-01-01",
+        "organisation": "trust",
+        "team": {"members": [{"person": "n1"}]},
+        "pdsa_cycles": [{"number": 1, "start": "2024-01-02", "involvement": [entry]}],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.json"
+        path.write_text(json.dumps(project), encoding="utf-8")
+        try:
+            parse_project(path)
+        except RecordError as error:
+            assert any(p.field.startswith("pdsa_cycles[0].involvement[0]") for p in error.problems)
+        else:
+            raise AssertionError(f"an involvement with {key}={value!r} was accepted")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    co_delivered=st.lists(slugs.filter(lambda s: s != "uni"), max_size=3, unique=True),
+    commissioned=st.lists(slugs, max_size=3, unique=True),
+)
+def test_generated_module_rows_map_every_provider_and_commissioner(
+    model: Model, co_delivered, commissioned
+):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "modules.csv"
+        path.write_bytes(
+            _csv(
+                ["id", "title", "institution", "co_delivered_by", "commissioned_by"],
+                [["m", "QI", "uni", "; ".join(co_delivered), "; ".join(commissioned)]],
+            )
+        )
+        mapped = _mapper(model).map(parse_table(path))
+    module = URIRef(BASE + "module/m")
+    providers = set(mapped.graph.objects(module, URIRef(SCHEMA_ORG + "provider")))
+    assert providers == {URIRef(BASE + "organisation/" + o) for o in ["uni", *co_delivered]}
+    commissioners = set(mapped.graph.objects(module, URIRef(CIPD + "commissionedBy")))
+    assert commissioners == {URIRef(BASE + "organisation/" + o) for o in commissioned}

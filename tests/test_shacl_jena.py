@@ -138,23 +138,44 @@ def test_generated_records_agree_with_jena(jena: harness.Jena, shipped: Shapes, 
     assert_agree(compare(jena, shipped, [("20 generated projects", graph)], tmp_path))
 
 
-def test_sparql_targets_are_compared(jena: harness.Jena, shipped: Shapes, tmp_path: Path):
-    """An activity declared interprofessional with one profession fails the CAIPE shape,
-    whose focus nodes come from a SHACL-AF SPARQL target: Jena finds it too."""
+def test_sparql_targets_and_caipe_warnings_are_compared(
+    jena: harness.Jena, shipped: Shapes, tmp_path: Path
+):
+    """An activity declared interprofessional whose participants are all nurses, and one
+    declared not interprofessional whose nurse and physiotherapist learned with and from each
+    other, get the CAIPE warnings (counted over profession families along a path); an
+    activity without a date fails the shape whose focus nodes come from a SHACL-AF SPARQL
+    target. Jena finds the same."""
     triples = list(generated_project())
-    activity = next(
-        s for s, p, o in triples if p == RDF.type and o == CIPD.InterprofessionalLearningActivity
-    )
-    people = [o for s, p, o in triples if s == activity and p == PROV.wasAssociatedWith]
-    professions = [(s, p, o) for s, p, o in triples if s in people and p == CIPD.hasProfession]
-    for t in professions:
-        triples.remove(t)
+    activities = _subjects(triples, CIPD.LearningActivity)
+    assert len(activities) >= 2
+    first, second = activities[:2]
+    people = sorted({o for s, p, o in triples if s == first and p == PROV.wasAssociatedWith})
+    triples = [t for t in triples if not (t[0] in people and t[1] == CIPD.hasProfession)]
     triples.extend((person, CIPD.hasProfession, CIPD.Nurse) for person in people)
+    triples = _replace(triples, first, CIPD.declaredInterprofessional, Literal(True))
+    nurse, physio = DATA["person/jena-nurse"], DATA["person/jena-physio"]
+    triples += [
+        (nurse, RDF.type, FOAF.Person),
+        (nurse, CIPD.hasProfession, CIPD.Nurse),
+        (physio, RDF.type, FOAF.Person),
+        (physio, CIPD.hasProfession, CIPD.Physiotherapist),
+    ]
+    triples = _replace(triples, second, PROV.wasAssociatedWith, nurse, physio)
+    triples = _replace(triples, second, CIPD.declaredInterprofessional, Literal(False))
+    triples = _replace(triples, second, CIPD.hasLearningMode, CIPD.LearningWith, CIPD.LearningFrom)
+    triples = _replace(triples, second, DCT.date)
     ((name, ours, theirs),) = compare(
-        jena, shipped, [("one profession", with_schema(triples))], tmp_path
+        jena, shipped, [("CAIPE and held activities", with_schema(triples))], tmp_path
     )
     assert_agree([(name, ours, theirs)])
-    assert any("InterprofessionalActivityShape" in k[3] for k in theirs)
+    shapes = {k[3] for k in theirs}
+    for shape in (
+        "DeclaredInterprofessionalFamiliesShape",
+        "DeclaredNotInterprofessionalShape",
+        "HeldLearningActivityShape",
+    ):
+        assert any(shape in s for s in shapes), (shape, shapes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,6 +417,58 @@ def structure_mutations(base: list[Triple]) -> Iterator[Mutation]:
         "a completed cycle without one stage",
         [t for t in base if not (t[0] == cycle and t[1] == CIPD.hasStage and t[2] == stage)],
     )
+    yield from point_7_mutations(base, person, organisation, module)
+
+
+def point_7_mutations(
+    base: list[Triple], person: Any, organisation: Any, module: Any
+) -> Iterator[Mutation]:
+    """The shapes of issue 19: involvement counts, dated memberships and identifications,
+    the team of an activity, declarations, co-delivered and commissioned modules."""
+    cycle = _subjects(base, CIPD.PDSACycle)[0]
+    node = URIRef(f"{cycle}/involvement/patients-co-designing")
+    involvement = [
+        (cycle, CIPD.hasInvolvement, node),
+        (node, RDF.type, CIPD.PatientCarerInvolvement),
+        (node, CIPD.involvedGroup, CIPD.InvolvedPatients),
+        (node, CIPD.involvementKind, CIPD.CoDesigningInvolvement),
+    ]
+    count = (node, CIPD.headcount, lit("2", XSD.nonNegativeInteger))
+    yield "an involvement count", [*base, *involvement, count]
+    yield "an involvement with a name", [*base, *involvement, count, (node, FOAF.name, lit("Ann"))]
+    yield "nobody involved", [*base, *involvement, (node, CIPD.headcount, lit("0", XSD.integer))]
+    yield (
+        "an involvement of nurses",
+        [*base, *involvement[:2], count, (node, CIPD.involvedGroup, CIPD.Nurse)],
+    )
+    activity = _subjects(base, CIPD.LearningActivity)[0]
+    yield "an activity held for a person", [*base, (activity, CIPD.forTeam, person)]
+    yield (
+        "declared both ways",
+        [
+            *_replace(base, activity, CIPD.declaredInterprofessional, lit("true", XSD.boolean)),
+            (activity, CIPD.declaredInterprofessional, lit("false", XSD.boolean)),
+        ],
+    )
+    membership = _subjects(base, ORG.Membership)[0]
+    dates = [
+        (membership, SCHEMA.startDate, lit("2024-05-01", XSD.date)),
+        (membership, SCHEMA.endDate, lit("2024-04-01", XSD.date)),
+    ]
+    yield "a membership ending before it starts", [*base, *dates]
+    identification = DATA["identification/jena/improver"]
+    dated = [
+        (person, CIPD.qualifiedIdentification, identification),
+        (identification, RDF.type, CIPD.RoleIdentification),
+        (identification, SCHEMA.startDate, lit("2023-01-01T10:00:00", XSD.dateTime)),
+    ]
+    yield "an identification with a time and no role", [*base, *dated]
+    yield "a module co-delivered by a trust", [*base, (module, SCHEMA.provider, organisation)]
+    yield (
+        "a module offered by a trust alone",
+        _replace(base, module, SCHEMA.provider, organisation),
+    )
+    yield "a module commissioned by a trust", [*base, (module, CIPD.commissionedBy, organisation)]
 
 
 def mutation_corpus() -> list[Mutation]:

@@ -32,6 +32,8 @@ d:uni a cipd:EducationalInstitution ; rdfs:label "University" .
 d:icb a cipd:Commissioner ; rdfs:label "ICB" .
 d:nurse a foaf:Person ; cipd:hasProfession cipd:Nurse .
 d:physio a foaf:Person ; cipd:hasProfession cipd:Physiotherapist .
+d:hca a foaf:Person ; cipd:hasProfession cipd:HealthcareAssistant .
+d:nursing-associate a foaf:Person ; cipd:hasProfession cipd:NursingAssociate .
 
 d:p a cipd:ImprovementProject ; rdfs:label "Falls" ; cipd:hasAim d:p-aim ;
     schema:startDate "2024-01-01"^^xsd:date ; schema:endDate "2024-12-31"^^xsd:date ;
@@ -40,33 +42,47 @@ d:p a cipd:ImprovementProject ; rdfs:label "Falls" ; cipd:hasAim d:p-aim ;
     cipd:hasMeasure d:m ; cipd:hasCycle d:c1 .
 d:p-aim a cipd:Aim ; dcterms:description "Halve falls on the ward by December." .
 d:team a cipd:Team ; rdfs:label "Ward team" ; org:hasMember d:nurse , d:physio .
-d:ms a org:Membership ; org:member d:nurse ; org:organization d:team ; org:role cipd:ProjectLead .
+d:ms a org:Membership ; org:member d:nurse ; org:organization d:team ; org:role cipd:ProjectLead ;
+    schema:startDate "2024-01-01"^^xsd:date ; schema:endDate "2024-12-31"^^xsd:date .
+d:nurse cipd:identifiesAs cipd:Improver ; cipd:qualifiedIdentification d:nurse-improver .
+d:nurse-improver a cipd:RoleIdentification ; cipd:identifiedRole cipd:Improver ;
+    schema:startDate "2023-09-01"^^xsd:date .
 d:m a cipd:Measure ; rdfs:label "Falls per 1,000 bed days" ; cipd:measuresDimension cipd:SafeCare ;
     cipd:hasObservation d:m-1 .
 d:m-1 a cipd:MeasureObservation ; dcterms:date "2024-02-01"^^xsd:date ; cipd:observedValue "7.5"^^xsd:decimal .
 d:c1 a cipd:PDSACycle ; cipd:isCycleOf d:p ; cipd:cycleNumber "1"^^xsd:positiveInteger ;
     schema:startDate "2024-02-01"^^xsd:date ; schema:endDate "2024-02-28"^^xsd:date ;
-    cipd:hasStage d:c1-plan , d:c1-do , d:c1-study , d:c1-act .
+    cipd:hasStage d:c1-plan , d:c1-do , d:c1-study , d:c1-act ; cipd:hasInvolvement d:c1-patients .
+d:c1-patients a cipd:PatientCarerInvolvement ; cipd:involvedGroup cipd:InvolvedPatients ;
+    cipd:involvementKind cipd:SharingExperienceInvolvement ; cipd:headcount "3"^^xsd:nonNegativeInteger .
 d:c1-plan a cipd:CycleStage ; cipd:stageType cipd:PlanStage ; dcterms:description "Plan the rounds" ;
-    schema:startDate "2024-02-01"^^xsd:date ; schema:endDate "2024-02-02"^^xsd:date .
+    schema:startDate "2024-02-01"^^xsd:date ; schema:endDate "2024-02-02"^^xsd:date ;
+    prov:wasAssociatedWith d:nurse , d:physio .
 d:c1-do a cipd:CycleStage ; cipd:stageType cipd:DoStage ; dcterms:description "Ran the rounds" ;
     schema:startDate "2024-02-03"^^xsd:date .
 d:c1-study a cipd:CycleStage ; cipd:stageType cipd:StudyStage ; dcterms:description "Looked at data" .
 d:c1-act a cipd:CycleStage ; cipd:stageType cipd:ActStage ; dcterms:description "Adopted it" .
-d:a a cipd:LearningActivity , cipd:InterprofessionalLearningActivity ; rdfs:label "Huddle" ;
+d:a a cipd:LearningActivity ; rdfs:label "Huddle" ; cipd:declaredInterprofessional true ;
     cipd:activityKind cipd:TeamHuddle ; cipd:atWork true ; dcterms:date "2024-02-05"^^xsd:date ;
-    cipd:partOfProject d:p ; cipd:hasLearningMode cipd:LearningWith ; cipd:partOfModule d:mod ;
+    cipd:partOfProject d:p ; cipd:hasLearningMode cipd:LearningWith , cipd:LearningFrom ;
+    cipd:partOfModule d:mod ; cipd:forTeam d:team ;
     prov:wasAssociatedWith d:nurse , d:physio .
+d:a2 a cipd:LearningActivity ; rdfs:label "Briefing" ; cipd:declaredInterprofessional false ;
+    cipd:activityKind cipd:Workshop ; dcterms:date "2024-02-06"^^xsd:date ;
+    cipd:hasLearningMode cipd:LearningAbout ; prov:wasAssociatedWith d:nurse , d:physio .
 d:ev a cipd:PlannedLearningActivity , cipd:InterprofessionalLearningActivity ; rdfs:label "Falls simulation" ;
     cipd:activityKind cipd:Simulation ; cipd:partOfModule d:mod ; cipd:hasLearningOutcome d:lo .
 d:lo a cipd:LearningOutcome ; rdfs:label "Explain the causes of falls in hospital" .
 d:r a cipd:Reflection ; cipd:reflectionMode cipd:ReflectionOnPractice ; cipd:reflectsOn d:c1 ;
+    cipd:partOfProject d:p ;
     prov:wasAttributedTo d:nurse ; dcterms:description "We learned to ask the night staff first." .
 d:cd a cipd:CoDesignActivity ; cipd:partOfProject d:p ; cipd:atTouchPoint d:tp ; cipd:involvesCoDesigner d:pc .
 d:tp a cipd:TouchPoint ; rdfs:label "Call bell at night" .
 d:pc a cipd:PatientOrCarer ; rdfs:label "Patient 1" .
-d:prog a cipd:Programme ; rdfs:label "MSc QI" ; schema:provider d:uni ; schema:hasCourse d:mod .
-d:mod a cipd:Module ; rdfs:label "QI in practice" ; schema:provider d:uni ; cipd:linkedToProject d:p .
+d:prog a cipd:Programme ; rdfs:label "MSc QI" ; schema:provider d:uni ; schema:hasCourse d:mod ;
+    cipd:commissionedBy d:icb .
+d:mod a cipd:Module ; rdfs:label "QI in practice" ; schema:provider d:uni , d:trust ;
+    cipd:commissionedBy d:icb ; cipd:linkedToProject d:p .
 d:map a cipd:ModuleMapping ; cipd:mapsModule d:mod ; cipd:mapsToElement cipd:WorkBasedLearning ;
     cipd:mappingStrength cipd:StrongMapping ; cipd:justification "Students run a PDSA cycle at work." ;
     prov:wasAttributedTo d:nurse .
@@ -97,6 +113,15 @@ def _set(s: URIRef, p: URIRef, o: object) -> Callable[[Graph], None]:
     def change(g: Graph) -> None:
         g.remove((s, p, None))
         g.add((s, p, o))  # type: ignore[arg-type]
+
+    return change
+
+
+def _set_all(s: URIRef, p: URIRef, *objects: object) -> Callable[[Graph], None]:
+    def change(g: Graph) -> None:
+        g.remove((s, p, None))
+        for o in objects:
+            g.add((s, p, o))  # type: ignore[arg-type]
 
     return change
 
@@ -289,10 +314,101 @@ CASES = [
         "error",
     ),
     (
-        "InterprofessionalActivityShape",
-        "one profession",
-        lambda g: g.remove((D.a, P.wasAssociatedWith, D.physio)),
-        "CAIPE test",
+        "LearningActivityShape",
+        "held for a person rather than a team",
+        _set(D.a, CIPD.forTeam, D.nurse),
+        "must be one team",
+        "error",
+    ),
+    (
+        "LearningActivityShape",
+        "declared twice, both ways",
+        _add(D.a, CIPD.declaredInterprofessional, Literal(False)),
+        "declared once, as true or false",
+        "error",
+    ),
+    (
+        "DeclaredInterprofessionalFamiliesShape",
+        "a nurse, a nursing associate and a healthcare assistant",
+        _set_all(D.a, P.wasAssociatedWith, D.nurse, D["nursing-associate"], D.hca),
+        "declared interprofessional (interprofessional: true), but its participants do not come from two or more profession families",
+        "warning",
+    ),
+    (
+        "DeclaredInterprofessionalModesShape",
+        "side by side only",
+        _set(D.a, CIPD.hasLearningMode, CIPD.LearningAbout),
+        "professions learning side by side is shared education",
+        "warning",
+    ),
+    (
+        "DeclaredNotInterprofessionalShape",
+        "two families learning with and from each other",
+        lambda g: [
+            g.add((D.a2, CIPD.hasLearningMode, CIPD.LearningWith)),
+            g.add((D.a2, CIPD.hasLearningMode, CIPD.LearningFrom)),
+        ],
+        "declared not interprofessional (interprofessional: false), though participants from two or more profession families",
+        "warning",
+    ),
+    (
+        "MembershipShape",
+        "leaves before joining",
+        _set(D.ms, SCHEMA.endDate, _date("2023-12-31")),
+        "on or before its end date",
+        "error",
+    ),
+    (
+        "RoleIdentificationShape",
+        "no role",
+        _drop(D["nurse-improver"], CIPD.identifiedRole),
+        "names one role",
+        "error",
+    ),
+    (
+        "RoleIdentificationShape",
+        "since a time of day",
+        _set(
+            D["nurse-improver"],
+            SCHEMA.startDate,
+            Literal("2023-09-01T08:00:00", datatype=XSD.dateTime),
+        ),
+        "a calendar date",
+        "error",
+    ),
+    (
+        "StageShape",
+        "a stage participant who is not a person",
+        _add(D["c1-plan"], P.wasAssociatedWith, D.ghost),
+        "everyone who took part in a stage",
+        "error",
+    ),
+    (
+        "InvolvementShape",
+        "a patient's name on the count",
+        _add(D["c1-patients"], FOAF.name, Literal("Mrs Example")),
+        "never a name",
+        "error",
+    ),
+    (
+        "InvolvementShape",
+        "no one counted",
+        _set(D["c1-patients"], CIPD.headcount, Literal("0", datatype=XSD.nonNegativeInteger)),
+        "a whole number from 1",
+        "error",
+    ),
+    (
+        "InvolvementShape",
+        "not a group",
+        _set(D["c1-patients"], CIPD.involvedGroup, CIPD.Nurse),
+        "patients or carers",
+        "error",
+    ),
+    (
+        "ReflectionShape",
+        "part of a module, not a project",
+        _set(D.r, CIPD.partOfProject, D.mod),
+        "belongs to at most one improvement project",
         "error",
     ),
     (
@@ -355,7 +471,35 @@ CASES = [
         "ModuleShape",
         "no institution",
         _drop(D.mod, SCHEMA.provider),
-        "one educational institution",
+        "at least one educational institution",
+        "error",
+    ),
+    (
+        "ModuleShape",
+        "co-delivered by a trust alone",
+        _set(D.mod, SCHEMA.provider, D.trust),
+        "at least one educational institution",
+        "error",
+    ),
+    (
+        "ModuleShape",
+        "a provider that is not an organisation",
+        _add(D.mod, SCHEMA.provider, D.nurse),
+        "every provider of a module must be an organisation",
+        "error",
+    ),
+    (
+        "ModuleShape",
+        "commissioned by a university",
+        _set(D.mod, CIPD.commissionedBy, D.uni),
+        "kind commissioner",
+        "error",
+    ),
+    (
+        "ProgrammeShape",
+        "commissioned by a trust",
+        _set(D.prog, CIPD.commissionedBy, D.trust),
+        "kind commissioner",
         "error",
     ),
     (
@@ -450,3 +594,40 @@ def test_shape_fails_when_the_record_breaks_it(shape, why, mutate, message, seve
     assert any(message in f.message and f.severity == severity for f in found), (
         f"{shape} ({why}): expected a {severity} containing {message!r}, got {[(f.severity, f.message) for f in found]}"
     )
+
+
+def test_profession_families_reach_the_validation_context():
+    from cipd_graph.validation.report import _schema_triples
+
+    extract = set(_schema_triples())
+    assert (CIPD.PharmacyTechnician, CIPD.inProfessionFamily, CIPD.PharmacyFamily) in extract
+    assert (CIPD.SupportWorkforceFamily, CIPD.countsForCaipe, Literal(False)) in extract
+    assert (CIPD.NursingFamily, CIPD.countsForCaipe, Literal(True)) in extract
+
+
+def test_caipe_warnings_read_professions_stored_by_an_earlier_load(tmp_path, settings):
+    """Loaded on its own after the reference tables, a project whose members' professions
+    come from people.csv (med-rec-admissions lists some without one) still gets the family
+    warning, naming the family: the professions come from the store, the families from the
+    ontology extract."""
+    from cipd_graph.graph import GraphStore
+
+    from .conftest import SAMPLES
+
+    store = GraphStore(tmp_path / "store", settings)
+    try:
+        assert store.load([SAMPLES / "reference"]).ok
+        result = store.load([SAMPLES / "projects" / "med-rec-admissions.yaml"])
+        assert result.ok, result.to_text()
+        (warning,) = [
+            f
+            for f in result.report.findings
+            if f.shape and f.shape.endswith("DeclaredInterprofessionalFamiliesShape")
+        ]
+        assert (
+            warning.record == "learning activity technician-coaching of project med-rec-admissions"
+        )
+        assert warning.message.endswith("(participants' profession families: pharmacy)")
+        assert warning.severity == "warning" and warning.line
+    finally:
+        store.close()

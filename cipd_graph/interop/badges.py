@@ -86,7 +86,10 @@ def module_achievement(store: GraphStore, key: str) -> dict[str, Any]:
         store,
         "SELECT ?title ?code ?credits ?org ?orgname WHERE { #+ bind\n ?m rdfs:label ?title ; "
         "schema:provider ?org . OPTIONAL { ?org rdfs:label ?orgname } "
-        "OPTIONAL { ?m schema:courseCode ?code } OPTIONAL { ?m schema:numberOfCredits ?credits } } LIMIT 1",
+        # a co-delivered module has several providers: the educational institution awards it
+        "OPTIONAL { ?org a ?awarding FILTER(?awarding = cipd:EducationalInstitution) } "
+        "OPTIONAL { ?m schema:courseCode ?code } OPTIONAL { ?m schema:numberOfCredits ?credits } } "
+        "ORDER BY DESC(BOUND(?awarding)) ?org LIMIT 1",
         {"m": node},
     )
     if not rows:

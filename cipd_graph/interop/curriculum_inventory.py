@@ -649,7 +649,12 @@ class _Reader:
             g.add((iri, RDF.type, CIPD.LearningActivity))
             g.add((iri, RDF.type, CIPD.PlannedLearningActivity))
             if flag is not None and flag.lower() in ("true", "1"):
+                # a planned event the curriculum declares interprofessional: no participants
+                # yet for the CAIPE test, so the class is the source system's statement
                 g.add((iri, RDF.type, CIPD.InterprofessionalLearningActivity))
+            if flag is not None and flag.lower() in ("true", "1", "false", "0"):
+                declared = flag.lower() in ("true", "1")
+                g.add((iri, CIPD.declaredInterprofessional, Literal(declared)))
             g.add((iri, RDFS.label, Literal(title)))
             g.add((iri, CIPD.activityKind, kind))
             if duration:
@@ -986,7 +991,8 @@ SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration ?date WHERE {
   { ?programme schema:hasCourse/cipd:hasSubModule* ?m . ?a cipd:partOfModule ?m }
   UNION { ?programme dcterms:hasPart ?a }
   ?a a cipd:LearningActivity ; rdfs:label ?label ; cipd:activityKind ?kind .
-  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
+  BIND(EXISTS { ?a cipd:declaredInterprofessional true }
+       || EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   OPTIONAL { ?a dcterms:description ?description }
   OPTIONAL { ?a schema:timeRequired ?duration }
   OPTIONAL { ?a dcterms:date ?date }

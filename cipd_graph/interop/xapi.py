@@ -29,7 +29,8 @@ rules) refuse the whole file with their location.
 
 Export writes the graph's held learning activities as xAPI 1.0.3/2.0 statements, one per
 participant and one per reflection, with deterministic ids, pseudonymous ``account`` actors
-and what xAPI cannot say natively (at work, CAIPE modes, interprofessional, the reflection's
+and what xAPI cannot say natively (at work, CAIPE modes, the declaration whether it was
+interprofessional learning: true, false or, when the record declares nothing, left out; the reflection's
 IRI and mode) as context extensions under CIPD IRIs.
 """
 
@@ -409,7 +410,7 @@ class _Activity:
     links: set[tuple[URIRef, URIRef]] = field(default_factory=set)
     at_work: bool | None = None
     modes: set[URIRef] = field(default_factory=set)
-    interprofessional: bool = False
+    interprofessional: bool | None = None  # the declaration: true, false or not given
 
     @property
     def kind(self) -> URIRef:
@@ -671,8 +672,8 @@ class _Reader:
                         f"context/extensions/{EXT_MODES}",
                         f"{mode!r} is not a CAIPE mode; left out",
                     )
-        if extensions.get(EXT_INTERPROFESSIONAL) is True:
-            act.interprofessional = True
+        if isinstance(extensions.get(EXT_INTERPROFESSIONAL), bool):
+            act.interprofessional = extensions[EXT_INTERPROFESSIONAL]
         for key in sorted(extensions):
             if key not in OWN_EXTENSIONS:
                 self.left_out(
@@ -839,8 +840,8 @@ class _Reader:
             if act.stored:
                 continue  # an activity already loaded: only who took part and links are added
             g.add((act.iri, RDF.type, CIPD.LearningActivity))
-            if act.interprofessional:
-                g.add((act.iri, RDF.type, CIPD.InterprofessionalLearningActivity))
+            if act.interprofessional is not None:  # a declaration, as a record states it
+                g.add((act.iri, CIPD.declaredInterprofessional, Literal(act.interprofessional)))
             g.add((act.iri, RDFS.label, Literal(act.title or act.label.removeprefix("activity "))))
             if act.description:
                 g.add((act.iri, DCTERMS.description, Literal(act.description)))
@@ -982,13 +983,15 @@ def read_xapi(path: Path, mapper: Mapper) -> MappedFile:  # noqa: PLR0912, PLR09
 # --------------------------------------------------------------------------- writing
 
 _ACTIVITIES = """
-SELECT DISTINCT ?a ?label ?kind ?date ?atWork ?ipl ?description WHERE {
+SELECT DISTINCT ?a ?label ?kind ?date ?atWork ?declared ?ipl ?description WHERE {
   #+ bind
   ?a a cipd:LearningActivity ; rdfs:label ?label ; cipd:activityKind ?kind ; dcterms:date ?date .
   FILTER NOT EXISTS { ?a a cipd:PlannedLearningActivity }
   OPTIONAL { ?a cipd:atWork ?atWork }
   OPTIONAL { ?a dcterms:description ?description }
-  # declared interprofessional (derived facts are recomputed wherever the statements go)
+  # declared interprofessional (derived facts are recomputed wherever the statements go):
+  # the recorder's declaration, or the class stated by a record (older imports)
+  OPTIONAL { ?a cipd:declaredInterprofessional ?declared }
   BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   %s
 }
@@ -1061,7 +1064,11 @@ def _statements(store: GraphStore, options: Mapping[str, str]) -> list[dict[str,
 
     def context(activity: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         row, found = activities[activity], links.get(activity, {})
-        extensions: dict[str, Any] = {EXT_INTERPROFESSIONAL: row["ipl"] == "true"}
+        extensions: dict[str, Any] = {}
+        if row.get("declared") is not None:  # left out when the record declares nothing
+            extensions[EXT_INTERPROFESSIONAL] = row["declared"] == "true"
+        elif row.get("ipl") == "true":
+            extensions[EXT_INTERPROFESSIONAL] = True
         if row.get("atWork") is not None:
             extensions[EXT_AT_WORK] = row["atWork"] == "true"
         if found.get(str(CIPD.hasLearningMode)):

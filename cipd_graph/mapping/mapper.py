@@ -24,6 +24,8 @@ from cipd_graph._ontology import CIPD, TermNamespace
 from cipd_graph.mapping.pseudonym import Pseudonymiser
 from cipd_graph.records.parse import (
     CaipeMode,
+    InvolvedGroup,
+    InvolvementKind,
     Located,
     MappingRow,
     Methodology,
@@ -75,7 +77,11 @@ MODE = {
     CaipeMode.FROM: CIPD.LearningFrom,
     CaipeMode.ABOUT: CIPD.LearningAbout,
 }
-REFLECTION = {"in": CIPD.ReflectionInPractice, "on": CIPD.ReflectionOnPractice}
+REFLECTION = {
+    "in": CIPD.ReflectionInPractice,
+    "on": CIPD.ReflectionOnPractice,
+    "through": CIPD.ReflectionThroughPractice,
+}
 STRENGTH = {
     Strength.STRONG: CIPD.StrongMapping,
     Strength.MODERATE: CIPD.ModerateMapping,
@@ -85,7 +91,19 @@ METHODOLOGY = {
     Methodology.MODEL_FOR_IMPROVEMENT: CIPD.ModelForImprovement,
     Methodology.PDSA: CIPD.PlanDoStudyAct,
     Methodology.EXPERIENCE_BASED_CO_DESIGN: CIPD.ExperienceBasedCoDesign,
+    Methodology.LEAN: CIPD.Lean,
+    Methodology.SIX_SIGMA: CIPD.SixSigma,
+    Methodology.CLINICAL_AUDIT: CIPD.ClinicalAudit,
     Methodology.OTHER_EVIDENCE_BASED: CIPD.EvidenceBasedImprovementMethodology,
+}
+INVOLVED_GROUP = {
+    InvolvedGroup.PATIENTS: CIPD.InvolvedPatients,
+    InvolvedGroup.CARERS: CIPD.InvolvedCarers,
+}
+INVOLVEMENT_KIND = {
+    InvolvementKind.SHARING_EXPERIENCE: CIPD.SharingExperienceInvolvement,
+    InvolvementKind.CO_DESIGNING: CIPD.CoDesigningInvolvement,
+    InvolvementKind.CO_DELIVERING: CIPD.CoDeliveringInvolvement,
 }
 ACTIVITY_KIND = {
     "workshop": CIPD.Workshop,
@@ -293,6 +311,20 @@ class Mapper:
             profession = CIPD[key]
         out.graph.add((person, CIPD.hasProfession, profession))
 
+    def _add_improver(
+        self, out: MappedFile, person: URIRef, identification: URIRef | None, since: dt.date | None
+    ) -> None:
+        """``person`` identifies as an improver; with a date, also a dated
+        cipd:RoleIdentification (``identification``) that says since when."""
+        g = out.graph
+        g.add((person, CIPD.identifiesAs, CIPD.Improver))
+        if since is None or identification is None:
+            return
+        g.add((person, CIPD.qualifiedIdentification, identification))
+        g.add((identification, RDF.type, CIPD.RoleIdentification))
+        g.add((identification, CIPD.identifiedRole, CIPD.Improver))
+        g.add((identification, SCHEMA.startDate, _date(since)))
+
     def _map_project(self, out: MappedFile, located: Located[Project]) -> None:  # noqa: PLR0912, PLR0915
         p = located.record
         g = out.graph
@@ -358,9 +390,31 @@ class Mapper:
             g.add((membership, ORG.member, person))
             g.add((membership, ORG.organization, team))
             g.add((membership, ORG.role, ROLE[member.role]))
+            if member.start:
+                g.add((membership, SCHEMA.startDate, _date(member.start)))
+            if member.end:
+                g.add((membership, SCHEMA.endDate, _date(member.end)))
             self._add_profession(out, person, member.profession)
-            if member.identifies_as_improver:
-                g.add((person, CIPD.identifiesAs, CIPD.Improver))
+            if member.identifies_as_improver or member.identifies_as_improver_since:
+                identification = None
+                if member.identifies_as_improver_since:
+                    identification = self.iri(
+                        "project",
+                        p.id,
+                        "identification",
+                        self.pseudonymise(member.person),
+                        "improver",
+                    )
+                    self._note(
+                        out,
+                        identification,
+                        located,
+                        f"improver identification of team member {member.person} of project {p.id}",
+                        "team",
+                        "members",
+                        i,
+                    )
+                self._add_improver(out, person, identification, member.identifies_as_improver_since)
 
         # measures
         for mi, measure_record in enumerate(p.measures):
@@ -431,6 +485,30 @@ class Mapper:
                 g.add((cycle, CIPD.prediction, Literal(cycle_record.prediction)))
             if cycle_record.change_idea:
                 g.add((cycle, CIPD.testsChangeIdea, ideas[cycle_record.change_idea]))
+            for vi, involved in enumerate(cycle_record.involvement):
+                node = self.iri(
+                    "project",
+                    p.id,
+                    "cycle",
+                    n,
+                    "involvement",
+                    f"{involved.group.value}-{involved.kind.value}",
+                )
+                self._note(
+                    out,
+                    node,
+                    located,
+                    f"{involved.group.value} {involved.kind.value} in PDSA cycle {n} of project {p.id}",
+                    "pdsa_cycles",
+                    ci,
+                    "involvement",
+                    vi,
+                )
+                g.add((cycle, CIPD.hasInvolvement, node))
+                g.add((node, RDF.type, CIPD.PatientCarerInvolvement))
+                g.add((node, CIPD.involvedGroup, INVOLVED_GROUP[involved.group]))
+                g.add((node, CIPD.involvementKind, INVOLVEMENT_KIND[involved.kind]))
+                g.add((node, CIPD.headcount, _count(involved.count)))
             for name, stage_type in STAGES:
                 stage_record = getattr(cycle_record, name)
                 if stage_record is None:
@@ -453,6 +531,8 @@ class Mapper:
                     g.add((stage, SCHEMA.startDate, _date(stage_record.start)))
                 if stage_record.end:
                     g.add((stage, SCHEMA.endDate, _date(stage_record.end)))
+                for participant in stage_record.participants:
+                    g.add((stage, PROV.wasAssociatedWith, self.person(participant)))
 
         activities = {}
         for ai, act in enumerate(p.learning_activities):
@@ -467,8 +547,10 @@ class Mapper:
                 ai,
             )
             g.add((activity, RDF.type, CIPD.LearningActivity))
-            if act.interprofessional:
-                g.add((activity, RDF.type, CIPD.InterprofessionalLearningActivity))
+            if act.interprofessional is not None:
+                # The recorder's declaration, as given: whether the activity meets the CAIPE
+                # definition is derived (rules/), and never against a declared "false".
+                g.add((activity, CIPD.declaredInterprofessional, Literal(act.interprofessional)))
             g.add((activity, RDFS.label, Literal(act.title)))
             g.add((activity, CIPD.activityKind, ACTIVITY_KIND[act.kind]))
             g.add((activity, DCTERMS.date, _date(act.date)))
@@ -482,6 +564,8 @@ class Mapper:
                 g.add((activity, CIPD.partOfModule, self.module(act.module)))
             if act.cycle is not None:
                 g.add((activity, PROV.wasInformedBy, cycles[act.cycle]))
+            if act.team:
+                g.add((activity, CIPD.forTeam, self.team(act.team)))
 
         for ri, ref in enumerate(p.reflections):
             reflection = self.iri("project", p.id, "reflection", ref.id)
@@ -494,6 +578,7 @@ class Mapper:
                 ri,
             )
             g.add((reflection, RDF.type, CIPD.Reflection))
+            g.add((reflection, CIPD.partOfProject, project))
             g.add((reflection, CIPD.reflectionMode, REFLECTION[ref.mode.value]))
             g.add((reflection, PROV.wasAttributedTo, self.person(ref.by)))
             g.add((reflection, DCTERMS.date, _date(ref.date)))
@@ -545,8 +630,12 @@ class Mapper:
         self._note(out, person, located, located.label)
         out.graph.add((person, RDF.type, FOAF.Person))
         self._add_profession(out, person, row.profession)
-        if row.identifies_as_improver:
-            out.graph.add((person, CIPD.identifiesAs, CIPD.Improver))
+        if row.identifies_as_improver or row.identifies_as_improver_since:
+            identification = None
+            if row.identifies_as_improver_since:
+                identification = self.iri("identification", self.pseudonymise(row.id), "improver")
+                self._note(out, identification, located, located.label)
+            self._add_improver(out, person, identification, row.identifies_as_improver_since)
         if row.name:
             out.names.add((person, FOAF.name, Literal(row.name)))
 
@@ -571,6 +660,8 @@ class Mapper:
         out.graph.add((programme, DCTERMS.identifier, Literal(row.id)))
         out.graph.add((programme, RDFS.label, Literal(row.title)))
         out.graph.add((programme, SCHEMA.provider, self.organisation(row.institution)))
+        for commissioner in row.commissioned_by:
+            out.graph.add((programme, CIPD.commissionedBy, self.organisation(commissioner)))
 
     def _map_modules(self, out: MappedFile, located: Located[ModuleRow]) -> None:
         row = located.record
@@ -581,6 +672,10 @@ class Mapper:
         g.add((module, DCTERMS.identifier, Literal(row.id)))
         g.add((module, RDFS.label, Literal(row.title)))
         g.add((module, SCHEMA.provider, self.organisation(row.institution)))
+        for partner in row.co_delivered_by:
+            g.add((module, SCHEMA.provider, self.organisation(partner)))
+        for commissioner in row.commissioned_by:
+            g.add((module, CIPD.commissionedBy, self.organisation(commissioner)))
         if row.code:
             g.add((module, SCHEMA.courseCode, Literal(row.code)))
         if row.credits is not None:
@@ -636,6 +731,11 @@ def _date(value: dt.date) -> Literal:
     # Cached: rdflib parses and re-normalises a typed literal's text on every construction
     # (about 7 µs), and the same dates recur across a load's records.
     return Literal(value.isoformat(), datatype=XSD.date)
+
+
+@lru_cache(maxsize=1024)
+def _count(value: int) -> Literal:
+    return Literal(str(value), datatype=XSD.nonNegativeInteger)
 
 
 @lru_cache(maxsize=65536)

@@ -124,10 +124,11 @@ class CaipeMode(StrEnum):
 
 
 class ReflectionMode(StrEnum):
-    """Reflection in practice or on practice."""
+    """Reflection in, on or through practice (notations of cipd:ReflectionMode)."""
 
     IN = "in"
     ON = "on"
+    THROUGH = "through"
 
 
 class Strength(StrEnum):
@@ -144,7 +145,25 @@ class Methodology(StrEnum):
     MODEL_FOR_IMPROVEMENT = "model-for-improvement"
     PDSA = "pdsa"
     EXPERIENCE_BASED_CO_DESIGN = "experience-based-co-design"
+    LEAN = "lean"
+    SIX_SIGMA = "six-sigma"
+    CLINICAL_AUDIT = "clinical-audit"
     OTHER_EVIDENCE_BASED = "evidence-based"
+
+
+class InvolvedGroup(StrEnum):
+    """Who an involvement record counts (notations of cipd:InvolvedGroupScheme)."""
+
+    PATIENTS = "patients"
+    CARERS = "carers"
+
+
+class InvolvementKind(StrEnum):
+    """How patients or carers took part (notations of cipd:InvolvementKindScheme)."""
+
+    SHARING_EXPERIENCE = "sharing-experience"
+    CO_DESIGNING = "co-designing"
+    CO_DELIVERING = "co-delivering"
 
 
 ActivityKind = Literal[
@@ -174,6 +193,35 @@ class Member(_Record):
     identifies_as_improver: bool = Field(
         default=False, description="The person has come to see themselves as an improver (CQ6)."
     )
+    identifies_as_improver_since: dt.date | None = Field(
+        default=None,
+        description="Since when the person sees themselves as an improver (implies "
+        "identifies_as_improver), so that becoming an improver can be followed over time.",
+    )
+    start: dt.date | None = Field(
+        default=None, description="When the person joined the team in this role."
+    )
+    end: dt.date | None = Field(default=None, description="When the person left the team.")
+
+    @model_validator(mode="after")
+    def _dates(self) -> Member:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"the membership ends ({self.end}) before it starts ({self.start})")
+        _improver_since(self)
+        return self
+
+
+def _improver_since(record: Member | PersonRow) -> None:
+    """A date since when someone identifies as an improver contradicts a stated 'false'."""
+    if (
+        record.identifies_as_improver_since is not None
+        and "identifies_as_improver" in record.model_fields_set
+        and not record.identifies_as_improver
+    ):
+        raise ValueError(
+            "identifies_as_improver is false, but identifies_as_improver_since gives a date "
+            f"({record.identifies_as_improver_since}): leave out one of them"
+        )
 
 
 class Team(_Record):
@@ -212,16 +260,76 @@ class ChangeIdea(_Record):
 
 
 class Stage(_Record):
-    """What happened in one stage of a PDSA cycle."""
+    """What happened in one stage of a PDSA cycle, and who took part in it."""
 
     notes: str = Field(min_length=1)
     start: dt.date | None = None
     end: dt.date | None = None
+    participants: list[Slug] = Field(
+        default=[], description="Who took part in this stage (person ids)."
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _text_shorthand(cls, value: Any) -> Any:
         return {"notes": value} if isinstance(value, str) else value
+
+
+#: Keys that say who someone is: an involvement record that has them is refused.
+_IDENTITY_KEYS = frozenset(
+    {
+        "name",
+        "names",
+        "who",
+        "people",
+        "person",
+        "persons",
+        "patient",
+        "carer",
+        "initials",
+        "contact",
+        "email",
+        "phone",
+        "address",
+        "dob",
+        "date_of_birth",
+        "nhs_number",
+        "identity",
+        "participants",
+    }
+)
+
+
+class Involvement(_Record):
+    """How many patients or carers took part in a PDSA cycle, and how: counts, never who."""
+
+    group: InvolvedGroup = Field(description="patients or carers.")
+    kind: InvolvementKind = Field(
+        description="How they took part: sharing-experience, co-designing or co-delivering."
+    )
+    count: int = Field(ge=1, description="How many took part (a number, never who they were).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _counts_only(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for key, item in value.items():
+            if key in ("group", "kind") or (key == "count" and not isinstance(item, list)):
+                continue
+            if key == "count" or str(key).lower() in _IDENTITY_KEYS or _names_like(item):
+                raise ValueError(
+                    f"involvement records how many patients or carers took part, never who: "
+                    f"{key!r} looks like names or other identity; give only group, kind and count"
+                )
+        return value
+
+
+def _names_like(value: object) -> bool:
+    """Text with letters, or a list of texts: what a name or a list of names looks like."""
+    if isinstance(value, list):
+        return any(isinstance(v, str) for v in value)
+    return isinstance(value, str) and any(c.isalpha() for c in value)
 
 
 class Cycle(_Record):
@@ -236,6 +344,10 @@ class Cycle(_Record):
     do: Stage | None = None
     study: Stage | None = None
     act: Stage | None = None
+    involvement: list[Involvement] = Field(
+        default=[],
+        description="Patients and carers who took part in the cycle: group, kind and count.",
+    )
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Cycle:
@@ -265,6 +377,13 @@ class Cycle(_Record):
                 raise ValueError(
                     f"cycle {self.number}: the {name} stage runs past the cycle's end ({self.end})"
                 )
+        pairs = [(i.group.value, i.kind.value) for i in self.involvement]
+        repeated = sorted({f"{g} {k}" for g, k in pairs if pairs.count((g, k)) > 1})
+        if repeated:
+            raise ValueError(
+                f"cycle {self.number}: involvement gives {', '.join(repeated)} more than once; "
+                "give one count for each group and kind"
+            )
         return self
 
 
@@ -277,18 +396,25 @@ class LearningActivity(_Record):
     date: dt.date
     modes: list[CaipeMode] = []
     at_work: bool = True
-    interprofessional: bool = Field(
-        default=False,
-        description="Declared interprofessional: validation checks that two or more "
-        "professions took part (the CAIPE test).",
+    interprofessional: bool | None = Field(
+        default=None,
+        description="The recorder's declaration whether this was interprofessional learning "
+        "(true or false; left out: not declared). Stored as given and never overridden; "
+        "validation warns where it disagrees with the CAIPE definition (two or more "
+        "profession families learning with, and from or about, each other).",
     )
     participants: list[Slug] = Field(min_length=1)
     module: Slug | None = None
     cycle: int | None = Field(default=None, ge=1, description="The PDSA cycle it served, if any.")
+    team: Slug | None = Field(
+        default=None,
+        description="The team, clinical microsystem or community of practice it was held for "
+        "(a team id: the project's team or one of teams.csv).",
+    )
 
 
 class Reflection(_Record):
-    """A recorded reflection in or on practice."""
+    """A recorded reflection in, on or through practice."""
 
     id: Slug
     mode: ReflectionMode
@@ -429,12 +555,23 @@ class OrganisationRow(_Row):
 
 
 class PersonRow(_Row):
-    """people.csv: id, profession, name (optional), identifies_as_improver (optional)."""
+    """people.csv: id, profession, name, identifies_as_improver, identifies_as_improver_since
+    (all but id optional)."""
 
     id: Slug
     profession: Slug | None = None
     name: str | None = Field(default=None, description="Kept apart and left out of exports.")
     identifies_as_improver: bool = False
+    identifies_as_improver_since: dt.date | None = Field(
+        default=None,
+        description="Since when the person sees themselves as an improver (implies "
+        "identifies_as_improver).",
+    )
+
+    @model_validator(mode="after")
+    def _since(self) -> PersonRow:
+        _improver_since(self)
+        return self
 
 
 class TeamRow(_Row):
@@ -448,23 +585,51 @@ class TeamRow(_Row):
 
 
 class ProgrammeRow(_Row):
-    """programmes.csv: id, title, institution."""
+    """programmes.csv: id, title, institution, commissioned_by (optional)."""
 
     id: Slug
     title: str = Field(min_length=1)
     institution: Slug
+    commissioned_by: SlugList = Field(
+        default=[], description="Commissioners that planned and paid for it ('a; b')."
+    )
 
 
 class ModuleRow(_Row):
-    """modules.csv: id, code, title, institution, programmes, credits, linked_projects."""
+    """modules.csv: id, code, title, institution, programmes, credits, linked_projects,
+    co_delivered_by and commissioned_by (optional)."""
 
     id: Slug
     code: str | None = None
     title: str = Field(min_length=1)
-    institution: Slug
+    institution: Slug = Field(description="The educational institution offering the module.")
     programmes: SlugList = []
     credits: int | None = Field(default=None, ge=0)
     linked_projects: SlugList = []
+    co_delivered_by: SlugList = Field(
+        default=[],
+        description="Other organisations that deliver it with the institution, such as a "
+        "trust ('a; b').",
+    )
+    commissioned_by: SlugList = Field(
+        default=[], description="Commissioners that planned and paid for it ('a; b')."
+    )
+
+    @model_validator(mode="after")
+    def _providers(self) -> ModuleRow:
+        if self.institution in self.co_delivered_by:
+            raise ValueError(
+                f"co_delivered_by names {self.institution!r}, the module's institution: "
+                "list only the other organisations"
+            )
+        for name, ids in (
+            ("co_delivered_by", self.co_delivered_by),
+            ("commissioned_by", self.commissioned_by),
+        ):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                raise ValueError(f"{name} names {repeated} more than once")
+        return self
 
 
 class MappingRow(_Row):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib.namespace import PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from cipd_graph._config import SHACL_ENGINES, shacl_engine
@@ -179,12 +179,13 @@ def _schema_triples() -> tuple[tuple[object, ...], ...]:
 
     sh:class follows rdf:type/rdfs:subClassOf* in the data graph, so shapes need the named
     class hierarchy and the types of the ontology's individuals (strands, professions, ...);
-    the stage-order check also reads notations and sequence numbers. Handing pyshacl the
+    the stage-order check also reads notations and sequence numbers, and the CAIPE shapes
+    each profession's family and whether the family counts for CAIPE. Handing pyshacl the
     whole ontology as ``ont_graph`` instead took minutes per batch (measured: > 120 s against
     0.2 s for this extract, same findings).
     """
     ontology = load_ontology()
-    keep = (SKOS.notation, CIPD.sequence)
+    keep = (SKOS.notation, CIPD.sequence, CIPD.inProfessionFamily, CIPD.countsForCaipe)
     return tuple(
         (s, p, o)
         for s, p, o in ontology
@@ -252,7 +253,9 @@ def validate_graph(
         if isinstance(compiled, _shacl.UnsupportedShapes):
             _fall_back(compiled)
         else:
-            return _validate_native(compiled, graphs, locate, describe, focus_filter)
+            report = _validate_native(compiled, graphs, locate, describe, focus_filter)
+            _name_families(report, graphs)
+            return report
     first = graphs[0] if len(graphs) == 1 else None
     if in_place and isinstance(first, Graph):
         combined = first
@@ -264,7 +267,68 @@ def validate_graph(
             else:
                 for triple in source:
                     combined.add(triple)
-    return _validate_pyshacl(combined, locate, describe, focus_filter, shapes)
+    report = _validate_pyshacl(combined, locate, describe, focus_filter, shapes)
+    _name_families(report, [combined])
+    return report
+
+
+#: The shapes whose warnings compare a declared interprofessional activity with the CAIPE
+#: definition by the profession families of its participants.
+_FAMILY_SHAPES = ("DeclaredInterprofessionalFamiliesShape", "DeclaredNotInterprofessionalShape")
+
+
+def _name_families(
+    report: ValidationReport, graphs: Sequence[Graph | Iterable[tuple[Node, Node, Node]]]
+) -> None:
+    """Add to each CAIPE family warning the families its participants come from.
+
+    A SHACL Core message is fixed text; the reader of "one profession family" wants to
+    know which. Only findings of :data:`_FAMILY_SHAPES` are touched, so this costs nothing
+    when no activity disagrees with its declaration.
+    """
+    wanted = [
+        i
+        for i, f in enumerate(report.findings)
+        if f.shape is not None and f.shape.endswith(_FAMILY_SHAPES)
+    ]
+    if not wanted:
+        return
+    sources = [g for g in graphs if isinstance(g, Graph | list | tuple)]
+
+    def objects(subject: URIRef, predicate: URIRef) -> set[Node]:
+        found: set[Node] = set()
+        for source in sources:
+            if isinstance(source, Graph):
+                found.update(source.objects(subject, predicate))
+            else:
+                found.update(o for s, p, o in source if s == subject and p == predicate)
+        return found
+
+    families = _families()
+    for i in wanted:
+        finding = report.findings[i]
+        named: set[str] = set()
+        for person in objects(URIRef(finding.focus), PROV.wasAssociatedWith):
+            for profession in objects(person, CIPD.hasProfession):  # type: ignore[arg-type]
+                named.add(families.get(str(profession), "a profession outside the scheme"))
+        text = ", ".join(sorted(named)) if named else "none recorded"
+        report.findings[i] = replace(
+            finding, message=f"{finding.message} (participants' profession families: {text})"
+        )
+
+
+@lru_cache(maxsize=1)
+def _families() -> dict[str, str]:
+    """Profession IRI -> its family as a report names it ("nursing", "support workforce,
+    not counted for CAIPE")."""
+    ontology = load_ontology()
+    named: dict[str, str] = {}
+    for profession, family in ontology.subject_objects(CIPD.inProfessionFamily):
+        label = str(ontology.value(family, SKOS.prefLabel) or family).lower()
+        if (family, CIPD.countsForCaipe, Literal(False)) in ontology:
+            label += ", not counted for CAIPE"
+        named[str(profession)] = label
+    return named
 
 
 def _compile_or_reason(shapes: Graph) -> _shacl.CompiledShapes | _shacl.UnsupportedShapes:

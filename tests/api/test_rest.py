@@ -197,7 +197,13 @@ def test_modules_and_mappings(server: Server) -> None:
         one = c.get("/modules/ncu-qi-practice").json()
         mappings = c.get("/modules/ncu-qi-practice/mappings").json()
         unknown = c.get("/modules/nope/mappings")
+        co_delivered = c.get("/modules/wdu-simulation").json()
     assert any(m["id"] == "ncu-qi-practice" for m in listed)
+    # a module co-delivered by a trust is still offered by its university
+    assert co_delivered["institution"]["id"] == "westdale-university"
+    assert [m["institution"]["id"] for m in listed if m["id"] == "wdu-simulation"] == [
+        "westdale-university"
+    ]
     assert one["code"] == "QI7001" and one["mappings"] == 6
     assert len(mappings) == 6
     assert {m["strength"] for m in mappings} == {"strong", "moderate", "weak"}

@@ -41,7 +41,8 @@ SELECT ?module ?id ?title ?code ?credits ?inst ?instId ?instLabel WHERE {
   OPTIONAL { ?module rdfs:label ?title }
   OPTIONAL { ?module schema:courseCode ?code }
   OPTIONAL { ?module schema:numberOfCredits ?credits }
-  OPTIONAL { ?module schema:provider ?inst .
+  # the educational institution: a co-delivered module has other providers too
+  OPTIONAL { ?module schema:provider ?inst . ?inst a cipd:EducationalInstitution .
              OPTIONAL { ?inst dcterms:identifier ?instId } OPTIONAL { ?inst rdfs:label ?instLabel } }
 } ORDER BY ?id
 """
