@@ -644,7 +644,7 @@ SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration WHERE {
   #+ bind
   ?programme schema:hasCourse/cipd:hasSubModule* ?m .
   ?a a cipd:LearningActivity ; cipd:partOfModule ?m ; rdfs:label ?label ; cipd:activityKind ?kind .
-  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
+  BIND(EXISTS { ?a cipd:declaredInterprofessional true } || EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   OPTIONAL { ?a dcterms:description ?description }
   OPTIONAL { ?a schema:timeRequired ?duration }
 } ORDER BY ?a

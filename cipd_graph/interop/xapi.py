@@ -674,7 +674,7 @@ SELECT ?a ?label ?kind ?date ?atWork ?ipl ?person WHERE {
   FILTER NOT EXISTS { ?a a cipd:PlannedLearningActivity }
   OPTIONAL { ?a cipd:atWork ?atWork }
   # declared interprofessional (derived facts are recomputed wherever the statements go)
-  BIND(EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
+  BIND(EXISTS { ?a cipd:declaredInterprofessional true } || EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
   %s
 } ORDER BY ?a ?person
 """
