@@ -60,7 +60,10 @@ def read_records(root: Path) -> Records:
     for path in ontology_files():
         if path.name == "professions.ttl":
             scheme.parse(path)
-    family = {str(p).removeprefix(str(CIPD)).lower(): str(f) for p, f in scheme.subject_objects(CIPD.inProfessionFamily)}
+    family = {
+        str(p).removeprefix(str(CIPD)).lower(): str(f)
+        for p, f in scheme.subject_objects(CIPD.inProfessionFamily)
+    }
     counts = {str(f): bool(v.toPython()) for f, v in scheme.subject_objects(CIPD.countsForCaipe)}
     professions: dict[str, set[str]] = defaultdict(set)
     with (root / "reference" / "people.csv").open(encoding="utf-8") as f:
@@ -156,7 +159,7 @@ def practice_links(records: Records) -> set[tuple[str, str, str, str]]:
     learning as 'project/activity/id', 'project/reflection/id' or 'module/id'."""
     links = set()
     learners: dict[str, set[str]] = defaultdict(set)  # module -> people in its activities
-    for pid, p in records.projects.items():
+    for p in records.projects.values():
         for a in p.get("learning_activities") or []:
             if a.get("module"):
                 learners[a["module"]] |= set(a.get("participants", []))
@@ -169,13 +172,17 @@ def practice_links(records: Records) -> set[tuple[str, str, str, str]]:
             links.add((pid, "activity-of-project", target, strength))
             if a.get("cycle") is not None:
                 # a cycle is done by the project's team
-                links.add((f"{pid}/cycle/{a['cycle']}", "activity-informed-by-cycle", target, strength))
+                links.add(
+                    (f"{pid}/cycle/{a['cycle']}", "activity-informed-by-cycle", target, strength)
+                )
             if a.get("module") in records.modules:
                 links.add((pid, "activity-in-module", f"module/{a['module']}", "weak"))
         for r in reflections_on_practice(p):
             practice = f"{pid}/cycle/{r['cycle']}" if r.get("cycle") is not None else pid
             strength = "strong" if r["by"] in team else "moderate"
-            links.add((practice, "reflection-on-practice-record", f"{pid}/reflection/{r['id']}", strength))
+            links.add(
+                (practice, "reflection-on-practice-record", f"{pid}/reflection/{r['id']}", strength)
+            )
     for module, projects in records.modules.items():
         for pid in projects:
             if pid in records.projects:

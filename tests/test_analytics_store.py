@@ -3,12 +3,11 @@ pictures and the report are drawn from the sample records (valid SVG/PNG, expect
 
 from __future__ import annotations
 
-from html import escape
-
 import json
 import re
 import struct
 import xml.etree.ElementTree as ET
+from html import escape
 from pathlib import Path
 
 import pytest

@@ -127,7 +127,9 @@ def test_query_command(tmp_path: Path):
         "interwoven",
         "all strands evidenced",
     }
-    assert "https://w3id.org/cipd/data/project/ward7-falls" in {r["project"] for r in as_json["rows"]}
+    assert "https://w3id.org/cipd/data/project/ward7-falls" in {
+        r["project"] for r in as_json["rows"]
+    }
     as_csv = cipd(
         store, "query", "cq12-module-elements", "-p", "module=ncu-qi-practice", "--format", "csv"
     )

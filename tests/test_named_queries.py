@@ -64,6 +64,7 @@ def test_cq01_strands_of_a_project(loaded_sample_store):
         )
     } == {"true"}
 
+
 def _professions(participants: list[str]) -> set[str]:
     return {PROFESSION[p] for p in participants}
 
@@ -86,12 +87,17 @@ def test_cq02_weaving_levels(declared_sample_store):
     levels = [r["level"] for r in rows(declared_sample_store, "cq02-weaving-levels")]
     assert levels == sorted(levels, reverse=True)  # interwoven first
 
+
 def test_cq03_professions_learning_together(declared_sample_store):
     reading = read_records(SAMPLES)
     labels = {
         p: str(MODEL.graph.value(URIRef(CIPD + p), RDFS.label)) for p in set(PROFESSION.values())
     }
-    verdicts = {"IPL": "interprofessional learning", "shared": "shared education", "neither": "neither"}
+    verdicts = {
+        "IPL": "interprofessional learning",
+        "shared": "shared education",
+        "neither": "neither",
+    }
     for pid in ("ward7-falls", "maternity-handover", "msk-first-contact", "af-anticoagulation"):
         got = {
             r["activity"].rsplit("/", 1)[1]: (
@@ -131,6 +137,7 @@ def got_briefing(store) -> str:
     ]
     return str(row["verdict"])
 
+
 def test_cq04_team_pdsa_cycles_in_order(loaded_sample_store):
     got = rows(loaded_sample_store, "cq04-team-pdsa-cycles", team="ward7-microsystem")
     cycles = PROJECTS["ward7-falls"].pdsa_cycles
@@ -164,6 +171,7 @@ def test_cq05_practice_to_learning_links(declared_sample_store):
     weights = [int(r["weight"]) for r in every if r["project"] == BASE + "project/ward7-falls"]
     assert weights == sorted(weights, reverse=True)
 
+
 def test_cq06_improvers(loaded_sample_store):
     ids = {r["id"] for r in table("people") if r["identifies_as_improver"] == "true"}
     ids |= {m.person for p in PROJECTS.values() for m in p.team.members if m.identifies_as_improver}
@@ -191,12 +199,15 @@ def test_cq07_microsystems_and_communities(loaded_sample_store):
         team: (
             len({x for m in reading.teams[team.rsplit("/", 1)[1]] for x in reading.professions[m]}),
             len(reading.families(reading.teams[team.rsplit("/", 1)[1]])),
-            "true" if len(reading.families(reading.teams[team.rsplit("/", 1)[1]])) >= 2 else "false",
+            "true"
+            if len(reading.families(reading.teams[team.rsplit("/", 1)[1]])) >= 2
+            else "false",
         )
         for team in expected
     }
     # pharmacists and a pharmacy technician: two professions, one family
     assert got[BASE + "team/medicines-safety-cop"] == (2, 1, "false")
+
 
 def test_cq08_co_design(loaded_sample_store):
     expected = {
@@ -333,7 +344,15 @@ def test_cq14_modules_linked_to_practice(declared_sample_store):
         module = target.removeprefix("module/")
         host = reading.projects[source]["organisation"]
         for partner in providers[module] & partners.get(host, set()):
-            expected.add((BASE + target, BASE + "project/" + source, BASE + "organisation/" + partner, kind, strength))
+            expected.add(
+                (
+                    BASE + target,
+                    BASE + "project/" + source,
+                    BASE + "organisation/" + partner,
+                    kind,
+                    strength,
+                )
+            )
     got = {
         (r["module"], r["project"], r["partner"], r["link"], r["strength"])
         for r in rows(declared_sample_store, "cq14-modules-linked-to-practice")
@@ -348,6 +367,7 @@ def test_cq14_modules_linked_to_practice(declared_sample_store):
         if t.startswith("module/") and "/" not in s
     }
     assert listed < linked
+
 
 def test_cq15_partnerships(loaded_sample_store):
     expected = {

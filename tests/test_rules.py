@@ -184,7 +184,9 @@ def test_each_rule_names_the_terms_it_derives():
         written = set(re.findall(r"cipd:\w+", rule.template))
         named = set(re.findall(r"cipd:\w+", rule.derives))
         # the values a template writes (a kind, a strand) are not terms it derives
-        terms = {t for t in written if t[5].islower() or t in re.findall(r"a (cipd:\w+)", rule.template)}
+        terms = {
+            t for t in written if t[5].islower() or t in re.findall(r"a (cipd:\w+)", rule.template)
+        }
         assert terms <= named, (rule.name, terms - named)
 
 
@@ -195,8 +197,7 @@ def _rule(directory: Path, name: str, template: str, where: str, headers: str = 
         "#+ contradicted-by: nothing\n#+ derives: ex:p\n"
     )
     path.write_text(
-        headers
-        + "PREFIX ex: <http://example.org/>\n"
+        headers + "PREFIX ex: <http://example.org/>\n"
         f"CONSTRUCT {{ {template} }}\nWHERE {{ {where} }}\n",
         encoding="utf-8",
     )
@@ -337,7 +338,12 @@ def test_social_learning_dimensions(derived: ox.Store):
     dims = {p: facts(derived, d(p), CIPD + "evidencesDimension") for p in "pqsmw"}
     assert dims == {
         # do stage; a-ipl; the physiotherapist identifies as an improver; r1 on the cycle
-        "p": {"LearningAsDoing", "LearningAsBelonging", "LearningAsBecoming", "LearningAsExperience"},
+        "p": {
+            "LearningAsDoing",
+            "LearningAsBelonging",
+            "LearningAsBecoming",
+            "LearningAsExperience",
+        },
         "q": set(),
         "s": set(),
         # an interprofessional clinical microsystem; r2 on the project
@@ -381,7 +387,7 @@ def test_strand_links_join_strands_where_records_link_them(derived: ox.Store):
     assert _links(derived, "m") == {
         ("ReflectionOnPracticeRecordLink", "ServiceImprovement", "WorkBasedLearning")
     }
-    link = f"urn:d:p/strand-link/activity-informed-by-cycle/IPL-SI"
+    link = "urn:d:p/strand-link/activity-informed-by-cycle/IPL-SI"
     assert facts(derived, link, CIPD + "linkedRecord") == {"a-ipl", "p-c1"}
     assert facts(derived, link, CIPD + "evidencesDimension") == {"LearningAsDoing"}
 

@@ -75,9 +75,15 @@ def test_which_sample_activities_meet_the_caipe_definition(store: GraphStore, re
 
 
 def test_which_projects_evidence_which_strands(store: GraphStore, records: Records):
-    names = {"IPW": "InterprofessionalWorking", "IPL": "InterprofessionalLearning",
-             "WBL": "WorkBasedLearning", "SI": "ServiceImprovement"}
-    rows = _select(store, "SELECT ?p ?s WHERE { ?p a cipd:ImprovementProject ; cipd:evidencesStrand ?s }")
+    names = {
+        "IPW": "InterprofessionalWorking",
+        "IPL": "InterprofessionalLearning",
+        "WBL": "WorkBasedLearning",
+        "SI": "ServiceImprovement",
+    }
+    rows = _select(
+        store, "SELECT ?p ?s WHERE { ?p a cipd:ImprovementProject ; cipd:evidencesStrand ?s }"
+    )
     found: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         found[_local(store, row["p"])].add(row["s"].removeprefix(str(CIPD)))
@@ -85,7 +91,11 @@ def test_which_projects_evidence_which_strands(store: GraphStore, records: Recor
         assert found[pid] == {names[s] for s in strands(records, p)}, pid
     # the district nursing team (nurses, a nursing associate and an HCA) is one family
     assert "InterprofessionalWorking" not in found["district-nursing-visits"]
-    assert found["msk-first-contact"] == {"InterprofessionalWorking", "WorkBasedLearning", "ServiceImprovement"}
+    assert found["msk-first-contact"] == {
+        "InterprofessionalWorking",
+        "WorkBasedLearning",
+        "ServiceImprovement",
+    }
 
 
 def test_which_projects_reach_each_weaving_level(store: GraphStore, records: Records):
@@ -98,8 +108,12 @@ def test_which_projects_reach_each_weaving_level(store: GraphStore, records: Rec
 
 
 def test_strand_links_of_the_sample(store: GraphStore, records: Records):
-    notation = {"InterprofessionalWorking": "IPW", "InterprofessionalLearning": "IPL",
-                "WorkBasedLearning": "WBL", "ServiceImprovement": "SI"}
+    notation = {
+        "InterprofessionalWorking": "IPW",
+        "InterprofessionalLearning": "IPL",
+        "WorkBasedLearning": "WBL",
+        "ServiceImprovement": "SI",
+    }
     rows = _select(
         store,
         "SELECT ?p ?kind ?a ?b WHERE { ?p cipd:hasStrandLink ?l . ?l cipd:linkKind ?k ; "
@@ -109,7 +123,13 @@ def test_strand_links_of_the_sample(store: GraphStore, records: Records):
     found: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
     order = {s: i for i, s in enumerate(STRANDS)}
     for row in rows:
-        a, b = sorted((notation[row["a"].removeprefix(str(CIPD))], notation[row["b"].removeprefix(str(CIPD))]), key=order.get)
+        a, b = sorted(
+            (
+                notation[row["a"].removeprefix(str(CIPD))],
+                notation[row["b"].removeprefix(str(CIPD))],
+            ),
+            key=order.get,
+        )
         found[_local(store, row["p"])].add((row["kind"], a, b))
     for pid, p in records.projects.items():
         assert found[pid] == strand_links(records, p), pid
@@ -123,7 +143,9 @@ def test_which_practice_to_learning_links_exist_and_why(store: GraphStore, recor
         "?k <http://www.w3.org/2004/02/skos/core#notation> ?kind . "
         "?s <http://www.w3.org/2004/02/skos/core#notation> ?strength }",
     )
-    found = {(_local(store, r["from"]), r["kind"], _local(store, r["to"]), r["strength"]) for r in rows}
+    found = {
+        (_local(store, r["from"]), r["kind"], _local(store, r["to"]), r["strength"]) for r in rows
+    }
     expected = practice_links(records)
     assert found == expected
     # af-anticoagulation: its activities, cycles and reflections, and nothing else (the

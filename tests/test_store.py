@@ -178,7 +178,9 @@ def test_provenance_names_a_file_outside_the_working_folder_by_its_name_only(
 
 def test_drop_removes_a_batch_and_its_derived_facts(store: GraphStore):
     assert store.load([REFERENCE, WARD7]).ok
-    assert ask(store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> cipd:evidencesStrand ?s }")
+    assert ask(
+        store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> cipd:evidencesStrand ?s }"
+    )
     store.drop(str(WARD7))
     assert not ask(store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> ?p ?o }")
     assert "ward7-falls.yaml" not in {Path(s.path).name for s in store.sources()}

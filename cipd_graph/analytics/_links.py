@@ -143,6 +143,7 @@ def _named(record: LinkedRecord) -> str:
 
 
 def _why(
+    *,
     source: LinkedRecord,
     target: LinkedRecord,
     via: list[LinkedRecord],
@@ -170,9 +171,7 @@ def learning_links(store: GraphStore, scope: Scope) -> LearningLinks:
     else:
         assert scope.iri is not None
         if scope.kind == "organisation":
-            hosted = select(
-                store, "SELECT ?p WHERE { #+ bind ?p cipd:hostedBy ?o }", o=scope.iri
-            )
+            hosted = select(store, "SELECT ?p WHERE { #+ bind ?p cipd:hostedBy ?o }", o=scope.iri)
             projects = sorted({r["p"] for r in hosted})
             rows = select(store, _LINKS, project=projects) if projects else []
         modules = scope_modules(store, scope, [])
@@ -203,12 +202,12 @@ def learning_links(store: GraphStore, scope: Scope) -> LearningLinks:
                 strength_label=row["strengthLabel"],
                 weight=int(row["weight"]),
                 why=_why(
-                    source,
-                    target,
-                    via,
-                    row["kindLabel"],
-                    row["strengthLabel"],
-                    row["strengthDefinition"],
+                    source=source,
+                    target=target,
+                    via=via,
+                    kind_label=row["kindLabel"],
+                    strength_label=row["strengthLabel"],
+                    strength_definition=row["strengthDefinition"],
                 ),
             )
         )

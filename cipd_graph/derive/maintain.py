@@ -257,9 +257,7 @@ class Maintainer:
         return recomputed
 
     @staticmethod
-    def minted(
-        rule: Rule, foci: Collection[ox.NamedNode], change: Change
-    ) -> set[ox.NamedNode]:
+    def minted(rule: Rule, foci: Collection[ox.NamedNode], change: Change) -> set[ox.NamedNode]:
         """The nodes ``rule`` minted for ``foci`` before the change, found through its anchor
         triples in the union as it is now (see :mod:`cipd_graph.derive.rules`); a node counts
         only when its IRI starts with the IRI of the focus it is anchored to and a ``/``."""
@@ -269,6 +267,10 @@ class Maintainer:
                 list(foci), ox.NamedNode(predicate), inverse=not focus_is_subject
             ):
                 focus, node = (t.subject, t.object) if focus_is_subject else (t.object, t.subject)
-                if isinstance(node, ox.NamedNode) and node.value.startswith(focus.value + "/"):
+                if (
+                    isinstance(node, ox.NamedNode)
+                    and isinstance(focus, ox.NamedNode)
+                    and node.value.startswith(focus.value + "/")
+                ):
                     found.add(node)
         return found

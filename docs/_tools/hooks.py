@@ -549,10 +549,10 @@ def rules_reference() -> str:
         out.append(f"- **The paper.** {sources[papers[0]][1]} Its parts cited:")
         for token in papers:
             label = sources.get(token, (token, ""))[0]
-            out.append(f"    - <a id=\"{_anchor('source', token)}\"></a>{label} (`{token}`)")
+            out.append(f'    - <a id="{_anchor("source", token)}"></a>{label} (`{token}`)')
     for token in sorted(t for t in cited_anywhere if not t.startswith("paper:")):
         label, citation = sources.get(token, (token, ""))
-        out.append(f"- <a id=\"{_anchor('source', token)}\"></a>**{label}** (`{token}`). {citation}")
+        out.append(f'- <a id="{_anchor("source", token)}"></a>**{label}** (`{token}`). {citation}')
     out.append("")
     return "\n".join(out)
 

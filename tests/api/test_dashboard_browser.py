@@ -271,7 +271,10 @@ def test_practice_to_learning_links_say_why(server, page, width):
     served = api(server, "/projects/ward7-falls/learning-links")
     rows = page.locator("#links-table tbody tr")
     assert rows.count() == len(served["links"]) == 7
-    assert "7 links from practice to learning (6 strong, 1 weak)" in page.locator("#links-summary").inner_text()
+    assert (
+        "7 links from practice to learning (6 strong, 1 weak)"
+        in page.locator("#links-summary").inner_text()
+    )
     texts = rows.all_inner_texts()
     assert "strong" in texts[0] and "weak" in texts[-1]
     weak = texts[-1]

@@ -127,7 +127,12 @@ def test_the_query_page_runs_an_example_and_shows_rows(server, fresh: Browser):
     assert "VALUES ?project" in editor_text(page)  # how to bind the open parameter
     page.click("#run")
     wait(page, "done")
-    assert page.locator("#results thead th").all_inner_texts() == ["?strand", "?label", "?evidenced", "?linkedWith"]
+    assert page.locator("#results thead th").all_inner_texts() == [
+        "?strand",
+        "?label",
+        "?evidenced",
+        "?linkedWith",
+    ]
     rows = page.locator("#results tbody tr")
     assert rows.count() == 4
     assert "cipd:" in rows.first.inner_text()  # IRIs shown with the ontology's prefixes
