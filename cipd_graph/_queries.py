@@ -152,7 +152,7 @@ def named_queries(directory: Path | None = None) -> dict[str, NamedQuery]:
     """The catalogue, by name.
 
     >>> sorted(named_queries())[:2]
-    ['cq01-project-strands', 'cq02-fully-woven-projects']
+    ['cq01-project-strands', 'cq02-weaving-levels']
     """
     directory = directory or data_dir("queries")
     return {q.name: q for q in (_parse(p) for p in sorted(directory.glob("*.rq")))}

@@ -108,7 +108,7 @@ def test_collaboration_graph_counts_shared_groups():
 
 def practice_learning() -> nx.Graph:
     """project P with cycle C; activity A informed by C, part of P and of module M;
-    module M maps to element SI, and P weaves SI."""
+    module M maps to element SI, and P evidences SI."""
     g = nx.Graph()
 
     def link(s, p, o):
@@ -122,7 +122,7 @@ def practice_learning() -> nx.Graph:
     link("A", "cipd:partOfProject", "P")
     link("A", "cipd:partOfModule", "M")
     link("M", "cipd:mapsToElement", "SI")
-    link("P", "cipd:weaves", "SI")
+    link("P", "cipd:evidencesStrand", "SI")
     link("P", "cipd:claimsElement", "SI")
     for _, _, data in g.edges(data=True):
         data["statements"].sort()
@@ -139,7 +139,7 @@ def test_shortest_paths_explain_each_hop():
     ]
     # P to SI directly, through both statements.
     [direct] = shortest_paths(g, "P", "SI")
-    assert direct[0].predicates == ("cipd:claimsElement", "cipd:weaves")
+    assert direct[0].predicates == ("cipd:claimsElement", "cipd:evidencesStrand")
     # C to SI: two shortest paths of two hops (via P, and none via A+M which is three).
     paths = shortest_paths(g, "C", "SI")
     assert [[h.end for h in p] for p in paths] == [["P", "SI"]]

@@ -7,6 +7,7 @@ import json
 import re
 import struct
 import xml.etree.ElementTree as ET
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,7 @@ def test_scope_projects(store):
 def test_coverage_of_a_project_agrees_with_cq01(store, project):
     cov = coverage(store, resolve_scope(store, f"project:{project}"))
     expected = {
-        row["strand"]: row["woven"] == "true"
+        row["strand"]: row["evidenced"] == "true"
         for row in run_query(store, "cq01-project-strands", {"project": project}).rows
     }
     assert {s.iri: s.projects == 1 for s in cov.strands} == expected
@@ -114,10 +115,18 @@ def test_coverage_shares_of_an_organisation(store):
     assert "Northshire Hospitals NHS Foundation Trust" in cov.providers
 
 
-def test_xray_project_weaves_only_service_improvement(store):
+def test_xray_project_evidences_no_interprofessional_strand(store):
     cov = coverage(store, resolve_scope(store, "xray-repeat-rates"))
     assert "IPW" in cov.missing_strands and "IPL" in cov.missing_strands
-    assert cov.fully_woven == []
+    assert cov.all_strands_evidenced == [] and cov.interwoven == []
+
+
+def test_levels_of_ward7(store):
+    cov = coverage(store, resolve_scope(store, "ward7-falls"))
+    project = store.base + "project/ward7-falls"
+    # all four strands, and the huddle (two families of the team, informed by cycle 1, at
+    # work) and the reflections on the cycles tie them into one whole
+    assert cov.all_strands_evidenced == [project] and cov.interwoven == [project]
 
 
 # --------------------------------------------------------------------------- matrix
@@ -162,11 +171,11 @@ def test_paths_from_practice_to_learning(store):
     assert via_cycle.length == 2
     assert [h.predicates for h in via_cycle.paths[0]] == [
         ("^cipd:hasCycle",),
-        ("cipd:claimsElement", "cipd:weaves"),
+        ("cipd:claimsElement", "cipd:evidencesStrand"),
     ]
     assert via_cycle.as_text() == [
         "PDSA cycle 1 of ward7-falls --^cipd:hasCycle--> Reducing inpatient falls on Ward 7 "
-        "--cipd:claimsElement | cipd:weaves--> SI"
+        "--cipd:claimsElement | cipd:evidencesStrand--> SI"
     ]
     huddle = explain_paths(store, "activity:ward7-falls/falls-huddle-may", "project:ward7-falls")
     assert huddle.length == 1 and huddle.paths[0][0].predicates == ("cipd:partOfProject",)
@@ -323,7 +332,7 @@ def test_report_writes_a_self_contained_page(store, tmp_path: Path):
     # nothing to fetch: every reference is inline data or a fragment of the page itself
     references = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert all(r.startswith(("data:", "#")) for r in references), references
-    for table in ("Blau", "Shannon", "Jaccard", "shortest path", "stages recorded"):
+    for table in ("Blau", "Shannon", "Jaccard", "stages recorded", "From practice to learning"):
         assert table in html
     assert "<td>Clinical microsystem</td>" in html and "<td>ClinicalMicrosystem</td>" not in html
     assert '<td class="num">0.83</td>' in html  # Blau, two decimals
@@ -335,7 +344,14 @@ def test_report_writes_a_self_contained_page(store, tmp_path: Path):
     data = json.loads((tmp_path / "out" / "analytics.json").read_text(encoding="utf-8"))
     assert data["scope"]["id"] == "ward7-falls"
     assert data["collaboration"]["people"] == 6
-    assert data["paths"][0]["paths"][0][0]["predicates"] == ["^cipd:linkedToProject"]
+    links = data["links"]["links"]
+    assert len(links) == 7 and links[0]["strength"] == "strong"
+    weak = [link for link in links if link["strength"] == "weak"]
+    assert [(w["kind"], w["via"][0]["label"]) for w in weak] == [
+        ("activity-in-module", "Coaching on run charts with the improvement academy")
+    ]
+    assert "Paths through shared model concepts" in data["links"]["definition"]
+    assert escape("through learning activity 'Coaching on run charts") in html
 
 
 def test_no_name_reaches_the_report(store, tmp_path: Path):

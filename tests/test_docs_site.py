@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import html
 import io
 import json
 import os
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from rdflib import URIRef
 from rdflib.namespace import RDF
 
+import cipd_graph
 from cipd_graph import Model, Settings, curie, load_ontology
 from cipd_graph._config import VARIABLES
 from cipd_graph.mapping import mapper as mapping
@@ -157,7 +159,15 @@ def test_generated_reference_covers_the_code(site: Path):
     for variable in VARIABLES:
         assert f"<code>{variable}</code>" in config, variable
     rules = (site / "reference" / "rules.html").read_text("utf-8")
-    assert all(p.stem in rules for p in (ROOT / "rules").glob("*.rq"))
+    assert "How the graph reasons" in rules
+    shipped = cipd_graph.rules()
+    for rule in shipped:  # each rule with its claim, what it needs and what contradicts it
+        assert f'id="{rule.name}"' in rules, rule.name
+        assert html.escape(rule.claim, quote=False) in rules, rule.name
+        assert html.escape(rule.contradicted_by, quote=False) in rules, rule.name
+    assert rules.count("Contradicted by.") == len(shipped)
+    for kind in ("activity-informed-by-cycle", "team-learning-together", "strong", "weak"):
+        assert f"<code>{kind}</code>" in rules
     assert (site / "ontology" / "index.html").is_file()
     assert (site / "ontology" / "concepts.html").is_file()
 

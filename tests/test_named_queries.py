@@ -13,6 +13,7 @@ from cipd_graph._queries import QueryError, named_queries, run_query
 from cipd_graph.records.parse import parse_file
 
 from .conftest import SAMPLES
+from .sample_reading import caipe, connected, practice_links, read_records, strand_links, strands
 
 BASE = "https://w3id.org/cipd/data/"
 CIPD = "https://w3id.org/cipd#"
@@ -44,19 +45,20 @@ def test_there_is_a_query_for_every_competency_question():
 
 
 def test_cq01_strands_of_a_project(loaded_sample_store):
-    woven = {
-        r["label"]: r["woven"]
+    got = {
+        r["label"]: (r["evidenced"], r["linkedWith"])
         for r in rows(loaded_sample_store, "cq01-project-strands", project="xray-repeat-rates")
     }
-    # three radiographers (one profession: no IPW, no IPL), an at-work case review (WBL), PDSA cycles (SI)
-    assert woven == {
-        "Interprofessional working": "false",
-        "Interprofessional learning": "false",
-        "Work-based learning": "true",
-        "Service improvement": "true",
+    # three radiographers (one family: no IPW, no IPL); an at-work case review informed by
+    # cycle 1, and reflections on the cycles (WBL, tied to SI); PDSA cycles (SI)
+    assert got == {
+        "Interprofessional working": ("false", None),
+        "Interprofessional learning": ("false", None),
+        "Work-based learning": ("true", "Service improvement"),
+        "Service improvement": ("true", "Work-based learning"),
     }
     assert {
-        r["woven"]
+        r["evidenced"]
         for r in rows(
             loaded_sample_store, "cq01-project-strands", project=BASE + "project/ward7-falls"
         )
@@ -67,42 +69,73 @@ def _professions(participants: list[str]) -> set[str]:
     return {PROFESSION[p] for p in participants}
 
 
-def test_cq02_fully_woven_projects(loaded_sample_store):
-    expected = set()
-    for pid, p in PROJECTS.items():
-        team = _professions([m.person for m in p.team.members])
-        ipl = any(len(_professions(a.participants)) >= 2 for a in p.learning_activities)
-        wbl = any(a.at_work for a in p.learning_activities)
-        if len(team) >= 2 and ipl and wbl and p.pdsa_cycles:
-            expected.add(BASE + "project/" + pid)
-    got = {r["project"] for r in rows(loaded_sample_store, "cq02-fully-woven-projects")}
+def test_cq02_weaving_levels(declared_sample_store):
+    reading = read_records(SAMPLES)
+    expected = {}
+    for pid, p in reading.projects.items():
+        if len(strands(reading, p)) == 4:
+            woven = connected(strand_links(reading, p))
+            expected[BASE + "project/" + pid] = (
+                "interwoven" if woven else "all strands evidenced",
+                str(len(strand_links(reading, p))),
+            )
+    got = {
+        r["project"]: (r["level"], r["links"])
+        for r in rows(declared_sample_store, "cq02-weaving-levels")
+    }
     assert got == expected
-    assert len(got) == 23
+    levels = [r["level"] for r in rows(declared_sample_store, "cq02-weaving-levels")]
+    assert levels == sorted(levels, reverse=True)  # interwoven first
 
 
-def test_cq03_professions_learning_together(loaded_sample_store):
-    for pid in ("ward7-falls", "maternity-handover"):
+def test_cq03_professions_learning_together(declared_sample_store):
+    reading = read_records(SAMPLES)
+    labels = {
+        p: str(MODEL.graph.value(URIRef(CIPD + p), RDFS.label)) for p in set(PROFESSION.values())
+    }
+    verdicts = {
+        "IPL": "interprofessional learning",
+        "shared": "shared education",
+        "neither": "neither",
+    }
+    for pid in ("ward7-falls", "maternity-handover", "msk-first-contact", "af-anticoagulation"):
         got = {
             r["activity"].rsplit("/", 1)[1]: (
                 int(r["professions"]),
                 set(r["professionLabels"].split(", ")),
+                int(r["families"]),
+                set((r["modes"] or "").split()),
+                r["declared"],
+                r["verdict"],
                 r["meetsCaipe"],
             )
-            for r in rows(loaded_sample_store, "cq03-professions-learning-together", project=pid)
-        }
-        labels = {
-            p: MODEL.graph.value(URIRef(CIPD + p), RDFS.label) for p in set(PROFESSION.values())
+            for r in rows(declared_sample_store, "cq03-professions-learning-together", project=pid)
         }
         expected = {}
-        for a in PROJECTS[pid].learning_activities:
-            profs = _professions(a.participants)
-            expected[a.id] = (
+        for a in reading.projects[pid]["learning_activities"]:
+            profs = _professions(a["participants"])
+            verdict = caipe(reading, a)
+            expected[a["id"]] = (
                 len(profs),
-                {str(labels[x]) for x in profs},
-                "true" if len(profs) >= 2 else "false",
+                {labels[x] for x in profs},
+                len(reading.families(a["participants"])),
+                set(a.get("modes") or []),
+                None if "interprofessional" not in a else str(a["interprofessional"]).lower(),
+                verdicts[verdict],
+                "true" if verdict == "IPL" else "false",
             )
-        assert got == expected
-    assert got["midwife-sbar-refresher"][2] == "false"  # the deliberate uniprofessional activity
+        assert got == expected, pid
+    # the briefing declared not interprofessional (learning about only) is shared education
+    assert got_briefing(declared_sample_store) == "shared education"
+
+
+def got_briefing(store) -> str:
+    (row,) = [
+        r
+        for r in rows(store, "cq03-professions-learning-together", project="msk-first-contact")
+        if r["activity"].endswith("care-navigation-briefing")
+    ]
+    return str(row["verdict"])
 
 
 def test_cq04_team_pdsa_cycles_in_order(loaded_sample_store):
@@ -114,20 +147,29 @@ def test_cq04_team_pdsa_cycles_in_order(loaded_sample_store):
     assert all(set(r["stages"].split()) == {"plan", "do", "study", "act"} for r in got)
 
 
-def test_cq05_paths_from_practice_to_learning(loaded_sample_store):
+def test_cq05_practice_to_learning_links(declared_sample_store):
+    reading = read_records(SAMPLES)
+
+    def local(iri: str) -> str:
+        return iri.removeprefix(BASE).removeprefix("project/")
+
     got = {
-        (r["from"], r["activity"], r["module"], r["element"])
-        for r in rows(loaded_sample_store, "cq05-practice-to-learning", project="ward7-falls")
+        (local(r["from"]), r["kind"], local(r["learning"]), r["strength"])
+        for r in rows(declared_sample_store, "cq05-practice-to-learning", project="ward7-falls")
     }
-    project = BASE + "project/ward7-falls"
-    huddle, coaching = project + "/activity/falls-huddle-may", project + "/activity/qi-coaching-1"
-    module = BASE + "module/ncu-qi-practice"
-    elements = {
-        element_iri(r["element"]) for r in table("mappings") if r["module"] == "ncu-qi-practice"
-    }
-    expected = {(project, huddle, None, None), (project + "/cycle/1", huddle, None, None)}
-    expected |= {(project, coaching, module, e) for e in elements}
-    assert got == expected
+    expected = {link for link in practice_links(reading) if link[0].startswith("ward7-falls")}
+    assert got == expected and len(got) == 7
+    # a weak link names the record it passes through
+    (weak,) = [
+        r
+        for r in rows(declared_sample_store, "cq05-practice-to-learning", project="ward7-falls")
+        if r["strength"] == "weak"
+    ]
+    assert weak["via"] == BASE + "project/ward7-falls/activity/qi-coaching-1"
+    every = rows(declared_sample_store, "cq05-practice-to-learning")
+    assert len(every) == len(practice_links(reading))
+    weights = [int(r["weight"]) for r in every if r["project"] == BASE + "project/ward7-falls"]
+    assert weights == sorted(weights, reverse=True)
 
 
 def test_cq06_improvers(loaded_sample_store):
@@ -138,22 +180,33 @@ def test_cq06_improvers(loaded_sample_store):
 
 
 def test_cq07_microsystems_and_communities(loaded_sample_store):
+    reading = read_records(SAMPLES)
     expected = {}
     for row in table("teams"):
         if row["kind"] in ("clinical-microsystem", "community-of-practice"):
-            expected[BASE + "team/" + row["id"]] = len(
-                _professions([m.strip() for m in row["members"].split(";")])
-            )
+            members = [m.strip() for m in row["members"].split(";")]
+            expected[BASE + "team/" + row["id"]] = members
     for p in PROJECTS.values():
         if p.team.kind.value in ("clinical-microsystem", "community-of-practice"):
-            expected[BASE + "team/" + (p.team.id or p.id + "-team")] = len(
-                _professions([m.person for m in p.team.members])
-            )
+            expected[BASE + "team/" + (p.team.id or p.id + "-team")] = [
+                m.person for m in p.team.members
+            ]
     got = {
-        r["team"]: int(r["professions"])
+        r["team"]: (int(r["professions"]), int(r["families"]), r["interprofessional"])
         for r in rows(loaded_sample_store, "cq07-microsystems-and-communities")
     }
-    assert got == expected
+    assert got == {
+        team: (
+            len({x for m in reading.teams[team.rsplit("/", 1)[1]] for x in reading.professions[m]}),
+            len(reading.families(reading.teams[team.rsplit("/", 1)[1]])),
+            "true"
+            if len(reading.families(reading.teams[team.rsplit("/", 1)[1]])) >= 2
+            else "false",
+        )
+        for team in expected
+    }
+    # pharmacists and a pharmacy technician: two professions, one family
+    assert got[BASE + "team/medicines-safety-cop"] == (2, 1, "false")
 
 
 def test_cq08_co_design(loaded_sample_store):
@@ -275,24 +328,46 @@ def test_cq13_programme_gaps(loaded_sample_store):
     assert got == expected
 
 
-def test_cq14_modules_linked_to_practice(loaded_sample_store):
-    expected = {
-        (BASE + "module/" + r["id"], BASE + "project/" + pid.strip(), "declared")
-        for r in table("modules")
-        for pid in r["linked_projects"].split(";")
-        if pid.strip()
+def test_cq14_modules_linked_to_practice(declared_sample_store):
+    reading = read_records(SAMPLES)
+    partners: dict[str, set[str]] = {}
+    for r in table("partnerships"):
+        members = [m.strip() for m in r["members"].split(";")]
+        for m in members:
+            partners.setdefault(m, set()).update(x for x in members if x != m)
+    providers = {
+        r["id"]: {x.strip() for x in r["institution"].split(";")} for r in table("modules")
     }
-    expected |= {
-        (BASE + "module/" + a.module, BASE + "project/" + pid, "learning activity")
-        for pid, p in PROJECTS.items()
-        for a in p.learning_activities
-        if a.module
-    }
+    expected = set()
+    for source, kind, target, strength in practice_links(reading):
+        if not target.startswith("module/") or "/" in source:
+            continue
+        module = target.removeprefix("module/")
+        host = reading.projects[source]["organisation"]
+        for partner in providers[module] & partners.get(host, set()):
+            expected.add(
+                (
+                    BASE + target,
+                    BASE + "project/" + source,
+                    BASE + "organisation/" + partner,
+                    kind,
+                    strength,
+                )
+            )
     got = {
-        (r["module"], r["project"], r["link"])
-        for r in rows(loaded_sample_store, "cq14-modules-linked-to-practice")
+        (r["module"], r["project"], r["partner"], r["link"], r["strength"])
+        for r in rows(declared_sample_store, "cq14-modules-linked-to-practice")
     }
-    assert got == expected
+    assert got == expected and got
+    # a module of a university linked to a project whose host is in no partnership with it is
+    # not listed, though the project is real improvement work
+    listed = {(m, p) for m, p, *_ in got}
+    linked = {
+        (BASE + t, BASE + "project/" + s)
+        for s, _k, t, _st in practice_links(reading)
+        if t.startswith("module/") and "/" not in s
+    }
+    assert listed < linked
 
 
 def test_cq15_partnerships(loaded_sample_store):

@@ -2,6 +2,10 @@
 
 ``tests/data/queries-reference/`` keeps the query texts as they were before the rewrites that
 read facts derived at load (rules 32, 41 and 50) and joined whole-store listings by hashing.
+Where a query's meaning changed (issue 19: cq01, cq02, cq03, cq05, cq07, cq11 and cq14 now read
+the strands as evidence, the weaving levels, the CAIPE test by profession families, the
+practice-to-learning links and partnerships), the reference is the new text, until a rewrite
+for speed gives it something to be compared with.
 Each query, old and new, runs on the same store (the sample records, and 200 generated
 projects) with every parameter value of a kind the store holds, and over the whole store when
 its parameters are optional. The results must be the same multiset of rows, term for term
@@ -173,10 +177,10 @@ def _edited(query: NamedQuery, old: str, new: str) -> NamedQuery:
     ("name", "old", "new"),
     [
         # the same rows in another order
-        ("cq02-fully-woven-projects", "ORDER BY ?k1", "ORDER BY DESC(?title) ?k1"),
-        # one row less (a project of the sample records that weaves all four strands)
+        ("cq02-weaving-levels", "ORDER BY DESC(?level) ?k1", "ORDER BY DESC(?title) ?k1"),
+        # one row less (a project of the sample records that evidences all four strands)
         (
-            "cq02-fully-woven-projects",
+            "cq02-weaving-levels",
             "dcterms:title ?title .",
             "dcterms:title ?title . FILTER(!CONTAINS(STR(?project), 'ward7'))",
         ),

@@ -119,7 +119,7 @@ def test_the_cli_loads_and_queries_a_remote_store(virtuoso, tmp_path: Path):
         "query", "cq01-project-strands", "-p", "project=ward7-falls", "--format", "json", env=env
     )
     assert query.returncode == 0, query.stderr
-    assert {r["woven"] for r in json.loads(query.stdout)["rows"]} <= {"true", "false"}
+    assert {r["evidenced"] for r in json.loads(query.stdout)["rows"]} <= {"true", "false"}
     out = tmp_path / "graph.nq"
     assert run("export", "--format", "nq", "--out", str(out), env=env).returncode == 0
     assert "ward7-falls" in out.read_text(encoding="utf-8")

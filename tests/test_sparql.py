@@ -31,7 +31,7 @@ from cipd_graph._sparql import (
 )
 
 PREFIX = "PREFIX cipd: <https://w3id.org/cipd#> PREFIX foaf: <http://xmlns.com/foaf/0.1/> "
-WEAVES = PREFIX + "SELECT ?p ?s WHERE { ?p cipd:weaves ?s } ORDER BY ?p ?s"
+WEAVES = PREFIX + "SELECT ?p ?s WHERE { ?p cipd:evidencesStrand ?s } ORDER BY ?p ?s"
 JSON = "application/sparql-results+json"
 XML = "application/sparql-results+xml"
 
@@ -213,7 +213,7 @@ def test_uncapped_results_say_they_are_complete(store_dir):
     ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"],
 )
 def test_construct_in_every_format(store_dir, media_type):
-    query = PREFIX + "CONSTRUCT { ?p cipd:weaves ?s } WHERE { ?p cipd:weaves ?s }"
+    query = PREFIX + "CONSTRUCT { ?p cipd:evidencesStrand ?s } WHERE { ?p cipd:evidencesStrand ?s }"
     result = run_bounded(store_dir, query, media_type, cap=10)
     assert result.truncated
     assert len(list(ox.parse(result.body, format=ox.RdfFormat.from_media_type(media_type)))) == 10
@@ -221,7 +221,7 @@ def test_construct_in_every_format(store_dir, media_type):
 
 @pytest.mark.parametrize(("accept", "body"), [(JSON, '"boolean": true'), (XML, "<boolean>true")])
 def test_ask(store_dir, accept, body):
-    query = PREFIX + "ASK { ?p cipd:weaves cipd:WorkBasedLearning }"
+    query = PREFIX + "ASK { ?p cipd:evidencesStrand cipd:WorkBasedLearning }"
     assert body in run_bounded(store_dir, query, accept).body.decode()
 
 

@@ -178,7 +178,9 @@ def test_provenance_names_a_file_outside_the_working_folder_by_its_name_only(
 
 def test_drop_removes_a_batch_and_its_derived_facts(store: GraphStore):
     assert store.load([REFERENCE, WARD7]).ok
-    assert ask(store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> cipd:weaves ?s }")
+    assert ask(
+        store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> cipd:evidencesStrand ?s }"
+    )
     store.drop(str(WARD7))
     assert not ask(store, "ASK { <https://w3id.org/cipd/data/project/ward7-falls> ?p ?o }")
     assert "ward7-falls.yaml" not in {Path(s.path).name for s in store.sources()}
@@ -258,7 +260,7 @@ def test_iris_are_deterministic_and_follow_the_base(tmp_path: Path):
 def test_derived_facts_follow_the_rules(loaded_sample_store: GraphStore):
     strands = select(
         loaded_sample_store,
-        "SELECT ?s WHERE { <https://w3id.org/cipd/data/project/xray-repeat-rates> cipd:weaves ?s }",
+        "SELECT ?s WHERE { <https://w3id.org/cipd/data/project/xray-repeat-rates> cipd:evidencesStrand ?s }",
     )
     assert strands == [(CIPD + "ServiceImprovement",), (CIPD + "WorkBasedLearning",)]
     # the uniprofessional activity is not interprofessional; the huddle on ward 7 is

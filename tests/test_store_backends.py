@@ -227,7 +227,7 @@ class StoreBehaviour:
     def test_drop_removes_a_batch_and_its_derived_facts(self, store: GraphStore):
         assert store.load([REFERENCE, WARD7]).ok
         project = f"<{store.base}project/ward7-falls>"
-        assert store.query(f"ASK {{ {project} <https://w3id.org/cipd#weaves> ?s }}")
+        assert store.query(f"ASK {{ {project} <https://w3id.org/cipd#evidencesStrand> ?s }}")
         store.drop(str(WARD7))
         assert not store.query(f"ASK {{ {project} ?p ?o }}")
         assert "ward7-falls.yaml" not in {Path(s.path).name for s in store.sources()}

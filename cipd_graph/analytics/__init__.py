@@ -56,10 +56,18 @@ from cipd_graph.analytics._graphs import (
     shortest_paths,
     timeline,
 )
+from cipd_graph.analytics._links import (
+    DEFINITION,
+    LearningLink,
+    LearningLinks,
+    LinkedRecord,
+    learning_links,
+)
 from cipd_graph.analytics._report import Analytics, analyse, jsonable, render_html, write_report
 
 __all__ = [
     "ALL",
+    "DEFINITION",
     "FIGURE_NAMES",
     "SCOPE_KINDS",
     "Analytics",
@@ -72,6 +80,9 @@ __all__ = [
     "ElementCoverage",
     "Group",
     "Hop",
+    "LearningLink",
+    "LearningLinks",
+    "LinkedRecord",
     "ModuleMatrix",
     "Node",
     "NotFoundError",
@@ -100,6 +111,7 @@ __all__ = [
     "figure_names",
     "gaps_and_overlaps",
     "jsonable",
+    "learning_links",
     "list_scopes",
     "module_matrix",
     "practice_learning_graph",

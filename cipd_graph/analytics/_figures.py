@@ -347,11 +347,13 @@ def draw_tapestry(coverage: Coverage, model: Model) -> Drawing:  # noqa: PLR0915
             zorder=2,
         )
         ax.add_patch(core)
-        woven = len(coverage.fully_woven)
+        woven = len(coverage.interwoven)
+        evidenced = len(coverage.all_strands_evidenced)
         drawing.mark(
             core,
             "core",
-            f"{model.centre.label}: {woven} of {n} projects weave all four strands",
+            f"{model.centre.label}: {evidenced} of {n} projects evidence all four strands, "
+            f"{woven} interwoven (strand links join all four)",
         )
         ax.text(
             centre[0],
@@ -366,7 +368,7 @@ def draw_tapestry(coverage: Coverage, model: Model) -> Drawing:  # noqa: PLR0915
         ax.text(
             centre[0],
             centre[1] - 0.5,
-            f"{woven}/{n} weave\nall four strands",
+            f"{woven}/{n} interwoven\n{evidenced}/{n} all four",
             ha="center",
             va="center",
             fontsize=7.5,

@@ -291,8 +291,8 @@ def _labels(store: GraphStore, iris: Iterable[str]) -> dict[str, str]:
 class ElementCoverage:
     """How strongly a scope evidences one model element.
 
-    ``projects`` of the scope's ``of_projects`` projects evidence it (``cipd:weaves`` for a
-    strand, ``cipd:evidencesDimension`` for a dimension, both derived from the records by
+    ``projects`` of the scope's ``of_projects`` projects evidence it (``cipd:evidencesStrand``
+    for a strand, ``cipd:evidencesDimension`` for a dimension, both derived from the records by
     the rules); ``share`` is ``projects / of_projects`` (0 when the scope has no project).
     ``modules`` of the scope's modules are mapped to it, the strongest mapping having weight
     ``strength`` (3 strong, 2 moderate, 1 weak, 0 none).
@@ -317,10 +317,12 @@ class Coverage:
     modules: list[str]
     strands: list[ElementCoverage]
     dimensions: list[ElementCoverage]
-    #: Notations of the strands no project of the scope weaves (CQ1).
+    #: Notations of the strands no project of the scope evidences (CQ1).
     missing_strands: list[str]
-    #: Projects of the scope that weave all four strands (CQ2).
-    fully_woven: list[str]
+    #: Projects of the scope whose records evidence all four strands side by side (CQ2).
+    all_strands_evidenced: list[str]
+    #: Projects of the scope whose strand links join all four strands (CQ2).
+    interwoven: list[str]
     #: Service providers (hosts and partners of its projects) the scope is grounded in.
     providers: list[str]
     #: Educational institutions (partners of its projects, providers of its modules).
@@ -352,7 +354,7 @@ def coverage(store: GraphStore, scope: Scope) -> Coverage:
     if projects:
         rows = select(
             store,
-            "SELECT ?p ?e WHERE { #+ bind VALUES ?rel { cipd:weaves cipd:evidencesDimension } ?p ?rel ?e }",
+            "SELECT ?p ?e WHERE { #+ bind VALUES ?rel { cipd:evidencesStrand cipd:evidencesDimension } ?p ?rel ?e }",
             p=projects,
         )
         for row in rows:
@@ -387,9 +389,17 @@ def coverage(store: GraphStore, scope: Scope) -> Coverage:
         strands,
         entries(model.dimensions),
         missing_strands=[s.notation for s in strands if s.projects == 0],
-        fully_woven=[p for p in projects if strand_iris <= evidence.get(p, set())],
+        all_strands_evidenced=[p for p in projects if strand_iris <= evidence.get(p, set())],
+        interwoven=_interwoven(store, projects),
         **_grounding(store, scope, projects, modules),
     )
+
+
+def _interwoven(store: GraphStore, projects: Sequence[str]) -> list[str]:
+    if not projects:
+        return []
+    rows = select(store, "SELECT ?p WHERE { #+ bind ?p a cipd:InterwovenProject }", p=projects)
+    return sorted({r["p"] for r in rows})
 
 
 def _grounding(
@@ -588,7 +598,7 @@ SELECT ?s ?p ?o WHERE {
     VALUES ?p { cipd:hasCycle }
     ?s a cipd:ImprovementProject ; ?p ?o .
   } UNION {
-    VALUES ?p { cipd:partOfProject prov:wasInformedBy cipd:partOfModule cipd:weaves }
+    VALUES ?p { cipd:partOfProject prov:wasInformedBy cipd:partOfModule cipd:evidencesStrand }
     ?s a cipd:LearningActivity ; ?p ?o .
   } UNION {
     VALUES ?p { cipd:linkedToProject }
@@ -597,7 +607,7 @@ SELECT ?s ?p ?o WHERE {
     ?s a cipd:Module ; cipd:hasMapping/cipd:mapsToElement ?o .
     BIND(cipd:mapsToElement AS ?p)
   } UNION {
-    VALUES ?p { cipd:weaves cipd:evidencesDimension cipd:claimsElement }
+    VALUES ?p { cipd:evidencesStrand cipd:evidencesDimension cipd:claimsElement }
     ?s a cipd:ImprovementProject ; ?p ?o .
   }
 }

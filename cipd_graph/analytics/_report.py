@@ -19,16 +19,14 @@ from cipd_graph.analytics._graphs import (
     Collaboration,
     Coverage,
     ModuleMatrix,
-    PathExplanation,
     Scope,
     Timeline,
     collaboration,
     coverage,
-    explain_paths,
     module_matrix,
-    practice_learning_graph,
     timeline,
 )
+from cipd_graph.analytics._links import LearningLinks, learning_links
 from cipd_graph.graph import GraphStore
 
 
@@ -59,30 +57,19 @@ class Analytics:
     matrix: ModuleMatrix
     collaboration: Collaboration
     timeline: Timeline | None
-    paths: list[PathExplanation]
+    links: LearningLinks
 
 
-def analyse(store: GraphStore, scope: Scope, max_paths: int = 12) -> Analytics:
+def analyse(store: GraphStore, scope: Scope) -> Analytics:
     """Compute every analytic of a scope: coverage, module matrix, collaboration, the PDSA
-    timeline (projects only) and the explained paths from its projects to their modules."""
-    cov = coverage(store, scope)
-    matrix = module_matrix(store, scope)
-    graph = practice_learning_graph(store)
-    paths: list[PathExplanation] = []
-    for project in cov.projects:
-        for module in cov.modules:
-            if len(paths) >= max_paths:
-                break
-            explained = explain_paths(store, project, module, limit=3, graph=graph)
-            if explained.paths:
-                paths.append(explained)
+    timeline (projects only) and its practice-to-learning links, each with why it is there."""
     return Analytics(
         scope=scope,
-        coverage=cov,
-        matrix=matrix,
+        coverage=coverage(store, scope),
+        matrix=module_matrix(store, scope),
         collaboration=collaboration(store, scope),
         timeline=timeline(store, scope) if scope.kind == "project" else None,
-        paths=paths,
+        links=learning_links(store, scope),
     )
 
 
@@ -182,8 +169,10 @@ def render_html(result: Analytics, svgs: dict[str, str]) -> str:
             ],
             {1, 2, 3},
         ),
-        f"<p>Strands no project weaves: <span class=gap>{escape(', '.join(cov.missing_strands) or 'none')}</span>. "
-        f"Projects weaving all four strands: {len(cov.fully_woven)} of {len(cov.projects)}.</p>",
+        f"<p>Strands no project evidences: <span class=gap>{escape(', '.join(cov.missing_strands) or 'none')}</span>. "
+        f"Projects evidencing all four strands side by side: {len(cov.all_strands_evidenced)} of "
+        f"{len(cov.projects)}; interwoven (strand links join all four through social learning): "
+        f"{len(cov.interwoven)}.</p>",
         "<h2>Modules and model elements (CQ12, CQ13)</h2>",
         f"<figure>{_inline(svgs.get('heatmap', ''))}</figure>",
         _gaps(matrix),
@@ -251,20 +240,35 @@ def render_html(result: Analytics, svgs: dict[str, str]) -> str:
             ),
         ]
     parts.append("<h2>From practice to learning (CQ5, CQ14)</h2>")
-    if result.paths:
-        rows = [
-            [p.source.label, p.target.label, p.length, line]
-            for p in result.paths
-            for line in p.as_text()
-        ]
+    links = result.links
+    parts.append(f'<p class="note">{escape(links.definition)}</p>')
+    if links.links:
+        kinds = ", ".join(f"{k} {n}" for k, n in links.by_kind.items())
+        strengths = ", ".join(f"{s} {n}" for s, n in links.by_strength.items())
         parts.append(
-            _table(["practice", "learning", "hops", "shortest path (predicates)"], rows, {2})
+            f"<p>{len(links.links)} links: {escape(strengths)}. By kind: {escape(kinds)}.</p>"
         )
         parts.append(
-            '<p class="note">A predicate written <code>^p</code> runs backwards: the next node states <code>p</code> of the one before.</p>'
+            _table(
+                ["practice", "learning", "kind", "strength", "through", "why"],
+                [
+                    [
+                        link.source.label,
+                        link.target.label,
+                        link.kind_label,
+                        link.strength,
+                        ", ".join(v.label for v in link.via) or "-",
+                        link.why,
+                    ]
+                    for link in links.links
+                ],
+            )
         )
     else:
-        parts.append("<p>No project of the scope is linked to a module.</p>")
+        parts.append(
+            "<p>No practice-to-learning link in this scope: no record of its projects names a "
+            "learning activity, module or reflection, and no module names its projects.</p>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -11,7 +11,9 @@ For a planned :class:`~cipd_graph.store.change.Change`, rule by rule in the orde
    will be, walking the plan outward;
 3. the rule evaluated over that support alone (an in-memory Oxigraph store), with its focus
    bound to those foci: what the rule derives for them after the change. What its graph
-   holds now about them is replaced by that, and the union follows.
+   holds now about them, and about the nodes it minted for them (found through the rule's
+   anchor triples, :mod:`cipd_graph.derive.rules`), is replaced by that, and the union
+   follows.
 
 A rule's facts about foci the change cannot reach stay as they are, so a write costs what
 it touches, not the size of the store. ``cipd derive --all`` recomputes everything
@@ -248,5 +250,27 @@ class Maintainer:
                 if not foci:
                     continue
                 facts = self.evaluate(rule, foci, self.support(rule, foci, change))
-                change.set_facts(change.layout.derived(rule.key), foci, facts)
+                subjects = self.minted(rule, foci, change) | {
+                    t.subject for t in facts if isinstance(t.subject, ox.NamedNode)
+                }
+                change.set_facts(change.layout.derived(rule.key), foci | subjects, facts)
         return recomputed
+
+    @staticmethod
+    def minted(rule: Rule, foci: Collection[ox.NamedNode], change: Change) -> set[ox.NamedNode]:
+        """The nodes ``rule`` minted for ``foci`` before the change, found through its anchor
+        triples in the union as it is now (see :mod:`cipd_graph.derive.rules`); a node counts
+        only when its IRI starts with the IRI of the focus it is anchored to and a ``/``."""
+        found: set[ox.NamedNode] = set()
+        for predicate, focus_is_subject in rule.anchors:
+            for t in change.backend.edges(
+                list(foci), ox.NamedNode(predicate), inverse=not focus_is_subject
+            ):
+                focus, node = (t.subject, t.object) if focus_is_subject else (t.object, t.subject)
+                if (
+                    isinstance(node, ox.NamedNode)
+                    and isinstance(focus, ox.NamedNode)
+                    and node.value.startswith(focus.value + "/")
+                ):
+                    found.add(node)
+        return found

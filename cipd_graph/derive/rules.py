@@ -2,15 +2,26 @@
 
 A rule reads the union (the default graph: records, ontology and what earlier rules
 derived, each triple once) and derives facts about one kind of thing, its *focus*: every
-triple of its template has the same variable as subject. That is what lets a write
-recompute a rule for the things it touched only (:mod:`cipd_graph.derive.maintain`). The
-facts of each rule go to a graph of their own (``<base>graph/inferred/<key>``), so the
-graph of a derived triple names the rule that supports it.
+triple of its template has the focus variable as subject, or a node *minted* from the focus.
+That is what lets a write recompute a rule for the things it touched only
+(:mod:`cipd_graph.derive.maintain`). The facts of each rule go to a graph of their own
+(``<base>graph/inferred/<key>``), so the graph of a derived triple names the rule that
+supports it.
 
-Each rule file starts with ``#+ key: value`` header lines: ``summary`` (one line),
-``source`` (what supports it: a passage of the paper or a primary source) and, optionally,
-``claim``, ``needs``, ``contradicted-by``, ``derives`` and ``model``; the docs page "How the
-graph reasons" is made from them.
+A minted node is a derived thing with facts of its own (a strand link, a practice-to-learning
+link), named from its focus so that the same records always give it the same IRI:
+``BIND(IRI(CONCAT(STR(?focus), "/segment/", ...)) AS ?node)``. Its IRI starts with the focus
+IRI and a ``/``, and the template ties it to the focus by a triple with a fixed predicate
+(``?focus cipd:hasStrandLink ?node`` or ``?node cipd:fromPractice ?focus``), its *anchor*: when
+a write recomputes a focus, the anchors find the nodes minted for it before, whose facts are
+replaced with the rest.
+
+Each rule file starts with ``#+ key: value`` header lines, which the docs page "How the graph
+reasons" is made from: ``summary`` (one line), ``claim`` (what it asserts, in plain words),
+``source`` (what supports it: a passage of the paper or a primary source, ``src:`` records of
+``ontology/modules/sources.ttl``), ``needs`` (the record fields it reads),
+``contradicted-by`` (how a recorder's statement stops it) and ``derives`` (the terms it
+writes); optionally ``model`` and ``note``.
 """
 
 from __future__ import annotations
@@ -25,13 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import RDF, URIRef, Variable
+from rdflib import Literal as RdfLiteral
 from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 
 from cipd_graph._errors import OntologyError
 from cipd_graph._resources import data_dir
 
 #: Header lines every rule must have.
-REQUIRED_HEADERS = ("summary", "source")
+REQUIRED_HEADERS = ("summary", "claim", "source", "needs", "contradicted-by", "derives")
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,10 @@ class Rule:
     template: str
     where: str
     focus: str = field(default="")
+    #: The anchors of the nodes the rule mints (see the module docstring): each a predicate
+    #: IRI and whether the focus is the anchor triple's subject (``?focus p ?node``) or its
+    #: object (``?node p ?focus``).
+    anchors: tuple[tuple[str, bool], ...] = ()
 
     @property
     def key(self) -> str:
@@ -57,14 +74,34 @@ class Rule:
         return self.headers["summary"]
 
     @property
+    def claim(self) -> str:
+        """The claim the rule encodes, in plain words."""
+        return self.headers["claim"]
+
+    @property
     def model(self) -> str:
-        """The part of the model the rule encodes (its claim, when it states one)."""
+        """The part of the model the rule encodes (its claim)."""
         return self.headers.get("claim") or self.headers.get("model", "")
 
     @property
     def source(self) -> str:
         """What supports the rule."""
         return self.headers["source"]
+
+    @property
+    def needs(self) -> str:
+        """What the rule needs in the records."""
+        return self.headers["needs"]
+
+    @property
+    def contradicted_by(self) -> str:
+        """How a recorder can contradict what the rule would derive."""
+        return self.headers["contradicted-by"]
+
+    @property
+    def derives(self) -> str:
+        """The terms the rule writes."""
+        return self.headers["derives"]
 
     @property
     def branches(self) -> list[str]:
@@ -205,7 +242,21 @@ _PNAME = re.compile(
 
 
 def _headers(text: str) -> dict[str, str]:
-    return {k: v.strip() for k, v in re.findall(r"^#\+ ([\w-]+):\s*(.+)$", text, re.MULTILINE)}
+    """The ``#+ key: value`` lines of a rule; a value goes on over the lines after it that
+    start with ``#+`` and two or more spaces."""
+    found: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        start = re.match(r"^#\+ ([\w-]+):\s*(.*)$", line)
+        more = re.match(r"^#\+\s{2,}(\S.*)$", line)
+        if start:
+            key = start.group(1)
+            found[key] = start.group(2).strip()
+        elif more and key is not None:
+            found[key] = f"{found[key]} {more.group(1).strip()}".strip()
+        else:
+            key = None
+    return found
 
 
 def parse_rule(path: Path) -> Rule:
@@ -239,12 +290,7 @@ def parse_rule(path: Path) -> Rule:
         algebra = parse_query(text)
     except Exception as exc:  # pyparsing's errors
         raise OntologyError(f"{path}: not a valid SPARQL CONSTRUCT query: {exc}") from exc
-    subjects = {s for s, _p, _o in algebra["template"]}
-    if len(subjects) != 1 or not isinstance(next(iter(subjects)), Variable):
-        raise OntologyError(
-            f"{path}: every triple of a rule's template must have the same variable as subject "
-            f"(the rule's focus); found {sorted(map(str, subjects))}"
-        )
+    focus, anchors = _focus(path, algebra)
     return Rule(
         name=path.stem,
         headers=headers,
@@ -252,8 +298,75 @@ def parse_rule(path: Path) -> Rule:
         prologue=body[: match.start()].strip(),
         template=body[open_at + 1 : close_at].strip(),
         where=body[where_open : where_close + 1],
-        focus=str(next(iter(subjects))),
+        focus=focus,
+        anchors=anchors,
     )
+
+
+def _minted(node: object, found: dict[Variable, set[Variable]]) -> None:
+    """The variables bound by ``BIND(IRI(CONCAT(STR(?focus), "/...", ...)) AS ?node)`` in a
+    parsed query (rdflib's ``Extend``), each with the variables they are minted from."""
+    if isinstance(node, CompValue):
+        expr = node.get("expr") if node.name == "Extend" else None
+        if isinstance(expr, CompValue) and expr.name == "Builtin_IRI":
+            concat = expr.get("arg")
+            parts = concat.get("arg") if isinstance(concat, CompValue) else None
+            if (
+                isinstance(concat, CompValue)
+                and concat.name == "Builtin_CONCAT"
+                and isinstance(parts, list)
+                and len(parts) >= 2
+                and isinstance(parts[0], CompValue)
+                and parts[0].name == "Builtin_STR"
+                and isinstance(parts[0].get("arg"), Variable)
+                and isinstance(parts[1], RdfLiteral)
+                and str(parts[1]).startswith("/")
+            ):
+                found.setdefault(node["var"], set()).add(parts[0]["arg"])
+        for value in node.values():
+            _minted(value, found)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _minted(value, found)
+
+
+def _focus(path: Path, algebra: Any) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """The focus of a rule (the one subject of its template that is not minted) and the
+    anchors of the nodes it mints; raises OntologyError for any other template."""
+    template = list(algebra["template"])
+    subjects = {s for s, _p, _o in template}
+    minted: dict[Variable, set[Variable]] = {}
+    _minted(algebra, minted)
+    plain = {s for s in subjects if s not in minted}
+    if not plain:  # only minted nodes: the focus is what they are minted from
+        plain = set().union(*(minted[s] for s in subjects)) if subjects else set()
+    if len(plain) != 1 or not isinstance(next(iter(plain)), Variable):
+        raise OntologyError(
+            f"{path}: every triple of a rule's template must have the same variable as subject "
+            f"(the rule's focus), or a node minted from it by "
+            f'BIND(IRI(CONCAT(STR(?focus), "/...", ...)) AS ?node); found '
+            f"{sorted(map(str, subjects))}"
+        )
+    focus = next(iter(plain))
+    anchors: set[tuple[str, bool]] = set()
+    for node in sorted(subjects - plain):
+        if minted[node] != {focus}:
+            raise OntologyError(
+                f"{path}: ?{node} is minted from {sorted(map(str, minted[node]))}, not from the "
+                f"rule's focus ?{focus}"
+            )
+        tied = [
+            (str(p), s == focus)
+            for s, p, o in template
+            if isinstance(p, URIRef) and {s, o} == {focus, node}
+        ]
+        if not tied:
+            raise OntologyError(
+                f"{path}: the template must tie the minted node ?{node} to the focus ?{focus} "
+                f"with a fixed predicate (?{focus} p ?{node} or ?{node} p ?{focus})"
+            )
+        anchors.update(tied)
+    return str(focus), tuple(sorted(anchors))
 
 
 def rules(directory: Path | None = None) -> list[Rule]:
@@ -323,7 +436,8 @@ def rule_levels(loaded: Sequence[Rule] | None = None) -> list[list[Rule]]:
     produced = {rule.name: _produces(rule, algebra[rule.name]) for rule in loaded}
     for position, rule in enumerate(loaded):
         reads: set[str] = set()
-        _iris(algebra[rule.name], reads)
+        # what its WHERE clause reads: the template's terms are written, not read
+        _iris({k: v for k, v in algebra[rule.name].items() if k != "template"}, reads)
         level = 0
         for earlier in loaded[:position]:
             makes = produced[earlier.name]

@@ -10,7 +10,7 @@ at their URI in the publishing system.
 - ``project=ID``: only a *completed* project: it has an end date and at least one PDSA
   cycle that reached its act stage (the team studied the result and decided what to do).
   Other projects are refused with a clear error. ``achievementType: "Achievement"``;
-  alignments are the elements it claims, the strands the records show it weaves (derived),
+  alignments are the elements it claims, the strands its records evidence (derived),
   the quality dimensions it targets and the opportunities it addresses.
 """
 
@@ -169,7 +169,7 @@ def project_achievement(store: GraphStore, key: str) -> dict[str, Any]:
         for t in select(
             store,
             "SELECT DISTINCT ?e WHERE { #+ bind\n "
-            "VALUES ?link { cipd:claimsElement cipd:weaves cipd:targetsQualityDimension cipd:addresses } "
+            "VALUES ?link { cipd:claimsElement cipd:evidencesStrand cipd:targetsQualityDimension cipd:addresses } "
             "?p ?link ?e } ORDER BY ?e",
             {"p": node},
         )

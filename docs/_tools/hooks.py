@@ -4,7 +4,8 @@
 * ``reference/api.md`` from the app's OpenAPI document (every operation and schema);
 * ``reference/record-formats.md`` from ``schemas/*.schema.json``;
 * ``reference/configuration.md`` from ``Settings.describe()``;
-* ``reference/rules.md`` from the headers of ``rules/*.rq``;
+* ``reference/rules.md`` ("How the graph reasons") from the headers of ``rules/*.rq`` and the
+  ontology's link kinds, strengths and profession families;
 * ``reference/queries.md`` from the named queries of ``queries/*.rq``.
 
 The ontology's HTML documentation (``cipd docs``: pyLODE) goes under ``ontology/`` in the
@@ -24,6 +25,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from rdflib import URIRef
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED_NOTE = (
@@ -357,25 +360,200 @@ def _header(path: Path, key: str) -> str:
     return ""
 
 
-def rules_reference() -> str:
-    """The derivation rules in the order they run, from the headers of rules/*.rq."""
-    import cipd_graph
+def _sources() -> dict[str, tuple[str, str]]:
+    """Each source a rule may cite (``paper:...``, ``src:...``): its label and citation, from
+    ``ontology/modules/sources.ttl``."""
+    from rdflib import DCTERMS, RDFS
 
+    from cipd_graph import load_ontology
+
+    graph = load_ontology()
+    paper = "https://w3id.org/cipd/paper"
+    found: dict[str, tuple[str, str]] = {}
+    for subject, label in graph.subject_objects(RDFS.label):
+        iri = str(subject)
+        if iri.startswith(paper + "#"):
+            curie = "paper:" + iri.split("#", 1)[1]
+        elif iri.startswith("https://w3id.org/cipd/sources#"):
+            curie = "src:" + iri.split("#", 1)[1]
+        else:
+            continue
+        citation = graph.value(subject, DCTERMS.bibliographicCitation)
+        if citation is None and curie.startswith("paper:"):
+            citation = graph.value(URIRef(paper), DCTERMS.bibliographicCitation)
+        found[curie] = (str(label), str(citation or ""))
+    return found
+
+
+def _scheme(scheme: str) -> list[dict[str, str]]:
+    """The concepts of a scheme of the ontology: notation, label, definition and the social
+    learning dimension a link kind shows, in the scheme's order."""
+    from rdflib import RDFS, SKOS
+
+    from cipd_graph import load_ontology
+
+    graph = load_ontology()
+    cipd = "https://w3id.org/cipd#"
+    rows = []
+    for concept in graph.objects(URIRef(cipd + scheme), SKOS.hasTopConcept):
+        shows = graph.value(concept, URIRef(cipd + "showsDimension"))
+        weight = graph.value(concept, URIRef(cipd + "strengthWeight"))
+        rows.append(
+            {
+                "notation": str(graph.value(concept, SKOS.notation) or ""),
+                "label": str(graph.value(concept, RDFS.label) or ""),
+                "definition": str(graph.value(concept, SKOS.definition) or ""),
+                "dimension": str(graph.value(shows, RDFS.label) or "") if shows else "",
+                "weight": str(weight or ""),
+            }
+        )
+    return sorted(rows, key=lambda r: (-int(r["weight"] or 0), r["notation"]))
+
+
+def _families() -> list[list[str]]:
+    from rdflib import RDF, RDFS, SKOS
+
+    from cipd_graph import load_ontology
+
+    graph = load_ontology()
+    cipd = "https://w3id.org/cipd#"
+    rows = []
+    for family in graph.subjects(RDF.type, URIRef(cipd + "ProfessionFamily")):
+        members = sorted(
+            str(graph.value(p, RDFS.label))
+            for p in graph.subjects(URIRef(cipd + "inProfessionFamily"), family)
+        )
+        counts = graph.value(family, URIRef(cipd + "countsForCaipe"))
+        rows.append(
+            [
+                str(graph.value(family, SKOS.prefLabel) or graph.value(family, RDFS.label)),
+                "yes" if counts is not None and counts.toPython() else "no",
+                ", ".join(members),
+            ]
+        )
+    return sorted(rows)
+
+
+def rules_reference() -> str:
+    """How the graph reasons: every derivation rule with the claim it encodes, its source, what
+    it needs in the records and how a recorder can contradict it, from the headers of
+    rules/*.rq, and the vocabulary the rules count by, from the ontology."""
+    import cipd_graph
+    from cipd_graph.derive import rule_levels
+
+    sources = _sources()
+    loaded = cipd_graph.rules()
+    level = {r.name: i for i, rules in enumerate(rule_levels(loaded)) for r in rules}
     out = [
-        "# Derivation rules\n",
-        GENERATED_NOTE.format(source="the headers of `rules/*.rq`"),
-        "Each rule is a SPARQL CONSTRUCT query. Every load and drop recomputes the derived "
-        "facts into the graph `<CIPD_BASE_IRI>graph/inferred`, applying the rules in file-name "
-        "order (a later rule may read what an earlier one derived).\n",
+        "# How the graph reasons\n",
+        GENERATED_NOTE.format(
+            source="the headers of `rules/*.rq` and the ontology (`ontology/modules/*.ttl`)"
+        ),
+        "Some facts in the graph are not in any record: the rules derive them from what the "
+        "records say. Every derived fact sits in a graph named after the rule that derived "
+        "it (`<CIPD_BASE_IRI>graph/inferred/<rule>`), so a query can always tell a recorded "
+        "fact from a derived one. Each load, drop or edit re-derives what it touches; "
+        "`cipd derive --all` recomputes everything.\n",
+        "## What every rule keeps to\n",
+        "- **A declared fact is never overridden.** A rule never derives what a record "
+        "contradicts: an activity recorded with `interprofessional: false` "
+        "(`cipd:declaredInterprofessional false`) is never an interprofessional learning "
+        "activity, whatever its participants. A declaration of `true` is kept as the "
+        "recorder's statement but does not make the activity one by itself: the class is the "
+        "CAIPE test's answer, and validation warns where the declaration and the test "
+        "disagree.\n"
+        "- **Professions are counted as families.** The CAIPE test and the interprofessional "
+        "team test count profession families (below), and only families that count for CAIPE: "
+        "a nurse, a specialist nurse and a nursing associate are one profession, and support "
+        "workers take part without counting towards two.\n"
+        "- **Evidence is a record, links are records naming records.** A strand is evidenced "
+        "by a record of its own kind; two strands are woven where one record of the project "
+        "names another and the kind of that link shows social learning; practice is linked "
+        "to learning where one record names the other. Paths through shared model concepts "
+        "(two records that target the same quality dimension, map to the same element or "
+        "evidence the same strand) never count.\n",
+        "## The weaving levels\n",
+        _table(
+            ["level", "class", "what is measured"],
+            [
+                [
+                    "strands evidenced",
+                    "`cipd:evidencesStrand`",
+                    "each strand for which the project's records give evidence (rule strands)",
+                ],
+                [
+                    "all strands evidenced",
+                    "`cipd:AllStrandsEvidencedProject`",
+                    "the four strands side by side, linked or not (the deprecated "
+                    "`cipd:FullyWovenProject` is the same class)",
+                ],
+                [
+                    "interwoven",
+                    "`cipd:InterwovenProject`",
+                    "all four strands, joined into one whole by strand links, each carrying "
+                    "evidence of social learning",
+                ],
+            ],
+        ),
+        "## Kinds of link and their strengths\n",
+        "A strand link (`cipd:StrandLink`) is made by the kinds that show a dimension of "
+        "social learning; every kind makes a practice-to-learning link "
+        "(`cipd:PracticeLearningLink`) where it runs from a project or cycle to a learning "
+        "activity, module or reflection.\n",
+        _table(
+            ["kind", "label", "what the records say", "social learning it shows"],
+            [
+                [_code(r["notation"]), r["label"], r["definition"], r["dimension"] or "-"]
+                for r in _scheme("EvidenceLinkKindScheme")
+            ],
+        ),
+        _table(
+            ["strength", "weight", "meaning"],
+            [
+                [_code(r["notation"]), r["weight"], r["definition"]]
+                for r in _scheme("LinkStrengthScheme")
+            ],
+        ),
+        "## Profession families\n",
+        _table(["family", "counts for CAIPE", "professions"], _families()),
+        "## The rules\n",
+        "In the order they run; a rule comes after every rule whose facts it reads (rules of "
+        "one level run at the same time).\n",
+        _table(
+            ["rule", "level", "derives"],
+            [[f"[{r.name}](#{r.name})", level[r.name], r.summary] for r in loaded],
+        ),
     ]
-    for rule in cipd_graph.rules():
-        out.append(f"## {rule.name}\n")
-        out.append(f"**Derives:** {rule.summary}\n")
-        out.append(f"**Part of the model:** {rule.model}\n")
-        source = _header(rule.path, "source")
-        if source:
-            out.append(f"**Source:** {source}\n")
-        out.append("```sparql\nCONSTRUCT " + rule.template.strip() + "\n```\n")
+    cited_anywhere: list[str] = []
+    for rule in loaded:
+        tokens = [t.strip() for t in rule.source.split(",") if t.strip()]
+        cited_anywhere += [t for t in tokens if t not in cited_anywhere]
+        cited = "; ".join(
+            f"[{sources.get(t, (t, ''))[0]}](#{_anchor('source', t)})" for t in tokens
+        )
+        out.append(f"### {rule.name} {{#{rule.name}}}\n")
+        out.append(f"{rule.summary}\n")
+        out.append(f"**Claim.** {rule.claim}\n")
+        out.append(f"**Source.** {cited}\n")
+        out.append(f"**Needs in the records.** {rule.needs}\n")
+        out.append(f"**Contradicted by.** {rule.contradicted_by}\n")
+        out.append(f"**Derives.** {rule.derives}\n")
+        out.append("```sparql\nCONSTRUCT { " + rule.template.strip() + " }\n```\n")
+    out.append("## Sources cited\n")
+    out.append(
+        "The paper's sections and the primary sources the rules cite, as "
+        "`ontology/modules/sources.ttl` records them.\n"
+    )
+    papers = [t for t in sorted(cited_anywhere) if t.startswith("paper:")]
+    if papers:
+        out.append(f"- **The paper.** {sources[papers[0]][1]} Its parts cited:")
+        for token in papers:
+            label = sources.get(token, (token, ""))[0]
+            out.append(f'    - <a id="{_anchor("source", token)}"></a>{label} (`{token}`)')
+    for token in sorted(t for t in cited_anywhere if not t.startswith("paper:")):
+        label, citation = sources.get(token, (token, ""))
+        out.append(f'- <a id="{_anchor("source", token)}"></a>**{label}** (`{token}`). {citation}')
+    out.append("")
     return "\n".join(out)
 
 

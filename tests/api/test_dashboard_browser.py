@@ -67,6 +67,12 @@ def open_scope(page, server, scope: str, width: int = 1400) -> None:
     )
 
 
+def store_model():
+    from cipd_graph import load_model
+
+    return load_model()
+
+
 def api(server, path: str):
     return httpx.get(server.url + path, timeout=60).json()
 
@@ -210,13 +216,16 @@ def test_one_project_reads_well(server, page, width):
     listed = page.locator("#element-list li")
     assert listed.count() == len(matrix["elements"]) - len(matrix["gaps"]) == 6
     assert listed.first.locator(".chip").inner_text() in ("S", "M", "W")
-    # ... and its gaps folded into groups, not a paragraph: opening one shows its items
+    # ... and its gaps (all the other elements) folded into groups, not a paragraph: opening
+    # one shows its items
     groups = page.locator("details.gap-group")
     assert groups.count() >= 10
     assert page.locator("details.gap-group[open]").count() == 0
     assert not page.locator("details.gap-group li").first.is_visible()
-    gaps, elements = len(matrix["gaps"]), len(matrix["elements"])
-    assert f"{gaps} of {elements}" in page.inner_text("#gaps-summary")
+    gaps = f"{len(matrix['gaps'])} of {len(matrix['elements'])}"
+    assert len(matrix["elements"]) == len(store_model()) and gaps in page.inner_text(
+        "#gaps-summary"
+    )
     section = page.locator("#heatmap-section").bounding_box()
     assert section["height"] < 900, section
     groups.first.locator("summary").click()
@@ -262,3 +271,34 @@ def test_community_and_broker_labels_do_not_overlap(server, page):
         for b in boxes[i + 1 :]:
             apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
             assert apart, f"{a[0]} overlaps {b[0]}: {a[1:]} {b[1:]}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_practice_to_learning_links_say_why(server, page, width):
+    """The links section lists the scope's practice-to-learning links, strongest first, each
+    with the records it joins, its kind, strength, the record it passes through and why."""
+    open_scope(page, server, "project:ward7-falls", width)
+    served = api(server, "/projects/ward7-falls/learning-links")
+    rows = page.locator("#links-table tbody tr")
+    assert rows.count() == len(served["links"]) == 7
+    assert (
+        "7 links from practice to learning (6 strong, 1 weak)"
+        in page.locator("#links-summary").inner_text()
+    )
+    texts = rows.all_inner_texts()
+    assert "strong" in texts[0] and "weak" in texts[-1]
+    weak = texts[-1]
+    assert "Project activity delivered in a module" in weak
+    assert "Coaching on run charts with the improvement academy" in weak  # through it
+    assert "Improvement Science in Practice" in weak and "module" in weak
+    assert "never through a model concept" in weak  # the why
+    assert overflowing(page, "#links-table td.why") == []
+    page.click("#links-definition > summary")
+    assert "shared model concepts" in page.locator("#links-definition-text").inner_text()
+
+    # af-anticoagulation: its own records link it to its activities and reflections only; the
+    # report used to show it linked to modules through a shared quality dimension
+    open_scope(page, server, "project:af-anticoagulation", width)
+    kinds = page.locator("#links-table .record-kind").all_inner_texts()
+    assert kinds and "module" not in kinds
+    assert set(kinds) == {"project", "cycle", "activity", "reflection"}

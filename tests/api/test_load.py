@@ -26,7 +26,7 @@ SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o . ?s a ?c }"
 TARGETS = [
     ("GET", "/sparql", {"query": SLOW_QUERY}),
     ("GET", "/sparql", {"query": "ASK { ?s a <https://w3id.org/cipd#Strand> }"}),
-    ("GET", "/queries/cq02-fully-woven-projects", {}),
+    ("GET", "/queries/cq02-weaving-levels", {}),
     ("GET", "/projects", {}),
     ("GET", "/stats", {}),
     ("GET", "/modules/ncu-qi-practice", {}),

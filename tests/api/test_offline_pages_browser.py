@@ -123,11 +123,16 @@ def test_the_query_page_runs_an_example_and_shows_rows(server, fresh: Browser):
     page.select_option("#examples", "cq01-project-strands")
     assert page.input_value("#examples") == "cq01-project-strands"
     assert page.locator("#example-summary").inner_text().startswith("Which of the four strands")
-    assert "cipd:weaves" in editor_text(page)
+    assert "cipd:evidencesStrand" in editor_text(page)
     assert "VALUES ?project" in editor_text(page)  # how to bind the open parameter
     page.click("#run")
     wait(page, "done")
-    assert page.locator("#results thead th").all_inner_texts() == ["?strand", "?label", "?woven"]
+    assert page.locator("#results thead th").all_inner_texts() == [
+        "?strand",
+        "?label",
+        "?evidenced",
+        "?linkedWith",
+    ]
     rows = page.locator("#results tbody tr")
     assert rows.count() == 4
     assert "cipd:" in rows.first.inner_text()  # IRIs shown with the ontology's prefixes
@@ -140,7 +145,7 @@ def test_a_bad_query_shows_its_error_in_place(server, fresh: Browser):
     page = fresh.page
     page.goto(server.url + "/sparql")
     wait(page, "ready")
-    page.select_option("#examples", "cq02-fully-woven-projects")
+    page.select_option("#examples", "cq02-weaving-levels")
     page.click(".CodeMirror")
     page.keyboard.press("Control+A")
     page.keyboard.press("Delete")

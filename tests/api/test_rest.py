@@ -62,9 +62,9 @@ def test_query_route_with_parameter(server: Server) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["query"] == "cq01-project-strands"
-    assert body["variables"] == ["strand", "label", "woven"]
-    woven = {row["strand"].rsplit("#", 1)[-1]: row["woven"] for row in body["rows"]}
-    assert woven == {
+    assert body["variables"] == ["strand", "label", "evidenced", "linkedWith"]
+    evidenced = {row["strand"].rsplit("#", 1)[-1]: row["evidenced"] for row in body["rows"]}
+    assert evidenced == {
         "InterprofessionalWorking": "false",
         "InterprofessionalLearning": "false",
         "WorkBasedLearning": "true",
@@ -117,7 +117,7 @@ def test_missing_required_parameter_is_422(server: Server) -> None:
 
 def test_unknown_parameter_and_unknown_query(server: Server) -> None:
     with server.client() as c:
-        extra = c.get("/queries/cq02-fully-woven-projects", params={"project": "x"})
+        extra = c.get("/queries/cq02-weaving-levels", params={"project": "x"})
         unknown = c.get("/queries/cq99-nothing")
     assert extra.status_code == 400 and "no parameter" in extra.json()["detail"]
     assert unknown.status_code == 404 and "cq99-nothing" in unknown.json()["detail"]

@@ -15,8 +15,8 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from .conftest import start_server
 
 STRANDS = "SELECT ?s WHERE { ?s a <https://w3id.org/cipd#Strand> }"
-WEAVES = "PREFIX cipd: <https://w3id.org/cipd#> SELECT ?p ?s WHERE { ?p cipd:weaves ?s }"
-CONSTRUCT = "PREFIX cipd: <https://w3id.org/cipd#> CONSTRUCT { ?p cipd:weaves ?s } WHERE { ?p cipd:weaves ?s }"
+WEAVES = "PREFIX cipd: <https://w3id.org/cipd#> SELECT ?p ?s WHERE { ?p cipd:evidencesStrand ?s }"
+CONSTRUCT = "PREFIX cipd: <https://w3id.org/cipd#> CONSTRUCT { ?p cipd:evidencesStrand ?s } WHERE { ?p cipd:evidencesStrand ?s }"
 RESULTS = "application/sparql-results+json"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 

@@ -1,4 +1,5 @@
-"""Analytics: tapestry coverage, the module matrix, collaboration, paths, figures, a dashboard.
+"""Analytics: tapestry coverage, the module matrix, collaboration, practice-to-learning links,
+paths, figures, a dashboard.
 
 A thin layer over :mod:`cipd_graph.analytics`. A scope is ``all``, ``kind:id`` (``project``,
 ``team``, ``organisation`` or ``programme``), an IRI or a bare id; an unknown one is a 404,
@@ -78,6 +79,12 @@ def read_timeline(store: StoreDep, scope: ScopeParam) -> analytics.Timeline:
     return _answer(lambda: analytics.timeline(store, chosen))
 
 
+@router.get("/learning-links", response_model=analytics.LearningLinks)
+def read_learning_links(store: StoreDep, scope: ScopeParam = "all") -> analytics.LearningLinks:
+    """The practice-to-learning links of a scope (all: the whole store), strongest first, each with its kind, strength, records and why (CQ5)."""
+    return analytics.learning_links(store, _scope(store, scope))
+
+
 @router.get("/paths", response_model=analytics.PathExplanation)
 def read_paths(
     store: StoreDep,
@@ -89,7 +96,7 @@ def read_paths(
     ],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> analytics.PathExplanation:
-    """Why a practice record and a piece of learning are linked: shortest paths, hop by hop (CQ5)."""
+    """Shortest paths between a practice record and a piece of learning or a model element, hop by hop, model concepts included (for exploring; the evidenced links are at /analytics/learning-links)."""
     return _answer(lambda: analytics.explain_paths(store, source, target, limit))
 
 

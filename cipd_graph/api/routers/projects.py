@@ -1,10 +1,11 @@
-"""Improvement projects: a list, and one project with what it weaves and evidences."""
+"""Improvement projects: a list, one project with what it evidences, and its practice-to-learning links."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from cipd_graph import analytics
 from cipd_graph.api.deps import StoreDep
 from cipd_graph.api.routers._common import (
     ElementRef,
@@ -17,6 +18,8 @@ from cipd_graph.api.routers._common import (
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+CIPD = "https://w3id.org/cipd#"
 
 _LIST = """
 SELECT ?project ?id ?title ?start ?end ?org ?orgId ?orgLabel WHERE {
@@ -42,11 +45,13 @@ class ProjectSummary(BaseModel):
 
 
 class ProjectPublic(ProjectSummary):
-    """A project with its aim and what it weaves, evidences and holds."""
+    """A project with its aim, the strands and dimensions its records evidence, its weaving level and what it holds."""
 
     aim: str | None
     strands: list[ElementRef]
     dimensions: list[ElementRef]
+    #: 'interwoven', 'all strands evidenced' or 'some strands evidenced'
+    weaving_level: str
     cycles: int
     team_members: int
 
@@ -77,7 +82,7 @@ def list_projects(store: StoreDep) -> list[ProjectSummary]:
 
 @router.get("/{project_id}", response_model=ProjectPublic)
 def read_project(store: StoreDep, project_id: ProjectId) -> ProjectPublic:
-    """Describe one project: aim, dates, strands woven, dimensions evidenced and counts."""
+    """Describe one project: aim, dates, strands and dimensions evidenced, weaving level and counts."""
     iri = store.base + "project/" + project_id
     found = _summaries(store, project=iri)
     if not found:
@@ -88,12 +93,26 @@ def read_project(store: StoreDep, project_id: ProjectId) -> ProjectPublic:
         project=iri,
     )
     strands = select(
-        store, "SELECT DISTINCT ?e WHERE { #+ bind ?project cipd:weaves ?e }", project=iri
+        store, "SELECT DISTINCT ?e WHERE { #+ bind ?project cipd:evidencesStrand ?e }", project=iri
     )
     dims = select(
         store,
         "SELECT DISTINCT ?e WHERE { #+ bind ?project cipd:evidencesDimension ?e }",
         project=iri,
+    )
+    levels = select(
+        store,
+        "SELECT ?level WHERE { #+ bind ?project a ?level . "
+        "VALUES ?level { cipd:InterwovenProject cipd:AllStrandsEvidencedProject } }",
+        project=iri,
+    )
+    found_levels = {r["level"] for r in levels}
+    level = (
+        "interwoven"
+        if CIPD + "InterwovenProject" in found_levels
+        else "all strands evidenced"
+        if CIPD + "AllStrandsEvidencedProject" in found_levels
+        else "some strands evidenced"
     )
     counts = select(
         store,
@@ -115,6 +134,18 @@ def read_project(store: StoreDep, project_id: ProjectId) -> ProjectPublic:
         aim=aims[0]["aim"] if aims else None,
         strands=refs(strands),
         dimensions=refs(dims),
+        weaving_level=level,
         cycles=int(counts["cycles"] or 0),
         team_members=int(counts["members"] or 0),
     )
+
+
+@router.get("/{project_id}/learning-links", response_model=analytics.LearningLinks)
+def read_project_learning_links(store: StoreDep, project_id: ProjectId) -> analytics.LearningLinks:
+    """The practice-to-learning links of one project and its PDSA cycles, strongest first, each with its kind, strength, records and why (CQ5)."""
+    iri = store.base + "project/" + project_id
+    found = _summaries(store, project=iri)
+    if not found:
+        raise not_found("project", project_id, "GET /projects lists them")
+    scope = analytics.Scope("project", iri, project_id, found[0].title)
+    return analytics.learning_links(store, scope)
