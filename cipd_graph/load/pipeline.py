@@ -49,7 +49,8 @@ from cipd_graph.load.gc import fewer_collections
 from cipd_graph.load.result import LoadResult
 from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser
 from cipd_graph.records import LOAD_ORDER, RecordFile, expand_paths, parse_file
-from cipd_graph.store import FORMAT, Change, ChangeSet, Store
+from cipd_graph.store import FORMAT, Change, ChangeSet, Store, StoreState
+from cipd_graph.store.meta import add_totals, new_version, state_triples, totals_update
 from cipd_graph.validation import ValidationReport, validate_graph
 
 Progress = Callable[[str], None]
@@ -106,7 +107,13 @@ class Pipeline:
         self._model: Model | None = None
         #: The last load's mapper, to name people in reports by the ids it saw.
         self.mapper: Mapper | None = None
+        #: Called after every write through this pipeline (the API refreshes its answers).
+        self.listeners: list[Callable[[], None]] = []
         self._lock = threading.RLock()
+
+    def _written(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     # -- what mapping needs -------------------------------------------------------------
     @property
@@ -292,13 +299,47 @@ class Pipeline:
                 raise NeedsFullDerivation("the union does not hold the ontology yet")
             counts = _maintainer(self.base).maintain(change)
         except NeedsFullDerivation:
+            self._stamp(change, keep_totals=False)
             self._write_full(change, legacy=legacy)
             if result is not None:
                 result.derived = {"*": -1}
+            self._written()
             return
+        self._stamp(change, keep_totals=True)
         self.store.apply(change.changeset())
         if result is not None:
             result.derived = counts
+        self._written()
+
+    def _stamp(self, change: Change, *, keep_totals: bool) -> None:
+        """Give the store a new version in ``change``, with the totals it keeps moved by
+        what the change does (``keep_totals`` False: a write that rebuilds the union and
+        the derived facts, whose totals are counted again when next asked for)."""
+        state = self.store.state()
+        totals = add_totals(state.totals, change.totals_delta()) if keep_totals else None
+        layout = self.store.layout
+        change.replace(layout.meta, state_triples(layout, StoreState(new_version(), totals)))
+
+    def stamp_operations(self) -> list[str]:
+        """Update operations that give the store a new version, without totals (a write
+        that rebuilds everything: ``cipd derive --all``)."""
+        layout = self.store.layout
+        lines = "\n".join(
+            f"{t.subject} {t.predicate} {t.object} ."
+            for t in state_triples(layout, StoreState(new_version()))
+        )
+        return [
+            f"DROP SILENT GRAPH <{layout.meta}>",
+            f"INSERT DATA {{ GRAPH <{layout.meta}> {{ {lines} }} }}",
+        ]
+
+    def keep_totals(self, state: StoreState) -> None:
+        """Keep ``state``'s totals (counted by a reader) in the store, unless a write has
+        given it another version since they were counted."""
+        if self.store.read_only or state.totals is None or not state.version:
+            return
+        with self._lock:
+            self.store.update([totals_update(self.store.layout, state)])
 
     def _write_full(self, change: Change, *, legacy: bool) -> None:
         changes = ChangeSet(replace=dict(change.replaced))
@@ -372,7 +413,7 @@ class Pipeline:
 
                 problems: list[RecordProblem] = []
                 files = expand_paths(paths, problems)
-                return load_staged(
+                result = load_staged(
                     self,
                     files,
                     problems,
@@ -380,6 +421,9 @@ class Pipeline:
                     progress=progress,
                     chunk=chunk or self.settings.bulk_chunk,
                 )
+                if result.written:
+                    self._written()
+                return result
             mapped, problems = self.parse_and_map(paths)
             return self.load_mapped(mapped, problems, user=user, progress=progress)
 
@@ -443,14 +487,17 @@ class Pipeline:
                 from cipd_graph.load.staged import derive_all_staged
 
                 derive_all_staged(self, say)
+                self._written()
                 return
             graphs = self.store.named_graphs()
             union = self.store.layout.union if self.store.is_remote else None
             operations = full_operations(self.store.layout, graphs, union=union)
             if self.base + "graph/inferred" in graphs:
                 operations.insert(0, f"DROP SILENT GRAPH <{self.base}graph/inferred>")
+            operations += self.stamp_operations()
             derived = [g for g in graphs if self.store.layout.is_derived(g)]
             self.store.update(operations, graphs=[*derived, self.store.layout.union])
+            self._written()
             say("derived the facts")
 
     def upgrade(self, progress: Progress | None = None) -> bool:

@@ -121,7 +121,8 @@ class Backend(Protocol):
         """Every triple of one named graph."""
 
     def count(self) -> int:
-        """How many quads the named graphs hold (the union not counted)."""
+        """How many quads the named graphs hold (the union and the store's meta graph not
+        counted)."""
 
     def union_size(self) -> int:
         """How many triples the union holds."""
@@ -317,7 +318,8 @@ class EmbeddedBackend:
         ]
 
     def count(self) -> int:
-        return len(self.store) - self.union_size()
+        meta = self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.layout.meta))
+        return len(self.store) - self.union_size() - sum(1 for _ in meta)
 
     def union_size(self) -> int:
         answer = self.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
@@ -615,7 +617,8 @@ class RemoteBackend:
         rows = self._select(
             "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
             f'FILTER((STRSTARTS(STR(?g), "{self.layout.graphs}") '
-            f'&& !STRSTARTS(STR(?g), "{self.layout.journal_prefix}") && ?g != <{self.layout.union}>) '
+            f'&& !STRSTARTS(STR(?g), "{self.layout.journal_prefix}") && ?g != <{self.layout.union}> '
+            f"&& ?g != <{self.layout.meta}>) "
             f"|| ?g = <{self.layout.ontology}>) }}"
         )
         return int(rows[0]["n"].value)
