@@ -215,8 +215,9 @@ class Pipeline:
     ) -> LoadResult:
         """Validate already-mapped batches (from any reader) against the store; write nothing."""
         problems = [*problems, *(p for m in mapped for p in m.problems)]
-        existing = set(self.store.record_graphs())
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
+        # look-ups, not a listing of every graph (3.4 s at 31,400 projects)
+        existing = {g for g in graphs.values() if self.store.has_graph(g)}
         result = LoadResult(problems=problems, warnings=[w for m in mapped for w in m.warnings])
         result.batches = summaries(mapped, graphs, existing)
         if problems:
@@ -447,7 +448,7 @@ class Pipeline:
             source if source.startswith(layout.source_prefix) else self.batch_graph(Path(source))
         )
         with self._lock:
-            if graph not in self.store.record_graphs():
+            if not layout.is_record(graph) or not self.store.has_graph(graph):
                 raise StoreError(
                     f"nothing is loaded from {source!r}; `cipd stats` lists the loaded sources"
                 )

@@ -127,6 +127,15 @@ class Backend(Protocol):
     def union_size(self) -> int:
         """How many triples the union holds."""
 
+    def has_graph(self, graph: str) -> bool:
+        """Whether the store holds the named ``graph`` (a look-up, not a listing)."""
+
+    def union_is_empty(self) -> bool:
+        """Whether the union holds no triple (a look-up, not a count)."""
+
+    def has_named_graphs(self) -> bool:
+        """Whether the store holds any named graph."""
+
     def edges(
         self, nodes: Collection[ox.NamedNode], predicate: ox.NamedNode | None, *, inverse: bool
     ) -> list[ox.Triple]:
@@ -287,8 +296,11 @@ class EmbeddedBackend:
             self.store.update(text)
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"the store refused the update, nothing was written: {exc}") from exc
-        if self.location is not None:
-            self.store.flush()
+        # No flush here: the write-ahead log already keeps a committed write for the next
+        # process (a reader opening the store read-only replays it), and a flush after each
+        # write left a new file each time, so that every few writes one waited for RocksDB to
+        # merge them into the level below: 7 s of one module-mapping edit in ten at 10M
+        # triples, against 0.01-0.1 s for the others. ``close`` flushes.
 
     def apply(
         self, changes: ChangeSet, after: Sequence[str] = (), *, graphs: Collection[str] = ()
@@ -325,6 +337,16 @@ class EmbeddedBackend:
         answer = self.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         assert isinstance(answer, ox.QuerySolutions)
         return int(next(iter(answer))[0].value)
+
+    def has_graph(self, graph: str) -> bool:
+        return self.store.contains_named_graph(ox.NamedNode(graph))
+
+    def union_is_empty(self) -> bool:
+        pattern = self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        return next(iter(pattern), None) is None
+
+    def has_named_graphs(self) -> bool:
+        return next(iter(self.store.named_graphs()), None) is not None
 
     def edges(
         self, nodes: Collection[ox.NamedNode], predicate: ox.NamedNode | None, *, inverse: bool
@@ -625,6 +647,15 @@ class RemoteBackend:
 
     def union_size(self) -> int:
         return self._graph_count(self.layout.union)
+
+    def has_graph(self, graph: str) -> bool:
+        return bool(self.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", plain=True))
+
+    def union_is_empty(self) -> bool:
+        return not self.has_graph(self.layout.union)
+
+    def has_named_graphs(self) -> bool:
+        return bool(self.named_graphs())
 
     # -- look-ups ---------------------------------------------------------------------
     def _rows(self, text: str) -> Iterator[tuple[Any, ...]]:

@@ -211,15 +211,21 @@ class Store:
 
     def format(self) -> int:
         """The layout version of the store's data: :data:`FORMAT`, 0 when empty, 1 for a
-        store made before the union and the per-rule derived graphs."""
-        graphs = self.backend.named_graphs()
-        if not graphs:
+        store made before the union and the per-rule derived graphs.
+
+        Look-ups only: every write asks, and listing the graphs or counting the union of a
+        store of 31,400 projects took 3.4 s and 12.2 s of a 16 s one-project upload."""
+        if not self.backend.has_named_graphs():
             return 0
-        if self.layout.base + "graph/inferred" in graphs:
+        if self.backend.has_graph(self.layout.base + "graph/inferred"):
             return 1
-        if any(self.layout.is_record(g) for g in graphs) and not self.backend.union_size():
+        if self.backend.union_is_empty() and self.record_graphs():
             return 1
         return FORMAT
+
+    def has_graph(self, graph: str) -> bool:
+        """Whether the store holds the named ``graph``."""
+        return self.backend.has_graph(graph)
 
     def sources(self) -> list[SourceInfo]:
         """Every loaded batch with its provenance."""
