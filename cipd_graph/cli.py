@@ -24,6 +24,7 @@ from cipd_graph._errors import CipdError, StoreInUseError, is_disk_full
 from cipd_graph._generate import generate
 from cipd_graph._model import Model, load_model
 from cipd_graph._ontology import PREFIXES, curie, load_ontology, ontology_dir, write_merged
+from cipd_graph._pages import MAX_PAGE
 from cipd_graph._qc import run_quality_checks
 from cipd_graph._queries import QueryResult, named_queries, run_query
 from cipd_graph._reasoner import check_with_hermit
@@ -580,9 +581,10 @@ def _format_rows(result: QueryResult, fmt: str) -> str:
         data = ox.serialize(result.triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
         return (data or b"").decode("utf-8")
     if fmt == "json":
-        return json.dumps(
-            {"variables": result.variables, "rows": result.rows}, indent=2, ensure_ascii=False
-        )
+        answer: dict[str, object] = {"variables": result.variables, "rows": result.rows}
+        if result.next_cursor is not None or result.total is not None:
+            answer |= {"next_cursor": result.next_cursor, "total": result.total}
+        return json.dumps(answer, indent=2, ensure_ascii=False)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=result.variables, lineterminator="\n")
@@ -601,7 +603,7 @@ def _format_rows(result: QueryResult, fmt: str) -> str:
 
 
 @app.command("query")
-def query_command(
+def query_command(  # noqa: PLR0917 - typer maps parameters to options
     name: Annotated[str | None, typer.Argument(help="A named query (see --list).")] = None,
     param: Annotated[
         list[str] | None,
@@ -609,8 +611,21 @@ def query_command(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
+    page_size: Annotated[
+        int | None,
+        typer.Option(
+            "--page-size",
+            help=f"Rows per page (1-{MAX_PAGE}); the next page's cursor is printed on stderr "
+            "(json: next_cursor).",
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        typer.Option("--cursor", help="Start after the page that gave this cursor."),
+    ] = None,
 ) -> None:
-    """Run a named query (one per competency question) with typed parameters."""
+    """Run a named query (one per competency question) with typed parameters, whole or a page
+    at a time."""
     if list_queries or name is None:
         for query in named_queries().values():
             params = " ".join(
@@ -626,10 +641,12 @@ def query_command(
     values = _options(param, "--param")
     try:
         with _open_store() as store:
-            result = run_query(store, name, values)
+            result = run_query(store, name, values, page_size=page_size, cursor=cursor)
     except CipdError as exc:
         raise _fail(exc) from exc
     typer.echo(_format_rows(result, fmt))
+    if result.next_cursor is not None and fmt != "json":
+        typer.echo(f"next page: --cursor {result.next_cursor}", err=True)
 
 
 @app.command("report")

@@ -25,7 +25,7 @@ from cipd_graph._model import Model
 from cipd_graph._ontology import CIPD, ONTOLOGY_IRI
 from cipd_graph.load import LoadResult, Pipeline, Progress
 from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser
-from cipd_graph.store import FORMAT, Backend, EmbeddedBackend, GraphLayout, Store
+from cipd_graph.store import FORMAT, Backend, EmbeddedBackend, GraphLayout, Store, StoreState
 from cipd_graph.validation import ValidationReport
 
 #: What :meth:`GraphStore.stats` counts: name -> the classes whose instances it counts.
@@ -181,10 +181,21 @@ class GraphStore(Store):
 
     # -- counts ------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
-        """Counts of what the store holds, each thing once."""
+        """Counts of what the store holds, each thing once.
+
+        The whole-store totals (triples, quads, derived triples) are those the store keeps
+        with its version (:mod:`cipd_graph.store.meta`); when it keeps none they are counted,
+        and kept for the next reader. The other counts read one class or property each.
+        """
+        state = self.state()
+        totals = state.totals
+        if totals is None:
+            totals = self.count_totals()
+            if state.version:
+                self.pipeline.keep_totals(StoreState(state.version, totals))
         counts = {
-            "triples": self.union_size(),
-            "quads": self.quad_count(),
+            "triples": totals["triples"],
+            "quads": totals["quads"],
             "batches": len(self.record_graphs()),
         }
         for name, classes in COUNTED.items():
@@ -197,9 +208,20 @@ class GraphStore(Store):
             "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s <https://w3id.org/cipd#hasProfession> ?p }"
         )
         counts["professions"] = int(rows[0]["n"].value)
-        rows = self.select(
-            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-            f'FILTER(STRSTARTS(STR(?g), "{self.layout.derived_prefix}")) }}'
-        )
-        counts["derived_triples"] = int(rows[0]["n"].value)
+        counts["derived_triples"] = totals["derived_triples"]
         return counts
+
+    def count_totals(self) -> dict[str, int]:
+        """The whole-store totals, counted (a scan of every quad)."""
+        derived = 0
+        for graph in self.named_graphs():
+            if self.layout.is_derived(graph):
+                rows = self.select(
+                    f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+                )
+                derived += int(rows[0]["n"].value)
+        return {
+            "triples": self.union_size(),
+            "quads": self.quad_count(),
+            "derived_triples": derived,
+        }

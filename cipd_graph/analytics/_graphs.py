@@ -354,7 +354,9 @@ def coverage(store: GraphStore, scope: Scope) -> Coverage:
     if projects:
         rows = select(
             store,
-            "SELECT ?p ?e WHERE { #+ bind VALUES ?rel { cipd:evidencesStrand cipd:evidencesDimension } ?p ?rel ?e }",
+            # a UNION, not `VALUES ?rel { ... } ?p ?rel ?e`: Oxigraph joined that by scanning
+            # every triple of the store (67 s at 1M triples against 0.9 s)
+            "SELECT ?p ?e WHERE { #+ bind { ?p cipd:evidencesStrand ?e } UNION { ?p cipd:evidencesDimension ?e } }",
             p=projects,
         )
         for row in rows:
@@ -409,7 +411,10 @@ def _grounding(
     organisations: set[str] = {scope.iri} if scope.kind == "organisation" and scope.iri else set()
     if projects:
         rows = select(
-            store, "SELECT ?o WHERE { #+ bind ?p cipd:hostedBy|cipd:hasPartner ?o }", p=projects
+            store,
+            # a UNION reads each property once (1.6 s against 0.65 s at 1M triples)
+            "SELECT ?o WHERE { #+ bind { ?p cipd:hostedBy ?o } UNION { ?p cipd:hasPartner ?o } }",
+            p=projects,
         )
         organisations |= {r["o"] for r in rows}
     if modules:

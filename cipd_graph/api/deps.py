@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cipd_graph._config import Settings
+from cipd_graph.api.cache import AnswerCache
 from cipd_graph.graph import GraphStore
 
 
@@ -22,6 +23,12 @@ def get_store(request: Request) -> GraphStore:
     """The app's store (opened once, at start-up)."""
     store: GraphStore = request.app.state.store
     return store
+
+
+def get_cache(request: Request) -> AnswerCache:
+    """The app's answers kept per store version (made at start-up)."""
+    cache: AnswerCache = request.app.state.cache
+    return cache
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -50,4 +57,5 @@ def require_writer(
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[GraphStore, Depends(get_store)]
+CacheDep = Annotated[AnswerCache, Depends(get_cache)]
 WriterDep = Annotated[None, Depends(require_writer)]

@@ -24,8 +24,9 @@ from fastapi.staticfiles import StaticFiles
 
 from cipd_graph._config import Settings
 from cipd_graph.api import problems
+from cipd_graph.api.cache import AnswerCache
 from cipd_graph.api.limits import ConcurrencyLimit
-from cipd_graph.api.routers import rest, sparql
+from cipd_graph.api.routers import analytics, rest, sparql, stats
 from cipd_graph.graph import GraphStore
 
 
@@ -37,9 +38,18 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store or GraphStore.open(settings)
+        app.state.cache = cache = AnswerCache(app.state.store)
+        stats.warm(cache, app.state.store)
+        analytics.warm(cache, app.state.store)
+        # After a write through this app the whole-store answers are computed again, in
+        # the background, so that the next dashboard finds them ready.
+        app.state.store.pipeline.listeners.append(cache.refresh)
+        cache.refresh()
         try:
             yield
         finally:
+            app.state.store.pipeline.listeners.remove(cache.refresh)
+            cache.close()
             if store is None:
                 app.state.store.close()
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,7 +50,8 @@ from cipd_graph.load.result import LoadResult, Progress
 from cipd_graph.load.staged import derive_all_staged, load_staged
 from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser, parse_and_map
 from cipd_graph.records import expand_paths
-from cipd_graph.store import FORMAT, Change, ChangeSet, Store
+from cipd_graph.store import FORMAT, Change, ChangeSet, Store, StoreState
+from cipd_graph.store.meta import add_totals, new_version, state_triples, totals_update
 from cipd_graph.validation import ValidationReport, validate_graph
 
 
@@ -116,7 +117,13 @@ class Pipeline:
         self._model: Model | None = None
         #: The last load's mapper, to name people in reports by the ids it saw.
         self.mapper: Mapper | None = None
+        #: Called after every write through this pipeline (the API refreshes its answers).
+        self.listeners: list[Callable[[], None]] = []
         self._lock = threading.RLock()
+
+    def _written(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     # -- what mapping needs -------------------------------------------------------------
     @property
@@ -224,8 +231,9 @@ class Pipeline:
     ) -> LoadResult:
         """Validate already-mapped batches (from any reader) against the store; write nothing."""
         problems = [*problems, *(p for m in mapped for p in m.problems)]
-        existing = set(self.store.record_graphs())
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
+        # look-ups, not a listing of every graph (3.4 s at 31,400 projects)
+        existing = {g for g in graphs.values() if self.store.has_graph(g)}
         result = LoadResult(problems=problems, warnings=[w for m in mapped for w in m.warnings])
         result.batches = summaries(mapped, graphs, existing)
         if problems:
@@ -308,13 +316,47 @@ class Pipeline:
                 raise NeedsFullDerivation("the union does not hold the ontology yet")
             counts = _maintainer(self.base).maintain(change)
         except NeedsFullDerivation:
+            self._stamp(change, keep_totals=False)
             self._write_full(change, legacy=legacy)
             if result is not None:
                 result.derived = {"*": -1}
+            self._written()
             return
+        self._stamp(change, keep_totals=True)
         self.store.apply(change.changeset())
         if result is not None:
             result.derived = counts
+        self._written()
+
+    def _stamp(self, change: Change, *, keep_totals: bool) -> None:
+        """Give the store a new version in ``change``, with the totals it keeps moved by
+        what the change does (``keep_totals`` False: a write that rebuilds the union and
+        the derived facts, whose totals are counted again when next asked for)."""
+        state = self.store.state()
+        totals = add_totals(state.totals, change.totals_delta()) if keep_totals else None
+        layout = self.store.layout
+        change.replace(layout.meta, state_triples(layout, StoreState(new_version(), totals)))
+
+    def stamp_operations(self) -> list[str]:
+        """Update operations that give the store a new version, without totals (a write
+        that rebuilds everything: ``cipd derive --all``)."""
+        layout = self.store.layout
+        lines = "\n".join(
+            f"{t.subject} {t.predicate} {t.object} ."
+            for t in state_triples(layout, StoreState(new_version()))
+        )
+        return [
+            f"DROP SILENT GRAPH <{layout.meta}>",
+            f"INSERT DATA {{ GRAPH <{layout.meta}> {{ {lines} }} }}",
+        ]
+
+    def keep_totals(self, state: StoreState) -> None:
+        """Keep ``state``'s totals (counted by a reader) in the store, unless a write has
+        given it another version since they were counted."""
+        if self.store.read_only or state.totals is None or not state.version:
+            return
+        with self._lock:
+            self.store.update([totals_update(self.store.layout, state)])
 
     def _write_full(self, change: Change, *, legacy: bool) -> None:
         changes = ChangeSet(replace=dict(change.replaced))
@@ -386,7 +428,7 @@ class Pipeline:
             if staged:
                 problems: list[RecordProblem] = []
                 files = expand_paths(paths, problems)
-                return load_staged(
+                result = load_staged(
                     self,
                     files,
                     problems,
@@ -394,6 +436,9 @@ class Pipeline:
                     progress=progress,
                     chunk=chunk or self.settings.bulk_chunk,
                 )
+                if result.written:
+                    self._written()
+                return result
             mapped, problems = self.parse_and_map(paths)
             return self.load_mapped(mapped, problems, user=user, progress=progress)
 
@@ -417,7 +462,7 @@ class Pipeline:
             source if source.startswith(layout.source_prefix) else self.batch_graph(Path(source))
         )
         with self._lock:
-            if graph not in self.store.record_graphs():
+            if not layout.is_record(graph) or not self.store.has_graph(graph):
                 raise StoreError(
                     f"nothing is loaded from {source!r}; `cipd stats` lists the loaded sources"
                 )
@@ -455,14 +500,17 @@ class Pipeline:
         with self._lock:
             if self.can_stage:
                 derive_all_staged(self, say)
+                self._written()
                 return
             graphs = self.store.named_graphs()
             union = self.store.layout.union if self.store.is_remote else None
             operations = full_operations(self.store.layout, graphs, union=union)
             if self.base + "graph/inferred" in graphs:
                 operations.insert(0, f"DROP SILENT GRAPH <{self.base}graph/inferred>")
+            operations += self.stamp_operations()
             derived = [g for g in graphs if self.store.layout.is_derived(g)]
             self.store.update(operations, graphs=[*derived, self.store.layout.union])
+            self._written()
             say("derived the facts")
 
     def upgrade(self, progress: Progress | None = None) -> bool:

@@ -41,7 +41,8 @@ from cipd_graph.load.context import ContextReader
 from cipd_graph.load.result import LoadResult, Progress
 from cipd_graph.load.workers import ChunkOutcome, WorkerSetup, merge_report, run_chunks
 from cipd_graph.mapping import MappedFile, Mapper, parse_and_map
-from cipd_graph.store import EmbeddedBackend, Store
+from cipd_graph.store import EmbeddedBackend, Store, StoreState
+from cipd_graph.store.meta import new_version, state_triples
 
 if TYPE_CHECKING:
     from cipd_graph.load.pipeline import Pipeline
@@ -209,6 +210,17 @@ def _derive_staged(
         if not rebuild_union:
             staging.store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in ontology)
     derive_in_bulk(staging.store, staging.layout, rebuild_union=rebuild_union, say=say)
+    _stamp(staging)
+
+
+def _stamp(staging: EmbeddedBackend) -> None:
+    """Give the staged store a new version, without totals: counting them would read every
+    quad again, and the first reader that asks counts them once (see ``store.meta``)."""
+    graph = ox.NamedNode(staging.layout.meta)
+    if staging.store.contains_named_graph(graph):
+        staging.store.remove_graph(graph)
+    triples = state_triples(staging.layout, StoreState(new_version()))
+    staging.store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
 
 
 def _subject_filter(store: Store, existing: Collection[str], files: int) -> SubjectFilter | None:

@@ -15,6 +15,7 @@ from cipd_graph.store.backends import (
 )
 from cipd_graph.store.change import Change
 from cipd_graph.store.layout import GraphLayout
+from cipd_graph.store.meta import StoreState
 from cipd_graph.store.store import FORMAT, MEMORY, SourceInfo, Store, StoreNotFoundError
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "SourceInfo",
     "Store",
     "StoreNotFoundError",
+    "StoreState",
 ]

@@ -121,10 +121,20 @@ class Backend(Protocol):
         """Every triple of one named graph."""
 
     def count(self) -> int:
-        """How many quads the named graphs hold (the union not counted)."""
+        """How many quads the named graphs hold (the union and the store's meta graph not
+        counted)."""
 
     def union_size(self) -> int:
         """How many triples the union holds."""
+
+    def has_graph(self, graph: str) -> bool:
+        """Whether the store holds the named ``graph`` (a look-up, not a listing)."""
+
+    def union_is_empty(self) -> bool:
+        """Whether the union holds no triple (a look-up, not a count)."""
+
+    def has_named_graphs(self) -> bool:
+        """Whether the store holds any named graph."""
 
     def edges(
         self, nodes: Collection[ox.NamedNode], predicate: ox.NamedNode | None, *, inverse: bool
@@ -286,8 +296,11 @@ class EmbeddedBackend:
             self.store.update(text)
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"the store refused the update, nothing was written: {exc}") from exc
-        if self.location is not None:
-            self.store.flush()
+        # No flush here: the write-ahead log already keeps a committed write for the next
+        # process (a reader opening the store read-only replays it), and a flush after each
+        # write left a new file each time, so that every few writes one waited for RocksDB to
+        # merge them into the level below: 7 s of one module-mapping edit in ten at 10M
+        # triples, against 0.01-0.1 s for the others. ``close`` flushes.
 
     def apply(
         self, changes: ChangeSet, after: Sequence[str] = (), *, graphs: Collection[str] = ()
@@ -317,12 +330,23 @@ class EmbeddedBackend:
         ]
 
     def count(self) -> int:
-        return len(self.store) - self.union_size()
+        meta = self.store.quads_for_pattern(None, None, None, ox.NamedNode(self.layout.meta))
+        return len(self.store) - self.union_size() - sum(1 for _ in meta)
 
     def union_size(self) -> int:
         answer = self.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         assert isinstance(answer, ox.QuerySolutions)
         return int(next(iter(answer))[0].value)
+
+    def has_graph(self, graph: str) -> bool:
+        return self.store.contains_named_graph(ox.NamedNode(graph))
+
+    def union_is_empty(self) -> bool:
+        pattern = self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        return next(iter(pattern), None) is None
+
+    def has_named_graphs(self) -> bool:
+        return next(iter(self.store.named_graphs()), None) is not None
 
     def edges(
         self, nodes: Collection[ox.NamedNode], predicate: ox.NamedNode | None, *, inverse: bool
@@ -615,13 +639,23 @@ class RemoteBackend:
         rows = self._select(
             "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
             f'FILTER((STRSTARTS(STR(?g), "{self.layout.graphs}") '
-            f'&& !STRSTARTS(STR(?g), "{self.layout.journal_prefix}") && ?g != <{self.layout.union}>) '
+            f'&& !STRSTARTS(STR(?g), "{self.layout.journal_prefix}") && ?g != <{self.layout.union}> '
+            f"&& ?g != <{self.layout.meta}>) "
             f"|| ?g = <{self.layout.ontology}>) }}"
         )
         return int(rows[0]["n"].value)
 
     def union_size(self) -> int:
         return self._graph_count(self.layout.union)
+
+    def has_graph(self, graph: str) -> bool:
+        return bool(self.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", plain=True))
+
+    def union_is_empty(self) -> bool:
+        return not self.has_graph(self.layout.union)
+
+    def has_named_graphs(self) -> bool:
+        return bool(self.named_graphs())
 
     # -- look-ups ---------------------------------------------------------------------
     def _rows(self, text: str) -> Iterator[tuple[Any, ...]]:

@@ -142,6 +142,23 @@ class Change:
         self._recheck(graph, self.removed[graph] | self.added[graph])
 
     # -- the result ----------------------------------------------------------------------
+    def totals_delta(self) -> dict[str, int]:
+        """How the change moves the totals the store keeps (:mod:`cipd_graph.store.meta`):
+        the union's triples, the named graphs' quads and the derived facts."""
+        quads = derived = 0
+        for graph in self.removed.keys() | self.added.keys():
+            if graph == self.layout.meta:
+                continue
+            moved = len(self.added.get(graph, ())) - len(self.removed.get(graph, ()))
+            quads += moved
+            if self.layout.is_derived(graph):
+                derived += moved
+        return {
+            "triples": len(self.union_added) - len(self.union_removed),
+            "quads": quads,
+            "derived_triples": derived,
+        }
+
     def changeset(self) -> ChangeSet:
         """Everything planned, as writes for the backend (one transaction)."""
         changes = ChangeSet(replace=dict(self.replaced))

@@ -13,7 +13,9 @@ Every graph of a store lives under ``<base>graph/`` (plus the ontology's own IRI
   embedded store it is Oxigraph's default graph; on a remote server, the named graph
   ``graph/union`` (a server's own default graph may be anything). Queries read it as their
   default graph, so ``COUNT`` counts each triple once, as a set of triples should;
-- ``graph/journal/...``: a remote store's undo journals (never read by queries).
+- ``graph/journal/...``: a remote store's undo journals (never read by queries);
+- ``graph/meta``: the store's version (a new one with every write) and the totals kept with
+  it (:mod:`cipd_graph.store.meta`); not in the union, not exported, not read by queries.
 
 >>> layout = GraphLayout("https://example.org/d/", "https://w3id.org/cipd")
 >>> layout.in_union("https://example.org/d/graph/source/abc")
@@ -68,6 +70,11 @@ class GraphLayout:
         """A remote store's undo journals."""
         return self.base + "graph/journal/"
 
+    @property
+    def meta(self) -> str:
+        """The graph of the store's version and the totals kept with it."""
+        return self.base + "graph/meta"
+
     def derived(self, rule: str) -> str:
         """The graph of the facts rule ``rule`` derives."""
         return self.derived_prefix + rule
@@ -96,11 +103,12 @@ class GraphLayout:
 
     def readable(self, graph: str) -> bool:
         """Whether queries may read ``graph`` by name: every graph of the store but the names
-        graphs, the journals and (remote) the union's own graph, which is the default graph."""
+        graphs, the journals, the store's bookkeeping and (remote) the union's own graph,
+        which is the default graph."""
         return (
             not graph.endswith("/names")
             and not graph.startswith(self.journal_prefix)
-            and graph != self.union
+            and graph not in (self.union, self.meta)
         )
 
     def owned(self, graph: str) -> bool:

@@ -34,6 +34,7 @@ from cipd_graph.store.backends import (
     RemoteBackend,
 )
 from cipd_graph.store.layout import GraphLayout
+from cipd_graph.store.meta import StoreState, read_state
 
 #: The version of the store's layout; a store of an earlier one is upgraded when a writer
 #: opens it (see :meth:`Store.format`).
@@ -199,17 +200,32 @@ class Store:
         """How many distinct triples the union holds."""
         return self.backend.union_size()
 
+    def state(self) -> StoreState:
+        """The store's version and the totals kept with it (see :mod:`cipd_graph.store.meta`):
+        a point look-up, so a reader can ask before every answer it caches."""
+        return read_state(self.layout, self.backend.graph_triples(self.layout.meta))
+
+    def version(self) -> str:
+        """The store's version: a new one after every write ("" before the first)."""
+        return self.state().version
+
     def format(self) -> int:
         """The layout version of the store's data: :data:`FORMAT`, 0 when empty, 1 for a
-        store made before the union and the per-rule derived graphs."""
-        graphs = self.backend.named_graphs()
-        if not graphs:
+        store made before the union and the per-rule derived graphs.
+
+        Look-ups only: every write asks, and listing the graphs or counting the union of a
+        store of 31,400 projects took 3.4 s and 12.2 s of a 16 s one-project upload."""
+        if not self.backend.has_named_graphs():
             return 0
-        if self.layout.base + "graph/inferred" in graphs:
+        if self.backend.has_graph(self.layout.base + "graph/inferred"):
             return 1
-        if any(self.layout.is_record(g) for g in graphs) and not self.backend.union_size():
+        if self.backend.union_is_empty() and self.record_graphs():
             return 1
         return FORMAT
+
+    def has_graph(self, graph: str) -> bool:
+        """Whether the store holds the named ``graph``."""
+        return self.backend.has_graph(graph)
 
     def sources(self) -> list[SourceInfo]:
         """Every loaded batch with its provenance."""
@@ -260,7 +276,9 @@ class Store:
                 continue
             if name == self.layout.ontology and not with_ontology:
                 continue
-            if name == self.layout.union or name.startswith(self.layout.journal_prefix):
+            if name in (self.layout.union, self.layout.meta) or name.startswith(
+                self.layout.journal_prefix
+            ):
                 continue
             yield quad
 

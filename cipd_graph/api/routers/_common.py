@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import pyoxigraph as ox
-from fastapi import HTTPException, Path, status
+from fastapi import HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
+from cipd_graph._pages import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    Cursor,
+    CursorError,
+    Paging,
+    StaleCursorError,
+    count_keys,
+    ident,
+    walked_page,
+)
 from cipd_graph.graph import GraphStore
 
 #: The identifier pattern of records (``Slug`` in cipd_graph.records.parse).
@@ -85,3 +98,68 @@ def element_ref(store: GraphStore, iri: str) -> ElementRef:
     return ElementRef(
         iri=element.iri, curie=element.curie, label=element.label, notation=element.notation
     )
+
+
+# --------------------------------------------------------------------------- pages
+
+PageSize = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_PAGE,
+        description="Items per page (without it and without a cursor: every item at once).",
+    ),
+]
+CursorParam = Annotated[
+    str | None,
+    Query(
+        max_length=65536,
+        description="The cursor of the previous page (its `next_cursor`, or the X-Next-Cursor "
+        f"header of a list); the page size defaults to {DEFAULT_PAGE}.",
+    ),
+]
+
+
+@contextmanager
+def page_errors() -> Iterator[None]:
+    """A bad cursor is a 400; one whose place the store no longer has, a 409."""
+    try:
+        yield
+    except StaleCursorError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except CursorError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+def paged_select(
+    store: GraphStore,
+    name: str,
+    query: str,
+    paging: Paging,
+    *,
+    page_size: int | None,
+    cursor: str | None,
+    request: Request,
+    response: Response,
+) -> list[dict[str, str | None]]:
+    """One page of a listing, ``page_size`` keys (items) with all their rows, in the
+    store's key order (see :mod:`cipd_graph._pages`); the next page is named by the
+    ``Link`` and ``X-Next-Cursor`` headers, the number of items by ``X-Total-Count``."""
+    size = page_size or DEFAULT_PAGE
+    text = PREFIXES + query.replace("#+ bind", "", 1)
+    with page_errors():
+        key = ident(name, {})
+        where = Cursor.decode(cursor, key) if cursor is not None else None
+        page = walked_page(
+            store.query, text, paging, size=size, cursor=where, ident_=key, whole_keys=True
+        )
+        total = count_keys(store.query, text, paging)
+    response.headers["X-Total-Count"] = str(total)
+    if page.next_cursor is not None:
+        url = request.url.include_query_params(page_size=size, cursor=page.next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+        response.headers["X-Next-Cursor"] = page.next_cursor
+    return [
+        {v: (None if row.get(v) is None else str(row[v].value)) for v in page.variables}
+        for row in page.rows
+    ]

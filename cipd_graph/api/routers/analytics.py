@@ -4,6 +4,10 @@ paths, figures, a dashboard.
 A thin layer over :mod:`cipd_graph.analytics`. A scope is ``all``, ``kind:id`` (``project``,
 ``team``, ``organisation`` or ``programme``), an IRI or a bare id; an unknown one is a 404,
 a malformed or ambiguous one a 400.
+
+Answers are kept for the store's version (:mod:`cipd_graph.api.cache`): the scope ``all``
+reads every project and person, seconds to minutes on a large store. What the dashboard
+shows first for it is computed again in the background after each write.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from cipd_graph import analytics
-from cipd_graph.api.deps import StoreDep
+from cipd_graph.api.cache import AnswerCache
+from cipd_graph.api.deps import CacheDep, StoreDep
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -48,35 +53,67 @@ def _scope(store: GraphStore, text: str) -> analytics.Scope:
     return _answer(lambda: analytics.resolve_scope(store, text))
 
 
+def _figure(store: GraphStore, scope: analytics.Scope, name: str, fmt: str) -> bytes:
+    drawing = analytics.draw_figure(store, scope, name)
+    return drawing.png() if fmt == "png" else drawing.svg().encode("utf-8")
+
+
+def warm(cache: AnswerCache, store: GraphStore) -> None:
+    """Compute again after each write what the dashboard asks first: the scopes, and the
+    scope ``all``'s coverage, matrix, tapestry, collaboration and network (cheap first)."""
+    every = analytics.ALL
+    cache.warm(("scopes",), lambda: analytics.list_scopes(store))
+    cache.warm(("coverage", every.key), lambda: analytics.coverage(store, every))
+    cache.warm(("matrix", every.key), lambda: analytics.module_matrix(store, every))
+    cache.warm(
+        ("figure", "tapestry", "svg", every.key), lambda: _figure(store, every, "tapestry", "svg")
+    )
+    cache.warm(("collaboration", every.key), lambda: analytics.collaboration(store, every))
+    cache.warm(
+        ("figure", "network", "svg", every.key), lambda: _figure(store, every, "network", "svg")
+    )
+
+
 @router.get("/scopes", response_model=list[analytics.Scope])
-def list_scopes(store: StoreDep) -> list[analytics.Scope]:
+def list_scopes(store: StoreDep, cache: CacheDep) -> list[analytics.Scope]:
     """List the scopes analytics can look at: all, projects, teams, organisations, programmes."""
-    return analytics.list_scopes(store)
+    return cache.get(("scopes",), lambda: analytics.list_scopes(store))
 
 
 @router.get("/coverage", response_model=analytics.Coverage)
-def read_coverage(store: StoreDep, scope: ScopeParam = "all") -> analytics.Coverage:
+def read_coverage(
+    store: StoreDep, cache: CacheDep, scope: ScopeParam = "all"
+) -> analytics.Coverage:
     """Which strands and social learning dimensions a scope evidences, and how widely (CQ1, CQ2, CQ11)."""
-    return analytics.coverage(store, _scope(store, scope))
+    chosen = _scope(store, scope)
+    return cache.get(("coverage", chosen.key), lambda: analytics.coverage(store, chosen))
 
 
 @router.get("/matrix", response_model=analytics.ModuleMatrix)
-def read_matrix(store: StoreDep, scope: ScopeParam = "all") -> analytics.ModuleMatrix:
+def read_matrix(
+    store: StoreDep, cache: CacheDep, scope: ScopeParam = "all"
+) -> analytics.ModuleMatrix:
     """The module x model-element matrix of a scope, with gaps and overlaps (CQ12, CQ13)."""
-    return analytics.module_matrix(store, _scope(store, scope))
+    chosen = _scope(store, scope)
+    return cache.get(("matrix", chosen.key), lambda: analytics.module_matrix(store, chosen))
 
 
 @router.get("/collaboration", response_model=analytics.Collaboration)
-def read_collaboration(store: StoreDep, scope: ScopeParam = "all") -> analytics.Collaboration:
+def read_collaboration(
+    store: StoreDep, cache: CacheDep, scope: ScopeParam = "all"
+) -> analytics.Collaboration:
     """The collaboration network's metrics: diversity per team, brokers, communities (CQ7)."""
-    return analytics.collaboration(store, _scope(store, scope))
+    chosen = _scope(store, scope)
+    return cache.get(("collaboration", chosen.key), lambda: analytics.collaboration(store, chosen))
 
 
 @router.get("/timeline", response_model=analytics.Timeline)
-def read_timeline(store: StoreDep, scope: ScopeParam) -> analytics.Timeline:
+def read_timeline(store: StoreDep, cache: CacheDep, scope: ScopeParam) -> analytics.Timeline:
     """A project's PDSA cycles, stages, measures, learning activities and reflections (CQ4, CQ10)."""
     chosen = _scope(store, scope)
-    return _answer(lambda: analytics.timeline(store, chosen))
+    return cache.get(
+        ("timeline", chosen.key), lambda: _answer(lambda: analytics.timeline(store, chosen))
+    )
 
 
 @router.get("/learning-links", response_model=analytics.LearningLinks)
@@ -107,16 +144,18 @@ def read_paths(
 )
 def read_figure(
     store: StoreDep,
+    cache: CacheDep,
     name: Literal["tapestry", "heatmap", "network", "timeline", "measures"],
     fmt: Literal["svg", "png"],
     scope: ScopeParam = "all",
 ) -> Response:
     """A figure of a scope drawn from the data: tapestry, heatmap, network, or (projects) timeline or measures."""
     chosen = _scope(store, scope)
-    drawing = _answer(lambda: analytics.draw_figure(store, chosen, name))
-    if fmt == "png":
-        return Response(drawing.png(), media_type="image/png")
-    return Response(drawing.svg(), media_type="image/svg+xml")
+    drawing = cache.get(
+        ("figure", name, fmt, chosen.key),
+        lambda: _answer(lambda: _figure(store, chosen, name, fmt)),
+    )
+    return Response(drawing, media_type="image/png" if fmt == "png" else "image/svg+xml")
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rdflib import Graph, Literal, URIRef
@@ -13,16 +13,20 @@ from rdflib.namespace import PROV, RDF
 
 from cipd_graph._errors import ElementNotFoundError
 from cipd_graph._ontology import CIPD
+from cipd_graph._pages import Paging
 from cipd_graph._rdf import oxigraph_triples
 from cipd_graph.api.deps import StoreDep, WriterDep
 from cipd_graph.api.routers._common import (
     SLUG,
+    CursorParam,
     ElementRef,
     ModuleId,
+    PageSize,
     Ref,
     element_ref,
     exists,
     not_found,
+    paged_select,
     select,
     term,
 )
@@ -46,6 +50,8 @@ SELECT ?module ?id ?title ?code ?credits ?inst ?instId ?instLabel WHERE {
              OPTIONAL { ?inst dcterms:identifier ?instId } OPTIONAL { ?inst rdfs:label ?instLabel } }
 } ORDER BY ?id
 """
+#: Pages of modules walk every module in the store's order (see ``cipd_graph._pages``).
+_PAGING = Paging.parse("?module", "?module a cipd:Module .")
 
 _MAPPINGS = """
 SELECT ?mapping ?element ?strength ?justification ?by WHERE {
@@ -105,8 +111,12 @@ class MappingIn(BaseModel):
 
 
 def _modules(store: GraphStore, **iris: str) -> list[ModuleSummary]:
+    return _modules_of(select(store, _LIST, **iris))
+
+
+def _modules_of(rows: list[dict[str, str | None]]) -> list[ModuleSummary]:
     seen: dict[str, ModuleSummary] = {}
-    for row in select(store, _LIST, **iris):
+    for row in rows:
         iri = row["module"] or ""
         if iri in seen:
             continue
@@ -149,9 +159,28 @@ def _mappings(store: GraphStore, module: str) -> list[MappingPublic]:
 
 
 @router.get("", response_model=list[ModuleSummary])
-def list_modules(store: StoreDep) -> list[ModuleSummary]:
-    """List the modules: id, title, code, credits and institution."""
-    return _modules(store)
+def list_modules(
+    store: StoreDep,
+    request: Request,
+    response: Response,
+    page_size: PageSize = None,
+    cursor: CursorParam = None,
+) -> list[ModuleSummary]:
+    """List the modules: id, title, code, credits and institution (by id; a page at a time in
+    the store's order, the next page in the Link header)."""
+    if page_size is None and cursor is None:
+        return _modules(store)
+    rows = paged_select(
+        store,
+        "modules",
+        _LIST,
+        _PAGING,
+        page_size=page_size,
+        cursor=cursor,
+        request=request,
+        response=response,
+    )
+    return _modules_of(rows)
 
 
 @router.get("/{module_id}", response_model=ModulePublic)

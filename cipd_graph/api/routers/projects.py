@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from cipd_graph import analytics
+from cipd_graph._pages import Paging
 from cipd_graph.api.deps import StoreDep
 from cipd_graph.api.routers._common import (
+    CursorParam,
     ElementRef,
+    PageSize,
     ProjectId,
     Ref,
     element_ref,
     not_found,
+    paged_select,
     select,
 )
 from cipd_graph.graph import GraphStore
@@ -31,6 +35,8 @@ SELECT ?project ?id ?title ?start ?end ?org ?orgId ?orgLabel WHERE {
              OPTIONAL { ?org dcterms:identifier ?orgId } OPTIONAL { ?org rdfs:label ?orgLabel } }
 } ORDER BY ?id
 """
+#: Pages of projects walk every project in the store's order (see ``cipd_graph._pages``).
+_PAGING = Paging.parse("?project", "?project a cipd:ImprovementProject .")
 
 
 class ProjectSummary(BaseModel):
@@ -57,8 +63,12 @@ class ProjectPublic(ProjectSummary):
 
 
 def _summaries(store: GraphStore, **iris: str) -> list[ProjectSummary]:
+    return _summaries_of(select(store, _LIST, **iris))
+
+
+def _summaries_of(rows: list[dict[str, str | None]]) -> list[ProjectSummary]:
     seen: dict[str, ProjectSummary] = {}
-    for row in select(store, _LIST, **iris):
+    for row in rows:
         iri = row["project"] or ""
         if iri in seen:  # a second title or host: keep the first, in query order
             continue
@@ -75,9 +85,28 @@ def _summaries(store: GraphStore, **iris: str) -> list[ProjectSummary]:
 
 
 @router.get("", response_model=list[ProjectSummary])
-def list_projects(store: StoreDep) -> list[ProjectSummary]:
-    """List the projects: id, title, dates and host organisation."""
-    return _summaries(store)
+def list_projects(
+    store: StoreDep,
+    request: Request,
+    response: Response,
+    page_size: PageSize = None,
+    cursor: CursorParam = None,
+) -> list[ProjectSummary]:
+    """List the projects: id, title, dates and host organisation (by id; a page at a time in
+    the store's order, the next page in the Link header)."""
+    if page_size is None and cursor is None:
+        return _summaries(store)
+    rows = paged_select(
+        store,
+        "projects",
+        _LIST,
+        _PAGING,
+        page_size=page_size,
+        cursor=cursor,
+        request=request,
+        response=response,
+    )
+    return _summaries_of(rows)
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from cipd_graph._queries import NamedQuery, QueryError, UnknownIdError, named_queries, run_query
 from cipd_graph.api.deps import StoreDep
+from cipd_graph.api.routers._common import CursorParam, PageSize, page_errors
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/queries", tags=["queries"])
@@ -54,11 +55,24 @@ class QueryPublic(BaseModel):
 
 
 class QueryRows(BaseModel):
-    """The answer of a SELECT query: its variables and rows (terms as text)."""
+    """The answer of a SELECT query: its variables and rows (terms as text); for a page,
+    the cursor of the next page and the number of rows in all when it is cheap to know."""
 
     query: str
     variables: list[str]
     rows: list[dict[str, str | None]]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page; null on the last page (or unpaged).",
+    )
+    total: int | None = Field(
+        default=None,
+        description="Rows in all pages, when known without reading them all (else null).",
+    )
+
+
+#: The paging parameters every named-query route takes.
+PAGING = ("page_size", "cursor")
 
 
 def _is_construct(query: NamedQuery) -> bool:
@@ -87,9 +101,16 @@ def list_queries() -> list[QueryPublic]:
     return [_public(q) for q in named_queries().values()]
 
 
-def _run(store: GraphStore, query: NamedQuery, values: dict[str, str]) -> QueryRows | Response:
+def _run(
+    store: GraphStore,
+    query: NamedQuery,
+    values: dict[str, str],
+    page_size: int | None = None,
+    cursor: str | None = None,
+) -> QueryRows | Response:
     try:
-        result = run_query(store, query.name, values)
+        with page_errors():
+            result = run_query(store, query.name, values, page_size=page_size, cursor=cursor)
     except UnknownIdError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except QueryError as exc:
@@ -97,8 +118,20 @@ def _run(store: GraphStore, query: NamedQuery, values: dict[str, str]) -> QueryR
     if result.triples is not None:
         turtle = ox.serialize(result.triples, format=ox.RdfFormat.TURTLE)
         assert isinstance(turtle, bytes)
-        return TurtleResponse(turtle)
-    return QueryRows(query=query.name, variables=result.variables, rows=result.rows)
+        response = TurtleResponse(turtle)
+        # A graph has no room for paging fields: they travel as headers.
+        if result.next_cursor is not None:
+            response.headers["X-Next-Cursor"] = result.next_cursor
+        if result.total is not None:
+            response.headers["X-Total-Count"] = str(result.total)
+        return response
+    return QueryRows(
+        query=query.name,
+        variables=result.variables,
+        rows=result.rows,
+        next_cursor=result.next_cursor,
+        total=result.total,
+    )
 
 
 def _endpoint(query: NamedQuery) -> Callable[..., QueryRows | Response]:
@@ -106,7 +139,8 @@ def _endpoint(query: NamedQuery) -> Callable[..., QueryRows | Response]:
     names = {f"p_{re.sub(r'[^0-9A-Za-z_]', '_', p.name)}": p for p in query.parameters}
 
     def endpoint(request: Request, store: GraphStore, **kwargs: Any) -> QueryRows | Response:
-        unknown = sorted(set(request.query_params) - {p.name for p in query.parameters})
+        known = {p.name for p in query.parameters} | set(PAGING)
+        unknown = sorted(set(request.query_params) - known)
         if unknown:
             takes = sorted(p.name for p in query.parameters) or "none"
             raise HTTPException(
@@ -120,11 +154,17 @@ def _endpoint(query: NamedQuery) -> Callable[..., QueryRows | Response]:
                 values[parameter.name] = (
                     value.isoformat() if isinstance(value, dt.date) else str(value)
                 )
-        return _run(store, query, values)
+        return _run(store, query, values, kwargs.get("page_size"), kwargs.get("cursor"))
 
     signature = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         inspect.Parameter("store", inspect.Parameter.KEYWORD_ONLY, annotation=StoreDep),
+        inspect.Parameter(
+            "page_size", inspect.Parameter.KEYWORD_ONLY, annotation=PageSize, default=None
+        ),
+        inspect.Parameter(
+            "cursor", inspect.Parameter.KEYWORD_ONLY, annotation=CursorParam, default=None
+        ),
     ]
     for python_name, p in names.items():
         kind = KIND_TYPES[p.kind]

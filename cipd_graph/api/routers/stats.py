@@ -2,6 +2,9 @@
 
 A remote client sees each source by its file name, never the server's path to it, nor the
 account that loaded it.
+
+Both read the whole store, so the answer is kept for the store's version (see
+:mod:`cipd_graph.api.cache`) and computed again in the background after each write.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from pathlib import PurePath
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from cipd_graph.api.deps import StoreDep
+from cipd_graph.api.cache import AnswerCache
+from cipd_graph.api.deps import CacheDep, StoreDep
+from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -35,9 +40,7 @@ class StatsPublic(BaseModel):
     sources: list[SourcePublic]
 
 
-@router.get("", response_model=StatsPublic)
-def read_stats(store: StoreDep) -> StatsPublic:
-    """Count what the store holds and list the loaded source files."""
+def _stats(store: GraphStore) -> StatsPublic:
     return StatsPublic(
         counts=store.stats(),
         sources=[
@@ -53,3 +56,14 @@ def read_stats(store: StoreDep) -> StatsPublic:
             for s in store.sources()
         ],
     )
+
+
+def warm(cache: AnswerCache, store: GraphStore) -> None:
+    """Compute the answer again after each write."""
+    cache.warm(("stats",), lambda: _stats(store))
+
+
+@router.get("", response_model=StatsPublic)
+def read_stats(store: StoreDep, cache: CacheDep) -> StatsPublic:
+    """Count what the store holds and list the loaded source files."""
+    return cache.get(("stats",), lambda: _stats(store))

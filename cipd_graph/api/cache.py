@@ -1,0 +1,120 @@
+"""Whole-store answers kept for the store version they describe.
+
+The counts of ``/stats``, the list of loaded sources, the analytics scopes and the
+analytics of scope ``all`` read every project, person or quad: seconds at a million triples.
+The API keeps each answer with the store's version (:mod:`cipd_graph.store.meta`), which
+every write changes in the same step as its data, so an answer is served again until the
+next write of any kind, from any process, and never after it.
+
+After a write through this process, and when the app starts, the answers a dashboard asks
+for first are computed again in the background (:meth:`AnswerCache.refresh`), one at a
+time on one thread, so the next request finds them ready. A request for an answer being
+computed waits for that computation instead of starting its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from cipd_graph.store import Store
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Answers kept (one version each); the least recently used go first.
+CAPACITY = 64
+
+
+class AnswerCache:
+    """Answers computed over ``store``, each kept for the store version it was computed at."""
+
+    def __init__(self, store: Store, capacity: int = CAPACITY) -> None:
+        self.store = store
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._answers: OrderedDict[Hashable, tuple[str, Any]] = OrderedDict()
+        self._running: dict[tuple[Hashable, str], Future[Any]] = {}
+        self._warm: dict[Hashable, Callable[[], Any]] = {}
+        self._refresh = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        #: How many answers were computed (not served from the cache): for tests and logs.
+        self.computed = 0
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer for ``key`` at the store's current version: kept, being computed (then
+        waited for), or computed now by ``compute``."""
+        version = self.store.version()
+        with self._lock:
+            kept = self._answers.get(key)
+            if kept is not None and kept[0] == version:
+                self._answers.move_to_end(key)
+                return kept[1]  # type: ignore[no-any-return]
+            running = self._running.get((key, version))
+            owner = running is None
+            if running is None:
+                running = self._running[(key, version)] = Future()
+        if not owner:
+            return running.result()  # type: ignore[no-any-return]
+        try:
+            value = compute()
+        except BaseException as exc:
+            running.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._running.pop((key, version), None)
+        with self._lock:
+            self.computed += 1
+            # Computed while a write went on: right for no version in particular, not kept.
+            if self.store.version() == version:
+                self._answers[key] = (version, value)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self.capacity:
+                    self._answers.popitem(last=False)
+        running.set_result(value)
+        return value
+
+    def warm(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        """Compute ``key`` again in the background after each write (see :meth:`refresh`)."""
+        self._warm[key] = compute
+
+    def refresh(self) -> None:
+        """Compute the warmed answers for the current version, in the background."""
+        if self._closed:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cipd-answer-cache", daemon=True)
+            self._thread.start()
+        self._refresh.set()
+
+    def _run(self) -> None:
+        while True:
+            self._refresh.wait()
+            self._refresh.clear()
+            if self._closed:
+                return
+            for key, compute in list(self._warm.items()):
+                if self._closed or self._refresh.is_set():
+                    break  # written again meanwhile: start over at the new version
+                try:
+                    self.get(key, compute)
+                except Exception:  # a request will meet the same error and report it
+                    log.exception("computing %r in the background failed", key)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the background computations (waiting up to ``timeout`` for the one running)."""
+        self._closed = True
+        self._refresh.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def keys(self) -> Sequence[Hashable]:
+        """The keys of the answers kept now."""
+        with self._lock:
+            return list(self._answers)
