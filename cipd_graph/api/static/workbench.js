@@ -238,6 +238,7 @@
       api(`/workbench/programmes/${enc(programmeId)}/evidence`),
     ]);
     state.matrix = matrix;
+    state.matrixVersion += 1; // a new answer from the server, not a redraw
     state.evidence = evidence;
     fillModules(moduleId || state.module);
     await chooseModule($("module").value);
@@ -376,7 +377,6 @@
       el("strong", { id: "gap-count", text: String(matrix.gaps.length) }),
       ` gaps, ${overlaps} overlap${overlaps === 1 ? "" : "s"}.`
     );
-    state.matrixVersion += 1;
     table.dataset.version = String(state.matrixVersion);
     table.dataset.gaps = String(matrix.gaps.length);
   }
@@ -493,11 +493,22 @@
     writeHash();
   }
 
+  const narrow = window.matchMedia("(max-width: 1100px)");
+
   function selectElement(iri) {
     state.element = iri;
     clearErrors();
     $("form-status").textContent = "";
     renderAll();
+    if (narrow.matches) $("editor-section").scrollIntoView({ block: "start" });
+  }
+
+  function backToMatrix(event) {
+    event.preventDefault();
+    const row = state.element
+      ? document.querySelector(`tr[data-element="${CSS.escape(state.element)}"]`)
+      : null;
+    (row || $("matrix-section")).scrollIntoView({ block: "center" });
   }
 
   function selectCell(moduleId, iri) {
@@ -534,6 +545,7 @@
       api(`/modules/${enc(state.module)}/mappings/history?limit=20`),
     ]);
     state.matrix = matrix;
+    state.matrixVersion += 1;
     state.history = history;
     renderAll();
     const ms = Math.round(performance.now() - started);
@@ -704,6 +716,7 @@
     $("mapping-form").addEventListener("submit", save);
     $("remove").addEventListener("click", removeMapping);
     $("undo").addEventListener("click", undo);
+    $("back-to-matrix").addEventListener("click", backToMatrix);
     $("import-form").addEventListener("submit", importFile);
     showSession();
 
