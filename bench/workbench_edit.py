@@ -36,7 +36,7 @@ from cipd_graph import Settings  # noqa: E402
 from cipd_graph.api import create_app  # noqa: E402
 from cipd_graph.graph import GraphStore  # noqa: E402
 
-TOKEN = "bench-token-0123456789"
+TOKEN = "bench-token-0123456789"  # noqa: S105 - a throwaway server's, on loopback
 JUSTIFIED = "Students from several professions read run charts together in every seminar."
 
 
@@ -104,9 +104,17 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run_http(url: str, programme: str, module: str, who: str, free: list[str], runs: int) -> dict[str, list[float]]:
+def run_http(
+    url: str, *, programme: str, module: str, who: str, free: list[str], runs: int
+) -> dict[str, list[float]]:
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    times: dict[str, list[float]] = {"add": [], "change": [], "remove": [], "undo": [], "matrix": []}
+    times: dict[str, list[float]] = {
+        "add": [],
+        "change": [],
+        "remove": [],
+        "undo": [],
+        "matrix": [],
+    }
     base = f"/modules/{module}/mappings"
     matrix = f"/workbench/programmes/{programme}/matrix"
     with httpx.Client(base_url=url, timeout=120, headers=auth) as http:
@@ -123,19 +131,27 @@ def run_http(url: str, programme: str, module: str, who: str, free: list[str], r
 
         for i in range(runs):
             element = free[i % len(free)]
-            body = {"element": element, "strength": "strong", "justification": JUSTIFIED, "mapped_by": who}
-            round_trip("add", lambda: http.post(base, json=body))
+            body = {
+                "element": element,
+                "strength": "strong",
+                "justification": JUSTIFIED,
+                "mapped_by": who,
+            }
+            one = f"{base}/{element}"
+            round_trip("add", lambda body=body: http.post(base, json=body))
             round_trip(
                 "change",
-                lambda: http.patch(f"{base}/{element}", json={"strength": "weak", "mapped_by": who}),
+                lambda one=one: http.patch(one, json={"strength": "weak", "mapped_by": who}),
             )
-            round_trip("remove", lambda: http.delete(f"{base}/{element}", params={"mapped_by": who}))
+            round_trip("remove", lambda one=one: http.delete(one, params={"mapped_by": who}))
             round_trip("undo", lambda: http.post(f"{base}/undo", json={"mapped_by": who}))
             times["matrix"].append(timed(lambda: http.get(matrix)))
     return times
 
 
-def stages(store: GraphStore, programme: str, module: str, who: str, element: str) -> dict[str, float]:
+def stages(
+    store: GraphStore, programme: str, module: str, who: str, element: str
+) -> dict[str, float]:
     """Where one add spends its time, stage by stage, in process."""
     from cipd_graph.api import edits as e
     from cipd_graph.api.routers.workbench import read_programme_matrix
@@ -192,7 +208,9 @@ def main() -> None:
             f"{size['modules']} modules; programme {programme}, module {module}"
         )
         with serving(settings) as url:
-            times = run_http(url, programme, module, who, free, args.runs)
+            times = run_http(
+                url, programme=programme, module=module, who=who, free=free, runs=args.runs
+            )
         for kind, values in times.items():
             print(
                 f"  {kind:7s} round trip (request + matrix): median {statistics.median(values) * 1000:6.0f} ms,"

@@ -424,7 +424,9 @@
         })
       );
     }
-    for (const link of links) {
+    const linked = (link) => ((projects.get(link.project) || {}).linked_modules || []).length > 0;
+    const ordered = links.filter(linked).concat(links.filter((l) => !linked(l)));
+    for (const link of ordered) {
       const p = projects.get(link.project) || { label: link.project, provider: {}, linked_modules: [] };
       const item = el(
         "li",
@@ -433,7 +435,7 @@
         ` (${p.provider.label || p.provider.id || "partner"}): ${link.how.join(", ")}`
       );
       if (p.linked_modules && p.linked_modules.length) {
-        item.append(el("span", { class: "linked", text: ` linked to ${p.linked_modules.join(", ")}` }));
+        item.append(el("span", { class: "linked", text: ` · linked to ${p.linked_modules.join(", ")}` }));
       }
       list.append(item);
     }
