@@ -396,13 +396,23 @@ class ModuleMappings:
         return Mapper(store.base, store.pseudonymiser, store.model, store.framework_items())
 
     def _mapped(self, proposal: _Proposal) -> MappedFile:
+        mapper = self._mapper()
+        problems: list[Problem] = []
+        rows: list[tuple[int, MappingRow]] = []
+        for i, row in enumerate(proposal.rows):
+            key = row.element.strip()
+            if mapper.element(key) is None:
+                problem = _unknown_element(key)
+                if problem:
+                    problems.append(Problem(proposal.indexes[i], "element", problem))
+                    continue
+            rows.append((i, row))
         located = tuple(
-            Located(row, i + 1, f"mapping {row.module} -> {row.element}")
-            for i, row in enumerate(proposal.rows)
+            Located(row, i + 1, f"mapping {row.module} -> {row.element}") for i, row in rows
         )
         source = RecordFile(Path(f"api/module-mappings/{self.module_id}"), "mappings", located)
-        mapped = self._mapper().map(source)
-        problems = [
+        mapped = mapper.map(source)
+        problems += [
             Problem(proposal.indexes[p.line - 1] if p.line else None, p.field, p.reason)
             for p in mapped.problems
         ]
@@ -670,6 +680,26 @@ def person_is_loaded(store: GraphStore, local_id: str) -> bool:
     """Whether the records hold a person with local id ``local_id``."""
     iri = person_iri(store, local_id)
     return bool(store.query(f"ASK {{ <{iri_ok(iri)}> a <{_FOAF_PERSON}> }}"))
+
+
+def _unknown_element(key: str) -> str | None:
+    """Why ``key``, which names no model element or framework item, cannot be mapped; None
+    when it is an IRI or CURIE that validation should judge (with the shape's message)."""
+    if key.startswith("cipd:"):
+        iri = str(CIPD) + key[5:]
+    elif key.startswith(("http://", "https://")):
+        iri = key
+    else:
+        return (
+            f"no model element or imported framework item {key!r}: give a notation (SI), "
+            "a CURIE (cipd:LearningAsDoing), a local name or an IRI (GET /workbench/elements "
+            "lists them)"
+        )
+    try:
+        ox.NamedNode(iri_ok(iri))
+    except (StoreError, ValueError):
+        return f"{key!r} is not a valid IRI or CURIE"
+    return None
 
 
 def _number(edit: str) -> int:

@@ -261,6 +261,7 @@ def test_refused_edits_say_which_field_and_write_nothing(wb: Server) -> None:
             "short": w.post(base, json={**good, "justification": "too short"}),
             "unknown element": w.post(base, json={**good, "element": "NOPE"}),
             "not an element": w.post(base, json={**good, "element": "cipd:ImprovementProject"}),
+            "not an IRI": w.post(base, json={**good, "element": "cipd:a b<>"}),
             "unknown person": w.post(base, json={**good, "mapped_by": "nobody-here"}),
             "bad strength": w.post(base, json={**good, "strength": "huge"}),
             "extra field": w.post(base, json={**good, "weight": 3}),
@@ -290,6 +291,7 @@ def test_refused_edits_say_which_field_and_write_nothing(wb: Server) -> None:
         "short": 422,
         "unknown element": 422,
         "not an element": 422,
+        "not an IRI": 422,
         "unknown person": 422,
         "bad strength": 422,
         "extra field": 422,
@@ -328,6 +330,7 @@ def test_refused_edits_say_which_field_and_write_nothing(wb: Server) -> None:
         "body.mapped_by",
         "who made the mapping must be a person listed in people.csv",
     )
+    assert problem("not an IRI") == ("body.element", "'cipd:a b<>' is not a valid IRI or CURIE")
     assert problem("remove by nobody")[0] == "query.mapped_by"
     assert problem("bad strength")[0] == "body.strength"
     assert after == before and history == [] and quads_after == quads
