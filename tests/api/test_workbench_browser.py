@@ -209,3 +209,47 @@ def test_a_narrow_window_keeps_every_label_whole(wb_server: Server, browser: Bro
     assert cut == 0
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 800
     assert browser.outside == []
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "interop" / "curriculum-inventory.xml"
+
+
+def test_import_a_programme_then_export_its_map(wb_server: Server, browser: Browser) -> None:
+    page = browser.page
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{wb_server.url}/workbench#programme=nsu-msc-qi")
+    page.wait_for_selector("body[data-state='ready']", state="attached", timeout=60_000)
+    if page.locator("#who").is_hidden():  # signed in by the first test in this tab
+        page.fill("#token", wb_server.token)
+        page.fill("#person", "nsu-0401")
+        page.click("#sign-in")
+        page.wait_for_selector("#who:not([hidden])")
+    before = page.locator("#institution option").all_inner_texts()
+    assert "Southmoor University Faculty of Health" not in before
+    page.click("#import summary")
+    page.select_option("#import-format", "curriculum-inventory")
+    page.set_input_files("#import-file", str(FIXTURE))
+    page.click("#import-button")
+    page.wait_for_function(
+        "() => document.querySelector('#import-result').textContent.startsWith('Imported')",
+        timeout=60_000,
+    )
+    page.wait_for_selector("body[data-state='ready']", state="attached")
+    assert (
+        "Southmoor University Faculty of Health"
+        in page.locator("#institution option").all_inner_texts()
+    )
+    page.select_option("#institution", label="Southmoor University Faculty of Health")
+    page.wait_for_function(
+        "() => document.querySelector('#programme').selectedOptions[0]?.textContent"
+        ".startsWith('BSc Interprofessional')",
+        timeout=30_000,
+    )
+    page.wait_for_selector("body[data-state='ready']", state="attached")
+    assert page.locator("#matrix thead th.module-col").count() >= 1
+    # the export link hands out the programme's map as a CASE package
+    href = page.locator("#export-case").get_attribute("href") or ""
+    assert href.startswith("/export/case?programme=")
+    package = httpx.get(wb_server.url + href, timeout=60).json()
+    assert package["CFDocument"]["title"].startswith("BSc Interprofessional")
+    assert browser.outside == []
