@@ -217,7 +217,9 @@ def main() -> None:
                 f" slowest {max(values) * 1000:6.0f} ms ({len(values)} runs)"
             )
         with GraphStore(copy, settings) as store:
-            _ = store.model
+            from cipd_graph.api.edits import warm_up
+
+            warm_up(store)
             for name, seconds in stages(store, programme, module, who, free[-1]).items():
                 print(f"  {name:40s} {seconds * 1000:7.1f} ms")
 

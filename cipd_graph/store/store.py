@@ -84,6 +84,8 @@ class Store:
         self.backend = backend
         self.layout = backend.layout
         self.base = settings.base_iri
+        #: Seen at the current layout once: no write of this version makes an earlier layout.
+        self._current = False
 
     @classmethod
     def open(
@@ -201,7 +203,15 @@ class Store:
 
     def format(self) -> int:
         """The layout version of the store's data: :data:`FORMAT`, 0 when empty, 1 for a
-        store made before the union and the per-rule derived graphs."""
+        store made before the union and the per-rule derived graphs.
+
+        Every write asks (an earlier layout is upgraded by it), so once a store has been seen
+        at :data:`FORMAT` the answer is remembered: nothing this version writes makes an
+        earlier layout, and listing the graphs cost 0.4 s a write at 10,000 projects. (A store
+        emptied since then still answers :data:`FORMAT`, which every caller takes as 0.)
+        """
+        if self._current:
+            return FORMAT
         graphs = self.backend.named_graphs()
         if not graphs:
             return 0
@@ -213,6 +223,7 @@ class Store:
             "ASK { ?s ?p ?o }"
         ):
             return 1
+        self._current = True
         return FORMAT
 
     def sources(self) -> list[SourceInfo]:
