@@ -19,7 +19,7 @@ readable over SPARQL by name, never in the union) one ``prov:Activity`` per edit
         dcterms:type "change" ; rdfs:label "changed SI: strength moderate -> strong" ;
         dcterms:subject <.../module/M> ;
         prov:startedAtTime "..."^^xsd:dateTime ; prov:endedAtTime "..."^^xsd:dateTime ;
-        prov:wasAssociatedWith <.../person/PSEUDONYM> , <.../agent/cipd-graph> ;
+        prov:wasAssociatedWith <.../person/PSEUDONYM> , <.../agent/cipd-graph> ;  # the tool
         prov:used <.../mapping-edit/3/before> .          # the mappings before (a prov:Collection)
     <.../mapping-edit/3/after> prov:wasGeneratedBy <.../mapping-edit/3> ;
         prov:wasRevisionOf <.../mapping-edit/3/before> .
