@@ -57,6 +57,7 @@ pictures: $(STAMP)
 # (the sample records served from a throwaway store; needs Debian's chromium).
 screenshots: $(STAMP)
 	$(BIN)/python docs/_tools/screenshots.py
+	$(BIN)/python docs/_tools/workbench_screenshots.py
 
 # BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
 bench: $(STAMP)

@@ -60,6 +60,15 @@ def test_wheel_contains_the_pages_static_files(wheel: Path):
         assert f"cipd_graph/api/static/{path.relative_to(static)}" in names
 
 
+def test_wheel_contains_the_workbench(wheel: Path):
+    """The curriculum designer's workbench: its page, script and style, and its routes."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for suffix in ("html", "js", "css"):
+        assert f"cipd_graph/api/static/workbench.{suffix}" in names
+    assert "cipd_graph/api/routers/workbench.py" in names
+    assert "cipd_graph/api/edits.py" in names
+
+
 def test_unpacked_wheel_loads_the_model_outside_the_repository(wheel: Path, tmp_path: Path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
 
-import pyoxigraph as ox
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF
 
-from cipd_graph._errors import ElementNotFoundError
-from cipd_graph._ontology import CIPD
 from cipd_graph._pages import Paging
-from cipd_graph._rdf import oxigraph_triples
 from cipd_graph.api.deps import StoreDep, WriterDep
+from cipd_graph.api.edits import (
+    Edit,
+    EditConflictError,
+    MappingNotFoundError,
+    MappingRefusedError,
+    MappingState,
+    ModuleMappings,
+    Problem,
+)
 from cipd_graph.api.routers._common import (
     SLUG,
     CursorParam,
@@ -28,7 +32,6 @@ from cipd_graph.api.routers._common import (
     not_found,
     paged_select,
     select,
-    term,
 )
 from cipd_graph.graph import GraphStore
 from cipd_graph.mapping.mapper import STRENGTH
@@ -91,23 +94,6 @@ class MappingPublic(BaseModel):
     strength: str | None
     justification: str | None
     mapped_by: str | None = Field(description="The pseudonymous IRI of who made the mapping.")
-
-
-class MappingIn(BaseModel):
-    """A mapping to store: the columns of mappings.csv without the module."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    element: str = Field(
-        min_length=1, description="A model element: notation, CURIE, local name or IRI."
-    )
-    strength: Strength
-    justification: str = Field(
-        min_length=15, description="Why the module addresses the element (15 characters or more)."
-    )
-    mapped_by: str = Field(
-        pattern=SLUG, description="The local id of who made the mapping (people.csv)."
-    )
 
 
 def _modules(store: GraphStore, **iris: str) -> list[ModuleSummary]:
@@ -214,11 +200,187 @@ def list_module_mappings(store: StoreDep, module_id: ModuleId) -> list[MappingPu
     return _mappings(store, _module_iri(store, module_id))
 
 
-def _problem(index: int, field: str, message: str) -> dict[str, object]:
-    return {"loc": ("body", index, field), "msg": message, "type": "value_error"}
+# ----------------------------------------------------------------------------- writes
+
+PersonId = Annotated[
+    str,
+    Field(
+        pattern=SLUG,
+        description="The local id (people.csv) of the person making the edit; stored "
+        "pseudonymously as who made the mapping and who made the edit (PROV-O).",
+    ),
+]
+Justification = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4000,
+        description="Why the module addresses the element (the shapes ask for 15 characters "
+        "or more).",
+    ),
+]
+ElementKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=500,
+        description="A model element or imported framework item: notation (SI), CURIE "
+        "(cipd:LearningAsDoing), local name, IRI, or a framework item's identifier or code.",
+    ),
+]
 
 
-@router.put("/{module_id}/mappings", response_model=list[MappingPublic])
+class MappingIn(BaseModel):
+    """A mapping to store: the columns of mappings.csv without the module."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    element: ElementKey
+    strength: Strength
+    justification: Justification
+    mapped_by: PersonId
+
+
+class MappingCreate(BaseModel):
+    """A mapping to add to a module."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    element: ElementKey
+    strength: Strength
+    justification: Justification
+    mapped_by: PersonId
+
+
+class MappingUpdate(BaseModel):
+    """What to change in a mapping: its strength, its justification or both."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    strength: Strength | None = None
+    justification: Justification | None = None
+    mapped_by: PersonId
+
+
+class EditorIn(BaseModel):
+    """Who makes an edit that carries no mapping (an undo)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    mapped_by: PersonId
+
+
+class MappingStatePublic(BaseModel):
+    """A mapping as an edit found it or left it."""
+
+    iri: str
+    element: ElementRef
+    strength: str | None
+    justification: str | None
+    mapped_by: str | None = Field(description="The pseudonymous IRI of who made the mapping.")
+
+
+class EditPublic(BaseModel):
+    """One recorded edit of a module's mappings (a prov:Activity of the module's provenance)."""
+
+    number: int = Field(description="The edit's place in the module's history, from 1.")
+    iri: str
+    action: Literal["add", "change", "remove", "replace", "undo"]
+    summary: str
+    at: str = Field(description="When the edit started (xsd:dateTime, UTC).")
+    by: str | None = Field(description="The pseudonymous IRI of who made the edit.")
+    undoes: int | None = Field(description="The edit an undo took back.")
+    undone_by: int | None = Field(default=None, description="The undo that took this edit back.")
+    before: list[MappingStatePublic]
+    after: list[MappingStatePublic]
+
+
+class MappingEditPublic(BaseModel):
+    """An edit that was written, and the module's mappings after it."""
+
+    edit: EditPublic
+    mappings: list[MappingPublic]
+
+
+T = TypeVar("T")
+_WRITE_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "No or wrong bearer token"},
+    403: {"description": "Writes are turned off (no CIPD_API_TOKEN configured)"},
+    404: {"description": "No such module (or no mapping to that element)"},
+    409: {"description": "The edit does not fit the module's present state"},
+    422: {"description": "Refused by validation (SHACL), each problem naming its field"},
+}
+
+
+def _public_state(store: GraphStore, state: MappingState) -> MappingStatePublic:
+    return MappingStatePublic(
+        iri=state.iri,
+        element=element_ref(store, state.element),
+        strength=STRENGTH_NAME.get(state.strength or "", state.strength),
+        justification=state.justification,
+        mapped_by=state.by,
+    )
+
+
+def edit_public(store: GraphStore, edit: Edit) -> EditPublic:
+    """An edit as the API shows it."""
+    return EditPublic(
+        number=edit.number,
+        iri=edit.iri,
+        action=edit.action,  # type: ignore[arg-type]
+        summary=edit.summary,
+        at=edit.at,
+        by=edit.by,
+        undoes=edit.undoes,
+        undone_by=edit.undone_by,
+        before=[_public_state(store, s) for s in edit.before],
+        after=[_public_state(store, s) for s in edit.after],
+    )
+
+
+def _run(work: Callable[[], T], where: Callable[[Problem], tuple[str | int, ...]]) -> T:
+    """Run an edit, turning its refusals into 404, 409 and 422 answers."""
+    try:
+        return work()
+    except MappingNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except EditConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except MappingRefusedError as exc:
+        raise RequestValidationError(
+            [{"loc": where(p), "msg": p.message, "type": "value_error"} for p in exc.problems]
+        ) from exc
+
+
+def _in_body(problem: Problem) -> tuple[str | int, ...]:
+    if problem.index is None:
+        return ("body", problem.field)
+    return ("body", problem.index, problem.field)
+
+
+def _written(store: GraphStore, edits: ModuleMappings, edit: Edit) -> MappingEditPublic:
+    return MappingEditPublic(edit=edit_public(store, edit), mappings=_mappings(store, edits.module))
+
+
+def _edits(store: GraphStore, module_id: str) -> ModuleMappings:
+    _module_iri(store, module_id)  # 404 for an unknown module
+    return ModuleMappings(store, module_id)
+
+
+STRENGTH_NAME = _STRENGTH_NAME
+
+ElementPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=500,
+        description="The element the mapping points at: notation, CURIE, local name or IRI "
+        "(URL-encoded), or a framework item's identifier or code.",
+    ),
+]
+
+
+@router.put("/{module_id}/mappings", response_model=list[MappingPublic], responses=_WRITE_RESPONSES)
 def replace_module_mappings(
     store: StoreDep,
     _writer: WriterDep,
@@ -227,64 +389,113 @@ def replace_module_mappings(
         list[MappingIn], Body(description="The module's new mappings (all of them).")
     ],
 ) -> list[MappingPublic]:
-    """Replace all of a module's mappings (from any graph) with these, in one transaction."""
-    module = _module_iri(store, module_id)
+    """Replace all of a module's mappings (from any graph) with these, in one recorded edit."""
+    edits = _edits(store, module_id)
+    rows: list[MappingRow] = []
     problems: list[dict[str, object]] = []
-    graph = Graph()
-    targets: dict[str, int] = {}
     for i, item in enumerate(mappings):
         try:
-            row = MappingRow(module=module_id, **item.model_dump(mode="json"))
+            rows.append(MappingRow(module=module_id, **item.model_dump(mode="json")))
         except ValidationError as exc:
-            problems += [_problem(i, str(e["loc"][0]), e["msg"]) for e in exc.errors()]
-            continue
-        try:
-            element = URIRef(store.model.element(row.element).iri)
-        except ElementNotFoundError as exc:
-            problems.append(_problem(i, "element", str(exc)))
-            continue
-        if str(element) in targets:
-            problems.append(
-                _problem(
-                    i,
-                    "element",
-                    f"maps the element {row.element!r} again (item {targets[str(element)]})",
-                )
-            )
-            continue
-        targets[str(element)] = i
-        person = URIRef(store.base + "person/" + store.pseudonymiser(row.mapped_by))
-        if not exists(store, str(person), "<http://xmlns.com/foaf/0.1/Person>"):
-            problems.append(
-                _problem(
-                    i, "mapped_by", f"no person {row.mapped_by!r} is loaded (people.csv lists them)"
-                )
-            )
-            continue
-        local = str(element).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-        node = URIRef(f"{module}/mapping/{local}")
-        graph.add((node, RDF.type, CIPD.ModuleMapping))
-        graph.add((URIRef(module), CIPD.hasMapping, node))
-        graph.add((node, CIPD.mapsModule, URIRef(module)))
-        graph.add((node, CIPD.mapsToElement, element))
-        graph.add((node, CIPD.mappingStrength, STRENGTH[row.strength]))
-        graph.add((node, CIPD.justification, Literal(row.justification)))
-        graph.add((node, PROV.wasAttributedTo, person))
+            problems += [
+                {"loc": ("body", i, str(e["loc"][0])), "msg": e["msg"], "type": "value_error"}
+                for e in exc.errors()
+            ]
     if problems:
         raise RequestValidationError(problems)
-    target = f"{store.base}graph/api/module-mappings/{module_id}"
-    m = term(module)
-    # The module's mappings wherever they were stated (a loaded mappings.csv, an earlier
-    # edit): their triples leave those graphs, and the new ones replace this edit's graph.
-    rows = store.select(
-        f"SELECT DISTINCT ?g ?s ?p ?o WHERE {{ {{ GRAPH ?h {{ ?s <{CIPD.mapsModule}> {m} }} "
-        f"GRAPH ?g {{ ?s ?p ?o }} }} UNION {{ GRAPH ?g {{ {m} <{CIPD.hasMapping}> ?o }} "
-        f"BIND({m} AS ?s) BIND(<{CIPD.hasMapping}> AS ?p) }} }}"
+    _run(lambda: edits.replace(rows), _in_body)
+    return _mappings(store, edits.module)
+
+
+@router.post(
+    "/{module_id}/mappings",
+    response_model=MappingEditPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=_WRITE_RESPONSES,
+)
+def add_module_mapping(
+    store: StoreDep, _writer: WriterDep, module_id: ModuleId, mapping: MappingCreate
+) -> MappingEditPublic:
+    """Map a module onto one more element (409 if it is mapped to it already)."""
+    edits = _edits(store, module_id)
+    edit = _run(
+        lambda: edits.add(
+            mapping.element, mapping.strength, mapping.justification, mapping.mapped_by
+        ),
+        _in_body,
     )
-    remove: dict[str, list[ox.Triple]] = {}
-    for found in rows:
-        held_in = found["g"].value
-        if held_in != target and store.layout.is_record(held_in):
-            remove.setdefault(held_in, []).append(ox.Triple(found["s"], found["p"], found["o"]))
-    store.edit(replace={target: oxigraph_triples(graph)}, remove=remove)
-    return _mappings(store, module)
+    return _written(store, edits, edit)
+
+
+@router.patch(
+    "/{module_id}/mappings/{element:path}",
+    response_model=MappingEditPublic,
+    responses=_WRITE_RESPONSES,
+)
+def change_module_mapping(
+    store: StoreDep,
+    _writer: WriterDep,
+    module_id: ModuleId,
+    element: ElementPath,
+    change: MappingUpdate,
+) -> MappingEditPublic:
+    """Change the strength or justification of one of a module's mappings."""
+    if change.strength is None and change.justification is None:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "strength"),
+                    "msg": "give a new strength, a new justification or both",
+                    "type": "value_error",
+                }
+            ]
+        )
+    edits = _edits(store, module_id)
+    edit = _run(
+        lambda: edits.change(element, change.mapped_by, change.strength, change.justification),
+        _in_body,
+    )
+    return _written(store, edits, edit)
+
+
+@router.delete(
+    "/{module_id}/mappings/{element:path}",
+    response_model=MappingEditPublic,
+    responses=_WRITE_RESPONSES,
+)
+def remove_module_mapping(
+    store: StoreDep,
+    _writer: WriterDep,
+    module_id: ModuleId,
+    element: ElementPath,
+    mapped_by: Annotated[
+        str, Query(pattern=SLUG, description="The local id (people.csv) of who removes it.")
+    ],
+) -> MappingEditPublic:
+    """Remove one of a module's mappings."""
+    edits = _edits(store, module_id)
+    edit = _run(lambda: edits.remove(element, mapped_by), lambda p: ("query", p.field))
+    return _written(store, edits, edit)
+
+
+@router.get("/{module_id}/mappings/history", response_model=list[EditPublic])
+def list_mapping_edits(
+    store: StoreDep,
+    module_id: ModuleId,
+    limit: Annotated[int, Query(ge=1, le=500, description="The latest edits only.")] = 50,
+) -> list[EditPublic]:
+    """The edits of a module's mappings made through the API, the latest first."""
+    edits = _edits(store, module_id)
+    return [edit_public(store, e) for e in edits.history(limit)]
+
+
+@router.post(
+    "/{module_id}/mappings/undo", response_model=MappingEditPublic, responses=_WRITE_RESPONSES
+)
+def undo_mapping_edit(
+    store: StoreDep, _writer: WriterDep, module_id: ModuleId, editor: EditorIn
+) -> MappingEditPublic:
+    """Put a module's mappings back as they were before its latest edit not yet undone."""
+    edits = _edits(store, module_id)
+    edit = _run(lambda: edits.undo(editor.mapped_by), _in_body)
+    return _written(store, edits, edit)

@@ -14,6 +14,7 @@ from cipd_graph.api.routers import (
     queries,
     records,
     stats,
+    workbench,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -27,4 +28,5 @@ ROUTERS: list[APIRouter] = [
     records.validate_router,
     interop.router,
     analytics.router,
+    workbench.router,
 ]
