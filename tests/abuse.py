@@ -22,7 +22,9 @@ PEOPLE = (SAMPLES / "reference" / "people.csv").read_text(encoding="utf-8")
 XAPI = (ROOT / "tests" / "fixtures" / "interop" / "xapi-statements.json").read_text(
     encoding="utf-8"
 )
-CASE = (ROOT / "tests" / "data" / "case" / "ipec-core-competencies.case.json").read_text(encoding="utf-8")
+CASE = (ROOT / "tests" / "data" / "case" / "ipec-core-competencies.case.json").read_text(
+    encoding="utf-8"
+)
 CI = (ROOT / "tests" / "fixtures" / "interop" / "curriculum-inventory.xml").read_text(
     encoding="utf-8"
 )
@@ -116,11 +118,11 @@ def records() -> list[Bad]:
         Bad(
             "dupkey-member.yaml",
             WARD7.replace(
-                "{person: nsh-0103, profession: OccupationalTherapist}",
+                "{person: nsh-0103, profession: OccupationalTherapist, start: 2024-05-01}",
                 "{person: nsh-0103, profession: OccupationalTherapist, person: nsh-0104}",
             ).encode(),
             "'person' is written twice",
-            15,
+            16,
         ),
         Bad(
             "dupkey.json",

@@ -92,11 +92,15 @@ def test_openapi_lists_typed_parameters(server: Server) -> None:
     with server.client() as c:
         schema = c.get("/openapi.json").json()
     operation = schema["paths"]["/queries/cq01-project-strands"]["get"]
-    (param,) = operation["parameters"]
-    assert param["name"] == "project" and param["in"] == "query" and param["required"] is True
+    # the query's own parameter, and the page's (issue 20): page_size and cursor
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert sorted(params) == ["cursor", "page_size", "project"]
+    param = params["project"]
+    assert param["in"] == "query" and param["required"] is True
     assert param["schema"]["type"] == "string"
+    assert not params["page_size"]["required"] and not params["cursor"]["required"]
     optional = schema["paths"]["/queries/cq10-quality-targets"]["get"]["parameters"]
-    assert [p["required"] for p in optional] == [False]
+    assert [p["required"] for p in optional] == [False, False, False]
     for path in (
         "/health",
         "/stats",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from cipd_graph import Settings
 from cipd_graph.api import create_app
@@ -61,6 +61,8 @@ def test_no_request_gets_a_server_error(label: str, fuzzed_server: Server):
         suppress_health_check=list(HealthCheck),
         derandomize=True,
         database=None,
+        # no explain phase: it traces every line of a failing case again (minutes over HTTP)
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
     @given(case=cases)
     def check(case: schemathesis.Case) -> None:
