@@ -442,3 +442,18 @@ def test_the_query_settings_are_read_from_the_environment():
     assert (Settings().query_slots, Settings().query_queue, Settings().query_memory) == (2, 8, 2048)
     described = {name: value for name, value, _ in s.describe()}
     assert described["CIPD_QUERY_MEMORY"] == "512 MB"
+
+
+def test_the_default_graph_counts_each_triple_once(server):
+    """Issue 19, point 8, over HTTP: the query that gave 216 and 82 gives 82 twice, and the
+    whole default graph is a set of triples, though the record graphs repeat some."""
+    people = "SELECT (COUNT(?x) AS ?n) WHERE { ?x a <http://xmlns.com/foaf/0.1/Person> }"
+    distinct = people.replace("COUNT(?x)", "COUNT(DISTINCT ?x)")
+    in_graphs = (
+        "SELECT (COUNT(?x) AS ?n) WHERE { GRAPH ?g { ?x a <http://xmlns.com/foaf/0.1/Person> } }"
+    )
+    every = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
+    with server.client() as http:
+        assert count(http, people) == count(http, distinct) == 82
+        assert count(http, in_graphs) > 82  # the named graphs do repeat a person's type
+        assert count(http) == count(http, every)
