@@ -158,10 +158,10 @@ def test_sign_in_checks_the_token_and_the_person(wb: Server) -> None:
         ok = w.post("/workbench/session", json={"mapped_by": DESIGNER})
     assert none.status_code == 401 and wrong.status_code == 401
     assert nobody.status_code == 422
-    assert nobody.json()["problems"] == [
+    assert nobody.json()["errors"] == [
         {
             "where": "body.mapped_by",
-            "problem": "no person 'nobody-here' is loaded (people.csv lists them)",
+            "detail": "no person 'nobody-here' is loaded (people.csv lists them)",
         }
     ]
     assert bad.status_code == 422
@@ -309,8 +309,8 @@ def test_refused_edits_say_which_field_and_write_nothing(wb: Server) -> None:
     assert no_token.status_code == 401 and no_token_undo.status_code == 401
 
     def problem(name: str) -> tuple[str, str]:
-        first = answers[name].json()["problems"][0]
-        return first["where"], first["problem"]
+        first = answers[name].json()["errors"][0]
+        return first["where"], first["detail"]
 
     # SHACL's messages (shapes/reference.ttl), each beside its field
     assert problem("short") == (

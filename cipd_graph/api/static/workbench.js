@@ -139,8 +139,9 @@
       const payload = await answer.json().catch(() => ({}));
       if (!answer.ok) {
         if (answer.status === 422) {
-          const problem = (payload.problems || [])[0];
-          $("error-person").textContent = problem ? problem.problem : payload.detail;
+          // an RFC 9457 problem: one entry of `errors` per field at fault
+          const problem = (payload.errors || [])[0];
+          $("error-person").textContent = problem ? problem.detail : payload.detail;
         } else {
           $("error-token").textContent = payload.detail || `HTTP ${answer.status}`;
         }
@@ -526,7 +527,7 @@
 
   // ------------------------------------------------------------------ writes
   function showProblems(error) {
-    const problems = (error.payload && error.payload.problems) || [];
+    const problems = (error.payload && error.payload.errors) || [];
     if (!problems.length) {
       $("form-status").textContent = error.message;
       return;
@@ -534,7 +535,7 @@
     for (const p of problems) {
       const field = String(p.where || "").split(".").pop();
       const target = $("error-" + field) || $("error-element");
-      target.textContent = p.problem;
+      target.textContent = p.detail;
       if (field === "justification") $("justification").classList.add("invalid");
       if (field === "strength") $("strength-field").classList.add("invalid");
     }
@@ -659,9 +660,9 @@
       $("import-result").textContent = `Imported ${file.name}: ${batches.length} batch(es) written.`;
       await loadInstitutions();
     } catch (error) {
-      const problems = (error.payload && (error.payload.problems || [])) || [];
+      const problems = (error.payload && (error.payload.errors || [])) || [];
       const text = problems.length
-        ? problems.map((p) => (typeof p === "string" ? p : p.reason || p.problem || JSON.stringify(p))).join("; ")
+        ? problems.map((p) => (typeof p === "string" ? p : p.detail || p.reason || JSON.stringify(p))).join("; ")
         : error.message;
       $("import-result").textContent = "Not imported: " + text;
       setState("refused");
