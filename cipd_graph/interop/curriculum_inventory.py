@@ -986,13 +986,14 @@ SELECT DISTINCT ?parent ?m WHERE {
 }
 """
 _EVENTS = """
-SELECT DISTINCT ?a ?label ?kind ?ipl ?description ?duration ?date WHERE {
+SELECT DISTINCT ?a ?label ?kind ?declared ?ipl ?description ?duration ?date WHERE {
   #+ bind
   { ?programme schema:hasCourse/cipd:hasSubModule* ?m . ?a cipd:partOfModule ?m }
   UNION { ?programme dcterms:hasPart ?a }
   ?a a cipd:LearningActivity ; rdfs:label ?label ; cipd:activityKind ?kind .
   BIND(EXISTS { ?a cipd:declaredInterprofessional true }
        || EXISTS { GRAPH ?src { ?a a cipd:InterprofessionalLearningActivity } FILTER(!STRSTARTS(STR(?src), STR(?inferred))) } AS ?ipl)
+  OPTIONAL { ?a cipd:declaredInterprofessional ?declared }
   OPTIONAL { ?a dcterms:description ?description }
   OPTIONAL { ?a schema:timeRequired ?duration }
   OPTIONAL { ?a dcterms:date ?date }
@@ -1233,7 +1234,12 @@ def write_curriculum_inventory(store: GraphStore, options: Mapping[str, str]) ->
             _sub(event, CI, "Description", row["description"])
         for keyword in sorted(links.get(activity, {}).get(str(SCHEMA.keywords), ())):
             _sub(_sub(event, CI, "Keyword"), HX, "string", keyword)
-        _sub(event, CI, "Interprofessional", "true" if row["ipl"] == "true" else "false")
+        # the declaration as the records give it (optional in v1): false stays false, and
+        # an event that declares nothing is written without the element, as it came
+        if row.get("declared") is not None:
+            _sub(event, CI, "Interprofessional", row["declared"])
+        elif row["ipl"] == "true":
+            _sub(event, CI, "Interprofessional", "true")
         outcome_refs(event, activity)
         kind = URIRef(row["kind"])
         code = METHOD_OF_KIND.get(kind, "IM013")
