@@ -69,11 +69,12 @@ def normalised(rows: list[dict[str, str | None]], text: str) -> list[str]:
 
 
 def without_load_times(quads: set[str]) -> set[str]:
-    """Quads as text, less the load times, with integer subtypes written as xsd:integer.
+    """Quads as text, less the load times and the store's version, with integer subtypes written as xsd:integer.
 
     Oxigraph stores "2"^^xsd:positiveInteger as "2"^^xsd:integer; Virtuoso keeps the type.
     """
-    times = ("generatedAtTime", "startedAtTime")
+    # the load times, and the store's version (new with every write, graph/meta)
+    times = ("generatedAtTime", "startedAtTime", "/graph/meta#version")
     subtypes = re.compile(r"XMLSchema#(?:positiveInteger|nonNegativeInteger)>")
     return {subtypes.sub("XMLSchema#integer>", q) for q in quads if not any(t in q for t in times)}
 

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from cipd_graph.api.problems import MEDIA_TYPE, TOO_LARGE, problem_bytes
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -88,8 +90,6 @@ class ConcurrencyLimit:
 
 async def _answer(send: Send, status: int, detail: str, *, retry_after: int | None = None) -> None:
     """Send an RFC 9457 problem response from ASGI middleware."""
-    from cipd_graph.api.problems import MEDIA_TYPE, TOO_LARGE, problem_bytes
-
     body = problem_bytes(status, detail, TOO_LARGE if status == 413 else "about:blank")
     headers = [
         (b"content-type", MEDIA_TYPE.encode()),

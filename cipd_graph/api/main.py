@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from cipd_graph._config import Settings
 from cipd_graph.api import problems
 from cipd_graph.api.cache import AnswerCache
-from cipd_graph.api.limits import ConcurrencyLimit
+from cipd_graph.api.limits import BodyLimit, ConcurrencyLimit
 from cipd_graph.api.routers import analytics, rest, sparql, stats
 from cipd_graph.graph import GraphStore
 
@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     # Every failure becomes an RFC 9457 problem; bodies over CIPD_MAX_REQUEST_BYTES get 413
     # before they are read (outermost, so a refused body waits for no slot).
-    problems.install(app, settings.limits)
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.limits.request_bytes)
 
     app.include_router(sparql.router)
     for router in rest.ROUTERS:

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cipd_graph._errors import CipdError, RecordError, StoreInUseError, is_disk_full
-from cipd_graph.limits import Limits, strip_paths
+from cipd_graph.limits import strip_paths
 
 log = logging.getLogger("cipd_graph.api")
 
@@ -146,11 +146,9 @@ def failure(exc: BaseException, instance: str) -> ProblemResponse:
     )
 
 
-def install(app: FastAPI, limits: Limits) -> None:
-    """Register the exception handlers and the request-size limit on ``app``."""
-    from cipd_graph.api.limits import BodyLimit
-
-    app.add_middleware(BodyLimit, max_bytes=limits.request_bytes)
+def install(app: FastAPI) -> None:
+    """Register the exception handlers on ``app`` (the request-size limit is middleware:
+    :class:`cipd_graph.api.limits.BodyLimit`, which answers with these problems)."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> ProblemResponse:

@@ -374,7 +374,7 @@ def rules(directory: Path | None = None) -> list[Rule]:
     when a file changes).
 
     >>> [r.key for r in rules()][:2]
-    ['involves-profession', 'caipe-interprofessional']
+    ['involves-profession', 'involves-profession-family']
     """
     directory = directory or data_dir("rules")
     paths = sorted(directory.glob("*.rq"))
@@ -428,7 +428,7 @@ def rule_levels(loaded: Sequence[Rule] | None = None) -> list[list[Rule]]:
     and give what applying them one by one in file order gives.
 
     >>> [[r.name[:2] for r in level] for level in rule_levels()]
-    [['10', '41', '50'], ['20', '21'], ['30', '31'], ['32', '40']]
+    [['10', '41', '42', '50', '60'], ['11'], ['20', '21', '22'], ['30', '31', '33'], ['32', '40'], ['34']]
     """
     loaded = list(rules() if loaded is None else loaded)
     level_of: dict[str, int] = {}
