@@ -153,7 +153,7 @@ def stages(
     store: GraphStore, programme: str, module: str, who: str, element: str
 ) -> dict[str, float]:
     """Where one add spends its time, stage by stage, in process."""
-    from cipd_graph.api import edits as e
+    from cipd_graph import edits as e
     from cipd_graph.api.routers.workbench import read_programme_matrix
     from cipd_graph.records.parse import Strength
 
@@ -217,7 +217,7 @@ def main() -> None:
                 f" slowest {max(values) * 1000:6.0f} ms ({len(values)} runs)"
             )
         with GraphStore(copy, settings) as store:
-            from cipd_graph.api.edits import warm_up
+            from cipd_graph.edits import warm_up
 
             warm_up(store)
             for name, seconds in stages(store, programme, module, who, free[-1]).items():

@@ -66,7 +66,7 @@ def test_wheel_contains_the_workbench(wheel: Path):
     for suffix in ("html", "js", "css"):
         assert f"cipd_graph/api/static/workbench.{suffix}" in names
     assert "cipd_graph/api/routers/workbench.py" in names
-    assert "cipd_graph/api/edits.py" in names
+    assert "cipd_graph/edits.py" in names
 
 
 def test_unpacked_wheel_loads_the_model_outside_the_repository(wheel: Path, tmp_path: Path):

@@ -174,8 +174,6 @@ def test_health_answers_within_a_second_while_pathological_queries_run(tmp_path:
     assert peak_mb < 2_500, peak_mb
     deadline = time.monotonic() + 15  # the forkserver and resource tracker follow their parent
     # a zombie left to an init that does not reap is not running
-    while (alive := [p for p in set(seen) if running(p)]) and (
-        time.monotonic() < deadline
-    ):
+    while (alive := [p for p in set(seen) if running(p)]) and (time.monotonic() < deadline):
         time.sleep(0.1)
     assert not alive, f"processes left behind: {alive}"

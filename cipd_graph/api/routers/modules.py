@@ -11,15 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cipd_graph._pages import Paging
 from cipd_graph.api.deps import StoreDep, WriterDep
-from cipd_graph.api.edits import (
-    Edit,
-    EditConflictError,
-    MappingNotFoundError,
-    MappingRefusedError,
-    MappingState,
-    ModuleMappings,
-    Problem,
-)
 from cipd_graph.api.routers._common import (
     SLUG,
     CursorParam,
@@ -32,6 +23,15 @@ from cipd_graph.api.routers._common import (
     not_found,
     paged_select,
     select,
+)
+from cipd_graph.edits import (
+    Edit,
+    EditConflictError,
+    MappingNotFoundError,
+    MappingRefusedError,
+    MappingState,
+    ModuleMappings,
+    Problem,
 )
 from cipd_graph.graph import GraphStore
 from cipd_graph.mapping.mapper import STRENGTH

@@ -5,7 +5,7 @@ from elsewhere). It reads institutions, programmes and modules, the model elemen
 their definitions and sources, a programme's module x element matrix with its gaps, and
 which projects of the institution's partner providers evidence each element; it writes
 through the module mapping routes (``/modules/{id}/mappings...``: add, change, remove,
-history, undo), each edit checked by SHACL and recorded with PROV-O (:mod:`cipd_graph.api.edits`).
+history, undo), each edit checked by SHACL and recorded with PROV-O (:mod:`cipd_graph.edits`).
 
 Partner providers are the service providers that share a partnership with the programme's
 institution (``org:hasMember`` of one ``cipd:Partnership``, or ``cipd:partnerOf`` where the
@@ -31,8 +31,8 @@ from rdflib.namespace import DCTERMS, RDFS
 from cipd_graph._ontology import PREFIXES
 from cipd_graph.analytics._graphs import ordered_elements
 from cipd_graph.api.deps import StoreDep, WriterDep
-from cipd_graph.api.edits import STRENGTH_NAME, person_iri, person_is_loaded, warm_up
 from cipd_graph.api.routers._common import SLUG, Ref, exists, id_path, not_found, select, term
+from cipd_graph.edits import STRENGTH_NAME, person_iri, person_is_loaded, warm_up
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/workbench", tags=["workbench"])

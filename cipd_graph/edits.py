@@ -1,4 +1,5 @@
-"""Edits of a module's mappings through the API: checked by SHACL, written through the load
+"""Edits of a module's mappings, one at a time (the library behind the workbench and the API's
+mapping routes): checked by SHACL, written through the load
 pipeline, recorded with PROV-O, and undoable.
 
 Every edit (add, change or remove one mapping, replace them all, undo) is one call to
