@@ -59,7 +59,7 @@ screenshots: $(STAMP)
 	$(BIN)/python docs/_tools/screenshots.py
 	$(BIN)/python docs/_tools/workbench_screenshots.py
 
-# BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see README.
+# BENCH_SIZES=1000,10000 (projects), BENCH_DEADLINE_S, BENCH_BASELINE_S: see docs/development.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

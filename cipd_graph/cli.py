@@ -35,7 +35,7 @@ from cipd_graph.load import LoadResult
 from cipd_graph.records.parse import json_schemas
 from cipd_graph.store import MEMORY, StoreNotFoundError
 
-#: Exit codes scripts can rely on (the README's table): done; findings (records refused,
+#: Exit codes scripts can rely on (the table in docs/reference/exit-codes.md): done; findings (records refused,
 #: validation errors, quality-check violations); a usage or input error; the store is in use
 #: by another process; an I/O error (a file that cannot be read or written, a full disk);
 #: an internal error, which is a bug.

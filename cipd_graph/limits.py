@@ -98,7 +98,7 @@ VARIABLE = {
     "nesting": "CIPD_MAX_NESTING",
 }
 
-#: What each variable means (shown by ``cipd config`` and in the README).
+#: What each variable means (shown by ``cipd config`` and in the docs' configuration page).
 MEANING = {
     "CIPD_MAX_UPLOAD_BYTES": "Largest file one API upload may carry, in bytes (413 above it).",
     "CIPD_MAX_REQUEST_BYTES": "Largest request body the API reads, in bytes; refused with 413 "

@@ -423,7 +423,7 @@ def test_huddles_and_action_learning_sets_keep_their_kind(
     assert CIPD.ActionLearningSetMeeting in kinds
 
 
-def test_every_aamc_method_has_a_kind_and_the_readme_shows_the_table() -> None:
+def test_every_aamc_method_has_a_kind_and_the_docs_show_the_table() -> None:
     codes = [code for code, *_ in INSTRUCTIONAL_METHODS]
     assert codes == [f"IM{n:03d}" for n in range(1, 31)]
     assert KIND_OF_METHOD["im008"][1] == CIPD.TeachingSession  # Discussion, Small Group
@@ -432,5 +432,5 @@ def test_every_aamc_method_has_a_kind_and_the_readme_shows_the_table() -> None:
     assert KIND_OF_METHOD["team based learning"][0] == "IM026"
     for kind, code in METHOD_OF_KIND.items():  # every kind is written as a real code
         assert code in codes, kind
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert methods_table() in readme, "README: paste methods_table() into the CI section"
+    page = (ROOT / "docs" / "reference" / "standards.md").read_text(encoding="utf-8")
+    assert methods_table() in page, "docs/reference/standards.md: paste methods_table() there"

@@ -779,7 +779,7 @@ def test_value_comparisons_agree_with_jena(jena: harness.Jena, tmp_path: Path):
 
 
 # ---------------------------------------------------------------------------------------
-#    Where Jena 4.5 departs from XSD 1.1 and SPARQL (documented in the README)
+#    Where Jena 4.5 departs from XSD 1.1 and SPARQL (docs/reference/loading.md)
 # ---------------------------------------------------------------------------------------
 
 #: (what, the constraint, the value(s), whether XSD/SPARQL make it a violation, why Jena differs)

@@ -31,7 +31,7 @@ from cipd_graph.limits import strip_paths
 log = logging.getLogger("cipd_graph.api")
 
 MEDIA_TYPE = "application/problem+json"
-#: Problem types of this API (documented in the README); a plain HTTP status is about:blank.
+#: Problem types of this API (documented in docs/reference/http.md); a plain HTTP status is about:blank.
 TYPES = "https://w3id.org/cipd/problems/"
 INVALID_REQUEST = TYPES + "invalid-request"
 INVALID_RECORDS = TYPES + "invalid-records"

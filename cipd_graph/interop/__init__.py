@@ -67,7 +67,7 @@ class Format:
     #: the file suffixes a reader accepts when given a folder (e.g. ``(".json", ".jsonl")``)
     read_suffixes: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
-    #: what the standard cannot carry, in a sentence or two (also in the README)
+    #: what the standard cannot carry, in a sentence or two (also in docs/reference/standards.md)
     limits: str = ""
     specification: str = ""  #: where the standard is published
 

@@ -247,7 +247,7 @@ _KIND_NOTATION = {
 
 
 def methods_table() -> str:
-    """The instructional-method table of the README (a test keeps the two equal)."""
+    """The instructional-method table of docs/reference/standards.md (a test keeps the two equal)."""
     names = _KIND_NOTATION
     lines = [
         "| AAMC code | Instructional method | CIPD activity kind | Fit | Why |",

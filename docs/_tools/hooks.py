@@ -67,7 +67,9 @@ def cli_reference() -> str:
         "Every command reads its configuration from the `CIPD_*` variables "
         "([configuration](configuration.md)). Exit codes: 0 success; 1 findings (a refused "
         "load, an invalid record, quality-check violations); 2 an error, with a message that "
-        "names the file, record or setting at fault.\n",
+        "names the file, record or setting at fault; 3 the store is in use; 4 a file that "
+        "cannot be read or written, or a full disk; 70 a bug ([exit codes](exit-codes.md), "
+        "command by command).\n",
         "| command | what it does |",
         "|---|---|",
     ]
@@ -314,7 +316,8 @@ def records_reference() -> str:
         "JSON file; reference data are CSV tables recognised by their file name "
         "(`people.csv`, `trust-people.csv`, ...), with lists in a cell separated by `;` and "
         "an empty cell meaning *not given*. What each field becomes in RDF is in "
-        "[Fields to RDF](field-to-rdf.md).\n",
+        "[Fields to RDF](field-to-rdf.md); how files are read (YAML 1.2, malformed CSV, the "
+        "limits on numbers and nesting) is in [how a load works](loading.md#reading-records).\n",
     ]
     for path in sorted((ROOT / "schemas").glob("*.schema.json")):
         schema = json.loads(path.read_text("utf-8"))

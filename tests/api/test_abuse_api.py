@@ -87,7 +87,7 @@ def test_hostile_uploads_are_refused_with_bounded_memory(abuse_server: tuple[int
             tried += 8
             handled += 8
         # A heavy file: 20,000 observations of a measure (~0.8 MB), the costliest kind of
-        # record per byte (the README gives the figure for 8 MB).
+        # record per byte (docs/reference/http.md gives the figure for 8 MB).
         values = "".join(
             f"      - {{date: 2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}, value: {i % 97}.5}}\n"
             for i in range(20_000)
@@ -250,9 +250,10 @@ def test_a_full_disk_during_an_upload_is_507_and_changes_nothing(
 def test_problem_types_are_documented():
     from cipd_graph.api import problems
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    page = (root / "docs" / "reference" / "http.md").read_text(encoding="utf-8")
     for name in dir(problems):
         value = getattr(problems, name)
         if isinstance(value, str) and value.startswith(problems.TYPES) and value != problems.TYPES:
-            assert f"`{value}`" in readme, value
+            assert f"`{value}`" in page, value
     assert json.loads(problems.problem_bytes(413, "x", problems.TOO_LARGE))["status"] == 413

@@ -70,7 +70,7 @@ def test_serve_refuses_a_store_in_use(tmp_path: Path):
             timeout=60,
             check=False,
         )
-    assert result.returncode == 3  # the store is in use (README, exit codes)
+    assert result.returncode == 3  # the store is in use (docs/reference/exit-codes.md)
     assert "in use by another process" in result.stderr
 
 
