@@ -53,7 +53,7 @@ pictures: $(STAMP)
 			$(BIN)/cipd report --scope $$scope --out docs/pictures/$$(echo $$scope | tr : -) || exit 1; \
 	done
 
-# Screenshots of the dashboard at 1400 and 800 pixels wide, committed under docs/screenshots/
+# Screenshots of the dashboard (1400 and 800 pixels wide), the query page and /docs, under docs/screenshots/
 # (the sample records served from a throwaway store; needs Debian's chromium).
 screenshots: $(STAMP)
 	$(BIN)/python docs/_tools/screenshots.py

@@ -1,4 +1,5 @@
-"""Screenshots of the dashboard for the docs (`make screenshots`): docs/screenshots/*.png.
+"""Screenshots of the dashboard, the query page and the API docs for the docs (`make screenshots`):
+docs/screenshots/*.png.
 
 Serves the sample records from a throwaway store with a fixed pseudonym key (so the network
 is laid out the same way each time), drives Debian's Chromium with playwright at 1400 and
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from playwright.sync_api import sync_playwright
@@ -38,6 +40,17 @@ def small_png(source: Path, target: Path, colours: int = 128) -> None:
     image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
 
 
+def shoot(page: Any, work: str, name: str, what: str) -> None:
+    """Capture the screen, the whole page or one element (a CSS selector) into OUT/name."""
+    raw = Path(work) / name
+    if what in ("screen", "page"):
+        page.screenshot(path=str(raw), full_page=what == "page")
+    else:
+        page.locator(what).screenshot(path=str(raw))
+    small_png(raw, OUT / name)
+    print(f"{OUT / name}: {(OUT / name).stat().st_size // 1024} KiB")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -60,13 +73,19 @@ def main() -> None:
                     )
                     # the sticky header would be pictured over the middle of a section
                     page.add_style_tag(content="header { position: static !important; }")
-                    raw = Path(work) / name
-                    if what in ("screen", "page"):
-                        page.screenshot(path=str(raw), full_page=what == "page")
-                    else:
-                        page.locator(what).screenshot(path=str(raw))
-                    small_png(raw, OUT / name)
-                    print(f"{OUT / name}: {(OUT / name).stat().st_size // 1024} KiB")
+                    shoot(page, work, name, what)
+                # the query page, an example run (the editor, its prefixes and the results table)
+                page.set_viewport_size({"width": 1400, "height": 900})
+                page.goto(f"{server.url}/sparql")
+                page.wait_for_selector("body[data-state='ready']", state="attached")
+                page.select_option("#examples", "cq03-professions-learning-together")
+                page.click("#run")
+                page.wait_for_selector("body[data-state='done']", state="attached")
+                shoot(page, work, "sparql-page-1400.png", "page")
+                # the API's docs, served from the package (no CDN)
+                page.goto(f"{server.url}/docs")
+                page.wait_for_selector(".opblock", timeout=30_000)
+                shoot(page, work, "api-docs-1400.png", "screen")
                 context.close()
         finally:
             server_run.close()
