@@ -5,12 +5,7 @@ Loads ``examples/records`` into a temporary store and prints, as Markdown (or JS
 social learning dimension, the projects at each weaving level, the interprofessional learning
 and shared education activities, and the practice-to-learning links by kind and strength::
 
-    .venv/bin/python bench/headline_figures.py [--as-declared] [--json]
-
-``--as-declared`` first makes the record graphs say of interprofessional learning what the
-record format says (the recorder's flag as ``cipd:declaredInterprofessional`` and no asserted
-class), as the mapper does once the records branch of issue 19 is merged; with that mapper
-the option changes nothing.
+    .venv/bin/python bench/headline_figures.py [--json]
 """
 
 from __future__ import annotations
@@ -24,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,30 +42,6 @@ def _rows(store: GraphStore, text: str) -> list[dict[str, str]]:
 
 def _local(iri: str) -> str:
     return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-
-
-def as_declared(store: GraphStore) -> None:
-    """The recorder's interprofessional flag as ``cipd:declaredInterprofessional``, and no
-    class asserted from it, in every project's record graph."""
-    remove: dict[str, list[ox.Triple]] = {}
-    add: dict[str, list[ox.Triple]] = {}
-    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    ipl = ox.NamedNode(CIPD + "InterprofessionalLearningActivity")
-    declared = ox.NamedNode(CIPD + "declaredInterprofessional")
-    boolean = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
-    for path in sorted((SAMPLES / "projects").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        graph = store.batch_graph(path)
-        for activity in data.get("learning_activities") or []:
-            iri = ox.NamedNode(f"{store.base}project/{data['id']}/activity/{activity['id']}")
-            remove.setdefault(graph, []).append(ox.Triple(iri, kind, ipl))
-            if "interprofessional" in activity:
-                flag = "true" if activity["interprofessional"] else "false"
-                add.setdefault(graph, []).append(
-                    ox.Triple(iri, declared, ox.Literal(flag, datatype=boolean))
-                )
-    result = store.edit(remove=remove, add=add)
-    assert result.ok, result.to_text()
 
 
 def figures(store: GraphStore) -> dict[str, Any]:
@@ -169,7 +139,6 @@ def markdown(found: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--as-declared", action="store_true", help="see the module docstring")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as location:
@@ -179,8 +148,6 @@ def main() -> None:
         try:
             result = store.load([SAMPLES])
             assert result.ok, result.to_text()
-            if args.as_declared:
-                as_declared(store)
             found = figures(store)
         finally:
             store.close()

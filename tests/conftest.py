@@ -145,25 +145,6 @@ def loaded_sample_store(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def declared_sample_store(tmp_path_factory: pytest.TempPathFactory):
-    """An on-disk store of every sample record, whose record graphs say of interprofessional
-    learning what the record format says: the recorder's flag as cipd:declaredInterprofessional
-    and no asserted class (see ``sample_reading.declared_as_recorded``). Read it, do not write."""
-    from cipd_graph import Settings
-    from cipd_graph.graph import GraphStore
-
-    from .sample_reading import declared_as_recorded, read_records
-
-    location = tmp_path_factory.mktemp("declared-sample-store")
-    store = GraphStore(location, Settings(pseudonym_key="test-key-0123456789abcdef", user="tester"))
-    result = store.load([SAMPLES])
-    assert result.ok, result.to_text()
-    declared_as_recorded(store, read_records(SAMPLES), SAMPLES)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="session")
 def virtuoso(tmp_path_factory: pytest.TempPathFactory):
     """A private Virtuoso Open Source server on loopback for this test session.
 

@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
 import yaml
 from rdflib import Graph, Namespace
 
 from cipd_graph._ontology import ontology_files
-from cipd_graph.graph import GraphStore
 
 CIPD = Namespace("https://w3id.org/cipd#")
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 STRANDS = ("IPW", "IPL", "WBL", "SI")
 
 
@@ -103,6 +100,26 @@ def caipe(records: Records, activity: dict[str, Any]) -> str:
     return "shared"
 
 
+def stage_participants(cycle: dict[str, Any]) -> list[set[str]]:
+    """Who took part in each recorded stage of a PDSA cycle (``plan:``, ``do:``, ``study:``,
+    ``act:`` written as a mapping with ``participants:``; a stage written as text names no
+    one)."""
+    return [
+        set(stage.get("participants") or [])
+        for stage in (cycle.get(name) for name in ("plan", "do", "study", "act"))
+        if isinstance(stage, dict)
+    ]
+
+
+def cycle_people(project: dict[str, Any], records: Records) -> dict[int, set[str]]:
+    """Cycle number -> the people associated with the cycle: the project's team (a cycle is
+    done by the project's team) and whoever took part in one of its stages."""
+    team = records.team(project)
+    return {
+        c["number"]: team.union(*stage_participants(c)) for c in project.get("pdsa_cycles") or []
+    }
+
+
 def reflections_on_practice(project: dict[str, Any]) -> list[dict[str, Any]]:
     """Reflections on a cycle or on the project itself (not on a learning activity)."""
     return [r for r in project.get("reflections") or [] if not r.get("activity")]
@@ -123,8 +140,7 @@ def strands(records: Records, project: dict[str, Any]) -> set[str]:
 
 
 def strand_links(records: Records, project: dict[str, Any]) -> set[tuple[str, str, str]]:
-    """(kind, strand, strand) by the definitions of rule 33 (no stage participants in the
-    sample records)."""
+    """(kind, strand, strand) by the definitions of rule 33."""
     team = records.team(project)
     links = set()
     for a in project.get("learning_activities") or []:
@@ -138,6 +154,12 @@ def strand_links(records: Records, project: dict[str, Any]) -> set[tuple[str, st
             links.add(("team-learning-together", "IPW", "IPL"))
     if reflections_on_practice(project):
         links.add(("reflection-on-practice-record", "WBL", "SI"))
+    # members of the team of two or more counted families taking part in the same stage of a
+    # cycle (the stage participants of the record format: mh-crisis-response, ward7-falls and
+    # stroke-swallow-screening give them)
+    for c in project.get("pdsa_cycles") or []:
+        if any(len(records.families(people & team)) >= 2 for people in stage_participants(c)):
+            links.add(("interprofessional-stage", "IPW", "SI"))
     return links
 
 
@@ -165,21 +187,27 @@ def practice_links(records: Records) -> set[tuple[str, str, str, str]]:
                 learners[a["module"]] |= set(a.get("participants", []))
     for pid, p in records.projects.items():
         team = records.team(p)
+        cycles = cycle_people(p, records)
         for a in p.get("learning_activities") or []:
             target = f"{pid}/activity/{a['id']}"
-            took_part = bool(set(a.get("participants", [])) & team)
-            strength = "strong" if took_part else "moderate"
+            present = set(a.get("participants", []))
+            strength = "strong" if present & team else "moderate"
             links.add((pid, "activity-of-project", target, strength))
             if a.get("cycle") is not None:
-                # a cycle is done by the project's team
+                strength = "strong" if present & cycles[a["cycle"]] else "moderate"
                 links.add(
                     (f"{pid}/cycle/{a['cycle']}", "activity-informed-by-cycle", target, strength)
                 )
             if a.get("module") in records.modules:
                 links.add((pid, "activity-in-module", f"module/{a['module']}", "weak"))
         for r in reflections_on_practice(p):
-            practice = f"{pid}/cycle/{r['cycle']}" if r.get("cycle") is not None else pid
-            strength = "strong" if r["by"] in team else "moderate"
+            # any mode (in, on or through practice): the link is the reflection's naming the
+            # project or cycle it is about
+            if r.get("cycle") is not None:
+                practice, people = f"{pid}/cycle/{r['cycle']}", cycles[r["cycle"]]
+            else:
+                practice, people = pid, team
+            strength = "strong" if r["by"] in people else "moderate"
             links.add(
                 (practice, "reflection-on-practice-record", f"{pid}/reflection/{r['id']}", strength)
             )
@@ -190,31 +218,3 @@ def practice_links(records: Records) -> set[tuple[str, str, str, str]]:
                 strength = "strong" if took_part else "moderate"
                 links.add((pid, "module-names-project", f"module/{module}", strength))
     return links
-
-
-# --------------------------------------------------------------------------- the store
-
-
-def declared_as_recorded(store: GraphStore, records: Records, root: Path) -> None:
-    """Make the record graphs say what the record format says of interprofessional
-    learning: the recorder's flag as ``cipd:declaredInterprofessional``, and no asserted
-    class. The mapper of the records branch writes exactly this; until it is merged the
-    mapper still types a declared activity, and this edit takes that type out (once merged,
-    the edit changes nothing)."""
-    remove: dict[str, list[ox.Triple]] = {}
-    add: dict[str, list[ox.Triple]] = {}
-    ipl = ox.NamedNode(str(CIPD.InterprofessionalLearningActivity))
-    declared = ox.NamedNode(str(CIPD.declaredInterprofessional))
-    boolean = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
-    for pid, p in records.projects.items():
-        graph = store.batch_graph(root / "projects" / f"{pid}.yaml")
-        for a in p.get("learning_activities") or []:
-            activity = ox.NamedNode(f"{store.base}project/{pid}/activity/{a['id']}")
-            remove.setdefault(graph, []).append(ox.Triple(activity, ox.NamedNode(RDF_TYPE), ipl))
-            if "interprofessional" in a:
-                value = "true" if a["interprofessional"] else "false"
-                add.setdefault(graph, []).append(
-                    ox.Triple(activity, declared, ox.Literal(value, datatype=boolean))
-                )
-    result = store.edit(remove=remove, add=add)
-    assert result.ok, result.to_text()
