@@ -769,12 +769,11 @@ def _few_malloc_arenas() -> None:
     address space, which the child's cap counts (a nested query's child reached 980 MB of
     address space with 190 MB resident; 590 MB with two arenas)."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).mallopt(-8, 2)  # M_ARENA_MAX
+    # the process's own symbols (glibc's among them): ctypes.util.find_library would run
+    # ldconfig in a process of its own
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
 
 
 def _limit_child(memory_mb: int) -> None:
