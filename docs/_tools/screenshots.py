@@ -19,8 +19,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.api.browsers import ARGS, CHROMIUM  # noqa: E402
 from tests.api.conftest import start_server  # noqa: E402
-from tests.api.test_dashboard_browser import ARGS, CHROMIUM  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 #: (file name, scope, viewport width, what to capture: "screen", "page" or a CSS selector)

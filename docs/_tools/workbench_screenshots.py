@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from screenshots import small_png  # noqa: E402
 
+from tests.api.browsers import ARGS, CHROMIUM  # noqa: E402
 from tests.api.conftest import start_server  # noqa: E402
-from tests.api.test_dashboard_browser import ARGS, CHROMIUM  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 IPL = "https://w3id.org/cipd#InterprofessionalLearning"

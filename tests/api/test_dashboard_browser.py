@@ -11,7 +11,6 @@ The tests fail, not skip, when Chromium is missing: CI installs it.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,17 +18,8 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .browsers import ARGS, CHROMIUM
+
 WIDTHS = (1400, 800)
 
 

@@ -11,63 +11,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .browsers import Browser, offline_browser
+
 #: Chromium's console line for an HTTP error answer (the bad query's 400 is expected).
 HTTP_ERROR = "Failed to load resource: the server responded with a status of 400"
 
 
-@dataclass
-class Browser:
-    page: object
-    outside: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "chromium is not installed: apt-get install -y chromium"
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=ARGS, accept_downloads=True
-        )
-        state = Browser(context.new_page())
-
-        def guard(route) -> None:  # every request leaving 127.0.0.1 is refused
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                route.continue_()
-            else:
-                state.outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page = state.page
-        page.on("console", lambda m: state.problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: state.problems.append(str(e)))
-        try:
-            yield state
-        finally:
-            context.close()
+    with offline_browser(accept_downloads=True) as state:
+        yield state
 
 
 @pytest.fixture

@@ -10,29 +10,15 @@ playwright; the test fails, not skips, when it is missing (CI installs it).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from .browsers import Browser, offline_browser
 from .conftest import Server, start_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Chromium's console lines for the refusals the test provokes on purpose.
 EXPECTED = (
     "Failed to load resource: the server responded with a status of 401",
@@ -43,13 +29,6 @@ BELONGING = "https://w3id.org/cipd#LearningAsBelonging"
 MODULE = "ncu-measurement"
 
 
-@dataclass
-class Browser:
-    page: object
-    outside: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def wb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from start_server(tmp_path_factory.mktemp("workbench-browser"))
@@ -57,30 +36,8 @@ def wb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "chromium is not installed: apt-get install -y chromium"
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=ARGS
-        )
-        state = Browser(context.new_page())
-
-        def guard(route) -> None:  # every request leaving 127.0.0.1 is refused
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                route.continue_()
-            else:
-                state.outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page = state.page
-        page.on("console", lambda m: state.problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: state.problems.append(str(e)))
-        try:
-            yield state
-        finally:
-            context.close()
+    with offline_browser() as state:
+        yield state
 
 
 def matrix_version(page) -> int:
