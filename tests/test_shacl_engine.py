@@ -321,9 +321,9 @@ def same_but_literals(expected: ValidationReport, native: ValidationReport) -> N
     assert conforms(expected) or not conforms(native)
 
 
-@pytest.mark.slow  # 300 examples, each validated by pyshacl too: ~45 s
+@pytest.mark.slow  # 120 examples, each validated by pyshacl too: ~18 s (2,303 more comparisons with Jena: test_shacl_jena)
 @settings(
-    max_examples=300,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
