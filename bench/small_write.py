@@ -699,18 +699,24 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
     runs: dict[str, dict[str, Any]] = {f"{r['impl']}-{r['projects']}": r for r in data["results"]}
     base_sizes = [n for n in sizes if f"baseline-{n}" in runs and "http" in runs[f"baseline-{n}"]]
 
-    def base_value(n: int, *path: str) -> tuple[str, float | None]:
-        """The baseline's figure at ``n``: measured, or projected from its two largest sizes."""
-        r = runs.get(f"baseline-{n}")
-        v = _get(r, *path)
+    def value(impl: str, n: int, *path: str) -> tuple[str, float | None]:
+        """A figure at ``n``: measured, or projected (power law) through the two largest
+        smaller sizes that measured it, or not run."""
+        v = _get(runs.get(f"{impl}-{n}"), *path)
         if v is not None:
             return "measured", v
-        measured = [(m, _get(runs.get(f"baseline-{m}"), *path)) for m in base_sizes]
+        measured = [(m, _get(runs.get(f"{impl}-{m}"), *path)) for m in sizes if m < n]
         measured = [(m, x) for m, x in measured if x is not None]
-        if len(measured) >= 2 and n > measured[-1][0]:
+        if len(measured) >= 2:
             (n1, a), (n2, b) = measured[-2], measured[-1]
             return "projected", _projection(a, b, n, n1, n2)
         return "not run", None
+
+    def cell(found: tuple[str, float | None], digits: int = 3) -> str:
+        how, v = found
+        if how == "projected":
+            return f"*{_s(v, digits)} proj.*"
+        return _s(v, digits) if v is not None else "not run"
 
     lines = [
         HEADING,
@@ -719,9 +725,11 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
         f"({data['minutes']:.0f} min; 2 cores shared with other work). Ours: this branch. Baseline: "
         f"`{data['baseline_code']}` (commit {data.get('baseline_commit', '?')}), its own generated "
         "records (the record formats differ), its own store, the same steps in the same run. "
-        f"Baseline sizes above {data['baseline_max']:,} projects were **not run** (its load takes "
-        "~17 min and a write minutes there); their figures below are *projections* "
-        "(power law through its two measured sizes), marked *proj.*",
+        f"Baseline sizes above {data['baseline_max']:,} projects are **not run** (a write there "
+        "takes many minutes); a figure not measured is a *projection* (power law through the "
+        "two largest sizes that measured it), in italics and marked *proj.*",
+        "",
+        *[line for note in data.get("notes", []) for line in ("", note)],
         "",
         "### Writes over HTTP (`cipd serve`, end to end: request sent to answer read)",
         "",
@@ -737,31 +745,39 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
     for kind, label in (("upload", "upload one project"), ("edit", "change one mapping")):
         for n in sizes:
             o = runs.get(f"ours-{n}")
-            how, bp50 = base_value(n, "http", kind, "p50")
-            _, bp95 = base_value(n, "http", kind, "p95")
-            bfirst = _get(runs.get(f"baseline-{n}"), "http", kind, "first")
-            op50 = _get(o, "http", kind, "p50")
-            mark = " *proj.*" if how == "projected" else ""
-            ratio = f"{bp50 / op50:.1f}x{mark}" if bp50 and op50 else "-"
+            op50, bp50 = (
+                value("ours", n, "http", kind, "p50"),
+                value("baseline", n, "http", kind, "p50"),
+            )
+            triples = _get(o, "triples")
+            ratio = (
+                f"{bp50[1] / op50[1]:.1f}x"
+                + (" *proj.*" if "projected" in (op50[0], bp50[0]) else "")
+                if bp50[1] and op50[1]
+                else "-"
+            )
             lines.append(
-                f"| {label} | {n:,} | {_get(o, 'triples') or '-':,} | {_s(op50, 3)} | "
-                f"{_s(_get(o, 'http', kind, 'p95'), 3)} | {_s(_get(o, 'http', kind, 'first'))} | "
-                f"{_s(bp50, 3)}{mark if bp50 else ' not run'} | {_s(bp95, 3)}{mark if bp95 else ''} | "
-                f"{_s(bfirst)} | {ratio} |"
+                f"| {label} | {n:,} | {f'{triples:,}' if triples else '-'} | {cell(op50)} | "
+                f"{cell(value('ours', n, 'http', kind, 'p95'))} | "
+                f"{_s(_get(o, 'http', kind, 'first'))} | {cell(bp50)} | "
+                f"{cell(value('baseline', n, 'http', kind, 'p95'))} | "
+                f"{_s(_get(runs.get(f'baseline-{n}'), 'http', kind, 'first'))} | {ratio} |"
             )
     lines += ["", "Growth, largest store / smallest (p50; target <= 1.5x):", ""]
     for kind, label in (("upload", "upload"), ("edit", "mapping change")):
-        o = [_get(runs.get(f"ours-{n}"), "http", kind, "p50") for n in sizes]
-        o = [x for x in o if x]
-        b1 = base_value(sizes[0], "http", kind, "p50")[1]
-        how, b2 = base_value(sizes[-1], "http", kind, "p50")
-        ours_g = f"{o[-1] / o[0]:.2f}x" if len(o) >= 2 else "-"
-        base_g = (
-            f"{b2 / b1:.1f}x" + (" (projected)" if how == "projected" else "") if b1 and b2 else "-"
-        )
-        lines.append(
-            f"- {label}: ours {ours_g}; baseline {base_g} ({sizes[0]:,} -> {sizes[-1]:,} projects)"
-        )
+        parts = []
+        for impl in ("ours", "baseline"):
+            first = value(impl, sizes[0], "http", kind, "p50")[1]
+            measured = [n for n in sizes if _get(runs.get(f"{impl}-{n}"), "http", kind, "p50")]
+            if first and measured and measured[-1] != sizes[0]:
+                last = measured[-1]
+                text = f"{impl} {value(impl, last, 'http', kind, 'p50')[1] / first:.2f}x ({sizes[0]:,} -> {last:,}, measured)"
+                if last != sizes[-1]:
+                    proj = value(impl, sizes[-1], "http", kind, "p50")[1]
+                    if proj:
+                        text += f", *{proj / first:.1f}x to {sizes[-1]:,} projected*"
+                parts.append(text)
+        lines.append(f"- {label}: " + "; ".join(parts))
     lines += [
         "",
         "### Loads",
@@ -784,14 +800,11 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
         for impl in ("ours", "baseline"):
             r = runs.get(f"{impl}-{n}")
             if r is None or "load_s" not in r:
-                if impl == "baseline":
-                    how, load = base_value(n, "load_s")
-                    _, batch = base_value(n, "batch_s")
-                    lines.append(
-                        f"| {n:,} | baseline | {_s(load, 0)} *proj.* | | | | | | | {_s(batch, 1)} *proj.* |"
-                        if how == "projected"
-                        else f"| {n:,} | baseline | not run | | | | | | | |"
-                    )
+                load, batch = value(impl, n, "load_s"), value(impl, n, "batch_s")
+                why = f" ({r['error'][:200]})" if r and r.get("error") else ""
+                lines.append(
+                    f"| {n:,} | {impl} | {cell(load, 0)}{why} | | | | | | | {cell(batch, 1)} |"
+                )
                 continue
             bulk = r.get("bulk", {})
             ratio = r["load_s"] / bulk["bulk_s"] if bulk.get("bulk_s") else None
@@ -850,14 +863,10 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
                 flag = "" if impl != "ours" or p50 <= TARGETS["query_p50_s"] else " **over**"
                 cells.append(f"{p50 * 1000:.1f}{flag}")
         lines.append(f"| {q} | " + " | ".join(cells) + " |")
-    for impl, n in cols:
-        qs = runs[f"{impl}-{n}"]["queries"]["queries"].values()
-        worst = max(v["p50"] for v in qs)
-        lines.append(
-            f"| **slowest p50**, {impl} {n:,} | "
-            + " | ".join("" for _ in cols[1:])
-            + f" {worst * 1000:.1f} |"
-        )
+    worst = [
+        max(v["p50"] for v in runs[f"{i}-{n}"]["queries"]["queries"].values()) for i, n in cols
+    ]
+    lines.append("| **slowest p50** | " + " | ".join(f"**{w * 1000:.1f}**" for w in worst) + " |")
     profiles = data.get("profiles", {})
     one = profiles.get("one")
     big = profiles.get("load")
@@ -924,7 +933,7 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
                 "The workers (together), top 15 by cumulative time:",
                 "",
                 "```",
-                w["top"],
+                "\n".join(ln for ln in w["top"].splitlines() if ".prof" not in ln),
                 "```",
             ]
     lines.append("")
@@ -1048,8 +1057,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", default=None, help="folder for the generated records and stores")
     parser.add_argument("--no-profile-load", action="store_true")
     parser.add_argument("--no-markdown", action="store_true", help="do not touch results.md")
+    parser.add_argument(
+        "--from-json", type=Path, help="measure nothing: write the section of this run's JSON"
+    )
     args = parser.parse_args(argv)
-    data = run(args)
+    data = json.loads(args.from_json.read_text(encoding="utf-8")) if args.from_json else run(args)
     lines = section(data)
     if not args.no_markdown:
         write_section(lines)
