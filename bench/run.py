@@ -11,6 +11,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -133,6 +134,7 @@ def main() -> None:
         "",
     ]
     lines += scale_section(results, baseline_limit)
+    lines += small_writes()
     lines += [
         "## The ontology",
         "",
@@ -160,6 +162,22 @@ def main() -> None:
     OUT.write_text("\n".join(lines), encoding="utf-8")
     (OUT.with_suffix(".json")).write_text(json.dumps(results, indent=1), encoding="utf-8")
     print("\n".join(lines))
+
+
+def small_writes() -> list[str]:
+    """Issue 20's targets (bench/small_write.py, its own children), sizes
+    ``BENCH_SMALL_WRITE_SIZES`` (empty: not run): the section of results.md."""
+    from small_write import section  # type: ignore[import-not-found]
+
+    sizes = os.environ.get("BENCH_SMALL_WRITE_SIZES", "1000,10000,100000")
+    if not sizes:
+        return []
+    out = Path(__file__).with_name("small_write.json")
+    script = Path(__file__).with_name("small_write.py")
+    out.unlink(missing_ok=True)  # never a section from an earlier run
+    command = [sys.executable, str(script), "--sizes", sizes, "--no-markdown", "--json", str(out)]
+    subprocess.run(command, check=False)  # noqa: S603 - our own script
+    return section(json.loads(out.read_text(encoding="utf-8"))) if out.exists() else []
 
 
 def ontology_step(out: Path) -> None:
