@@ -20,8 +20,10 @@ demo: $(STAMP)
 	$(BIN)/cipd stats
 	$(BIN)/cipd serve
 
+# Two workers, each taking whole test files (their module fixtures stay in one process):
+# 8.6 min against 14.9 min serial on two cores. `.venv/bin/python -m pytest` runs it serially.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check cipd_graph tests bench
