@@ -37,6 +37,7 @@ from cipd_graph._sparql import (
     QueryRequest,
     QueryTimeoutError,
     StoreBusyError,
+    check_query,
     negotiate,
     prefers_html,
     run_public,
@@ -138,6 +139,9 @@ async def _answer(
     )
     retry = {"Retry-After": "1"}
     try:
+        # what the endpoint never runs (an update, SERVICE, too long, too many tokens) is
+        # refused before the query waits for a slot: a full queue must not hide it
+        check_query(query)
         async with _slots(request, settings).hold():
             result = await run_in_threadpool(
                 run_public,
