@@ -57,6 +57,13 @@ def _term(node: Node) -> Term:
     raise PlanError(f"unexpected constant {node!r} in a rule")
 
 
+def _by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[ox.Triple]]:
+    found: dict[ox.NamedNode, list[ox.Triple]] = {}
+    for t in triples:
+        found.setdefault(t.predicate, []).append(t)
+    return found
+
+
 class Maintainer:
     """Keeps the derived graphs of a store with base IRI ``base`` up to date with changes."""
 
@@ -117,38 +124,55 @@ class Maintainer:
         edge = step.edge
         subject = None if isinstance(edge.subject, Variable) else _term(edge.subject)
         obj = None if isinstance(edge.object, Variable) else _term(edge.object)
+        # Along a repeated path the changed triple may sit anywhere: constants bind the
+        # path's ends only.
+        constants = not edge.closure and (subject is not None or obj is not None)
+        at_subject = step.inner == edge.subject
+        rows = candidates if isinstance(candidates, list) else list(candidates)
         inner: set[Term] = set()
-        for t in candidates:
-            for predicate, backward in edge.ways:
-                if predicate is not None and t.predicate.value != str(predicate):
-                    continue
+        for predicate, backward in edge.ways:
+            # The caller passes the triples of the step's predicates: with one way, all match.
+            want = None if predicate is None or len(edge.ways) == 1 else str(predicate)
+            matching = rows if want is None else [t for t in rows if t.predicate.value == want]
+            # ``^p`` swaps the ends: the subject end of the step is the triple's object.
+            from_object = at_subject == backward
+            if not constants:
+                inner.update(t.object if from_object else t.subject for t in matching)
+                continue
+            for t in matching:
                 s_end, o_end = (t.object, t.subject) if backward else (t.subject, t.object)
-                # Along a repeated path the changed triple may sit anywhere: constants bind
-                # the path's ends only.
-                if not edge.closure and (
-                    (subject is not None and s_end != subject) or (obj is not None and o_end != obj)
-                ):
+                if (subject is not None and s_end != subject) or (obj is not None and o_end != obj):
                     continue
-                inner.add(s_end if step.inner == edge.subject else o_end)
+                inner.add(s_end if at_subject else o_end)
         if inner and edge.closure:
             more, _ = self._walk(change, inner, step, outward=False, state="either")
             inner |= more
         return inner
 
-    def reach(self, rule: Rule, changed: Iterable[ox.Triple], change: Change) -> set[ox.NamedNode]:
-        """The foci of ``rule`` whose derivation could read one of ``changed``."""
+    def reach(
+        self,
+        rule: Rule,
+        changed: Iterable[ox.Triple],
+        change: Change,
+        by_predicate: dict[ox.NamedNode, list[ox.Triple]] | None = None,
+    ) -> set[ox.NamedNode]:
+        """The foci of ``rule`` whose derivation could read one of ``changed``
+        (``by_predicate``: the same triples by predicate, when the caller has them)."""
         every = list(changed)
+        if by_predicate is None:
+            by_predicate = _by_predicate(every)
         found: set[ox.NamedNode] = set()
         for branch in self.plans[rule.name]:
-            found |= self._reach(branch, every, change)
+            found |= self._reach(branch, every, by_predicate, change)
         return found
 
     def _reach(
-        self, rule_plan: RulePlan, every: list[ox.Triple], change: Change
+        self,
+        rule_plan: RulePlan,
+        every: list[ox.Triple],
+        by_predicate: dict[ox.NamedNode, list[ox.Triple]],
+        change: Change,
     ) -> set[ox.NamedNode]:
-        by_predicate: dict[ox.NamedNode, list[ox.Triple]] = {}
-        for t in every:
-            by_predicate.setdefault(t.predicate, []).append(t)
         bound: dict[Node, set[Term]] = {}
         for step in rule_plan.steps:
             predicates = step.edge.predicates
@@ -243,9 +267,10 @@ class Maintainer:
         recomputed: dict[str, int] = {}
         for level in self.levels:
             # What the rules of this level read: the union after the levels before.
-            changed = change.union_removed | change.union_added
+            changed = list(change.union_removed | change.union_added)
+            by_predicate = _by_predicate(changed)
             for rule in level:
-                foci = self.reach(rule, changed, change)
+                foci = self.reach(rule, changed, change, by_predicate)
                 recomputed[rule.name] = len(foci)
                 if not foci:
                     continue

@@ -48,6 +48,13 @@ class Change:
         self._added_in: dict[Term, set[ox.Triple]] = {}
         #: triple -> the union's graphs that will get it (the inverse of ``added``)
         self._added_by: dict[ox.Triple, set[str]] = {}
+        # The union as stored now, as far as :meth:`edges` has read it: every triple of a
+        # subject (read once, whatever predicate was asked), the triples into an object by
+        # predicate. The stored union does not change while a change is planned, and the
+        # derivation of a 100-file load asks for the same nodes again and again (199,476
+        # look-ups for 100 files at 10,000 projects, 12.8 per node and predicate).
+        self._out: dict[Term, list[ox.Triple]] = {}
+        self._in: dict[tuple[Term, ox.NamedNode | None], list[ox.Triple]] = {}
 
     # -- edits --------------------------------------------------------------------------
     def replace(self, graph: str, triples: Iterable[ox.Triple]) -> None:
@@ -81,8 +88,7 @@ class Change:
             self._added_by.setdefault(t, set()).add(graph)
         if not candidates:
             return
-        held = self.backend.holders(candidates)
-        now = self.backend.in_union(candidates)
+        held, now = self.backend.placement(candidates)
         for t in candidates:
             after = any(
                 self.layout.in_union(g) and t not in self.removed.get(g, ())
@@ -117,7 +123,7 @@ class Change:
         else:
             asked = [n for n in nodes if isinstance(n, ox.NamedNode | ox.BlankNode)]
         named = [n for n in asked if isinstance(n, ox.NamedNode)]
-        found = set(self.backend.edges(named, predicate, inverse=inverse)) if named else set()
+        found = self._stored(named, predicate, inverse=inverse) if named else set()
         if state == "after":
             found -= self.union_removed
         extra = self._added_in if inverse else self._added_out
@@ -125,6 +131,35 @@ class Change:
             for t in extra.get(node, ()):
                 if predicate is None or t.predicate == predicate:
                     found.add(t)
+        return found
+
+    def _stored(
+        self, nodes: list[ox.NamedNode], predicate: ox.NamedNode | None, *, inverse: bool
+    ) -> set[ox.Triple]:
+        """The stored union's triples from ``nodes`` (``inverse``: into them) through
+        ``predicate`` (None: any), read from the store once a node."""
+        found: set[ox.Triple] = set()
+        if not inverse:
+            missing = [n for n in nodes if n not in self._out]
+            for node in missing:
+                self._out[node] = []
+            if missing:
+                for t in self.backend.edges(missing, None, inverse=False):
+                    self._out[t.subject].append(t)  # type: ignore[index]
+            for node in nodes:
+                if predicate is None:
+                    found.update(self._out[node])
+                else:
+                    found.update(t for t in self._out[node] if t.predicate == predicate)
+            return found
+        missing = [n for n in nodes if (n, predicate) not in self._in]
+        for node in missing:
+            self._in[(node, predicate)] = []
+        if missing:
+            for t in self.backend.edges(missing, predicate, inverse=True):
+                self._in[(t.object, predicate)].append(t)
+        for node in nodes:
+            found.update(self._in[(node, predicate)])
         return found
 
     def derived(self, graph: str, subjects: Collection[ox.NamedNode]) -> set[ox.Triple]:
