@@ -145,7 +145,7 @@ class Change:
                 self._out[node] = []
             if missing:
                 for t in self.backend.edges(missing, None, inverse=False):
-                    self._out[t.subject].append(t)  # type: ignore[index]
+                    self._out[t.subject].append(t)
             for node in nodes:
                 if predicate is None:
                     found.update(self._out[node])
