@@ -29,6 +29,7 @@ DATA = """
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix d: <urn:d:> .
+@prefix schema: <https://schema.org/> .
 
 d:nurse cipd:hasProfession cipd:Nurse .
 d:snurse cipd:hasProfession cipd:SpecialistNurse .
@@ -104,8 +105,10 @@ d:falls-3 dcterms:date "2024-06-30"^^xsd:date ; cipd:observedValue 7.0 .
 d:falls-4 dcterms:date "2024-06-30"^^xsd:date .
 
 # Modules
-d:mod a cipd:Module ; cipd:linkedToProject d:p .
-d:mod2 a cipd:Module ; cipd:linkedToProject d:q .
+d:mod a cipd:Module ; cipd:linkedToProject d:p ; schema:provider d:uni .
+d:mod2 a cipd:Module ; cipd:linkedToProject d:q ; schema:provider d:uni .
+d:p cipd:hostedBy d:trust .
+d:q cipd:hostedBy d:other .
 d:mod3 a cipd:Module ; cipd:forTeam d:t-p .
 d:ghost cipd:linkedToProject d:p .
 
@@ -451,6 +454,17 @@ def test_a_shared_model_concept_is_no_link(derived: ox.Store):
 
 
 # ------------------------------------------------------------------------ other facts
+
+
+def test_a_module_is_linked_to_practice_at_a_partner_through_a_link_and_a_partnership(
+    derived: ox.Store,
+):
+    """mod names p (a link), p is hosted by the trust, a partner of the university that
+    provides mod; mod2 names q, hosted by a provider in no partnership with the university;
+    mod3 reaches p only through a team and has no provider."""
+    assert facts(derived, d("mod"), CIPD + "linkedToPracticeAtPartner") == {"p"}
+    assert facts(derived, d("mod2"), CIPD + "linkedToPracticeAtPartner") == set()
+    assert facts(derived, d("mod3"), CIPD + "linkedToPracticeAtPartner") == set()
 
 
 def test_partners_are_different_members_of_one_partnership(derived: ox.Store):

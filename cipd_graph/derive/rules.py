@@ -431,7 +431,7 @@ def rule_levels(loaded: Sequence[Rule] | None = None) -> list[list[Rule]]:
     and give what applying them one by one in file order gives.
 
     >>> [[r.name[:2] for r in level] for level in rule_levels()]
-    [['10', '41', '42', '50', '60'], ['11'], ['20', '21', '22'], ['30', '31', '33'], ['32', '40'], ['34']]
+    [['10', '41', '42', '50', '60'], ['11', '61'], ['20', '21', '22'], ['30', '31', '33'], ['32', '40'], ['34']]
     """
     loaded = list(rules() if loaded is None else loaded)
     level_of: dict[str, int] = {}
