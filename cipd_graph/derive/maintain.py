@@ -152,18 +152,15 @@ class Maintainer:
     def reach(
         self,
         rule: Rule,
-        changed: Iterable[ox.Triple],
+        changed: list[ox.Triple],
+        by_predicate: dict[ox.NamedNode, list[ox.Triple]],
         change: Change,
-        by_predicate: dict[ox.NamedNode, list[ox.Triple]] | None = None,
     ) -> set[ox.NamedNode]:
-        """The foci of ``rule`` whose derivation could read one of ``changed``
-        (``by_predicate``: the same triples by predicate, when the caller has them)."""
-        every = list(changed)
-        if by_predicate is None:
-            by_predicate = _by_predicate(every)
+        """The foci of ``rule`` whose derivation could read one of ``changed`` (indexed by
+        predicate in ``by_predicate``, once for all the rules of a level)."""
         found: set[ox.NamedNode] = set()
         for branch in self.plans[rule.name]:
-            found |= self._reach(branch, every, by_predicate, change)
+            found |= self._reach(branch, changed, by_predicate, change)
         return found
 
     def _reach(
@@ -270,7 +267,7 @@ class Maintainer:
             changed = list(change.union_removed | change.union_added)
             by_predicate = _by_predicate(changed)
             for rule in level:
-                foci = self.reach(rule, changed, change, by_predicate)
+                foci = self.reach(rule, changed, by_predicate, change)
                 recomputed[rule.name] = len(foci)
                 if not foci:
                     continue

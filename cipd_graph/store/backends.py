@@ -148,13 +148,10 @@ class Backend(Protocol):
     def holders(self, triples: Collection[ox.Triple]) -> dict[ox.Triple, set[str]]:
         """For each of ``triples`` held anywhere, the named graphs holding it."""
 
-    def in_union(self, triples: Collection[ox.Triple]) -> set[ox.Triple]:
-        """Those of ``triples`` the union holds."""
-
     def placement(
         self, triples: Collection[ox.Triple]
     ) -> tuple[dict[ox.Triple, set[str]], set[ox.Triple]]:
-        """:meth:`holders` and :meth:`in_union` of ``triples`` together."""
+        """:meth:`holders` of ``triples``, and those of them the union holds."""
 
     def close(self) -> None:
         """Make writes durable and release the store."""
@@ -380,12 +377,6 @@ class EmbeddedBackend:
                 if isinstance(q.graph_name, ox.NamedNode):
                     found.setdefault(t, set()).add(q.graph_name.value)
         return found
-
-    def in_union(self, triples: Collection[ox.Triple]) -> set[ox.Triple]:
-        default = ox.DefaultGraph()
-        return {
-            t for t in triples if ox.Quad(t.subject, t.predicate, t.object, default) in self.store
-        }
 
     def placement(
         self, triples: Collection[ox.Triple]
@@ -728,7 +719,7 @@ class RemoteBackend:
                     found.setdefault(ox.Triple(s, p, o), set()).add(g.value)
         return found
 
-    def in_union(self, triples: Collection[ox.Triple]) -> set[ox.Triple]:
+    def _in_union(self, triples: Collection[ox.Triple]) -> set[ox.Triple]:
         found: set[ox.Triple] = set()
         for values in self._triple_values(list(triples)):
             text = (
@@ -741,7 +732,7 @@ class RemoteBackend:
     def placement(
         self, triples: Collection[ox.Triple]
     ) -> tuple[dict[ox.Triple, set[str]], set[ox.Triple]]:
-        return self.holders(triples), self.in_union(triples)
+        return self.holders(triples), self._in_union(triples)
 
     def close(self) -> None:
         self.client.close()

@@ -51,8 +51,8 @@ class Change:
         # The union as stored now, as far as :meth:`edges` has read it: every triple of a
         # subject (read once, whatever predicate was asked), the triples into an object by
         # predicate. The stored union does not change while a change is planned, and the
-        # derivation of a 100-file load asks for the same nodes again and again (199,476
-        # look-ups for 100 files at 10,000 projects, 12.8 per node and predicate).
+        # derivation of a 100-file load asks for the same nodes again and again (100 files
+        # into 1,000 projects: 194,256 look-ups before, 75,347 with this and ``placement``).
         self._out: dict[Term, list[ox.Triple]] = {}
         self._in: dict[tuple[Term, ox.NamedNode | None], list[ox.Triple]] = {}
 
