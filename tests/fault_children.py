@@ -9,6 +9,10 @@ operation of it has run, and the parent can SIGKILL the process at exactly that 
 ``staged MARKER STAGE PATH...`` runs a staged load in chunks of 7 files that writes MARKER and
 sleeps when its progress message starts with STAGE ("staged chunk 2/", "swapping", "swapped").
 
+``write MARKER STAGE PATH...`` runs a load of a few files (not staged) that writes MARKER and
+sleeps in the same way: into a store holding an earlier ontology, its write derives everything
+again in a checkpoint ("deriving every fact again", "swapping", "swapped").
+
 ``writer PATH A B ROUNDS DONE`` reloads the project file PATH alternately with the contents of
 files A and B, ROUNDS times, then writes DONE.
 
@@ -122,9 +126,9 @@ def _reader(store_dir: Path, graph: str, project: str, out: Path, done: Path) ->
     out.write_text(json.dumps({"states": seen, "errors": errors}), encoding="utf-8")
 
 
-def _staged(marker: Path, stage: str, paths: list[Path]) -> None:
-    """A staged load (chunks of 7 files) that writes ``marker`` and sleeps when its progress
-    message starts with ``stage``."""
+def _staged(marker: Path, stage: str, paths: list[Path], *, staged: bool = True) -> None:
+    """A load (staged: in chunks of 7 files) that writes ``marker`` and sleeps when its
+    progress message starts with ``stage``."""
     from cipd_graph.graph import GraphStore
 
     def progress(message: str) -> None:
@@ -133,7 +137,7 @@ def _staged(marker: Path, stage: str, paths: list[Path]) -> None:
             time.sleep(600)
 
     with GraphStore.open() as store:
-        store.load(paths, staged=True, chunk=7, progress=progress)
+        store.load(paths, staged=staged, chunk=7, progress=progress)
 
 
 def main(argv: list[str]) -> None:
@@ -155,6 +159,9 @@ def main(argv: list[str]) -> None:
     elif command == "staged":
         marker, stage, *args = rest
         _staged(Path(marker), stage, [Path(a) for a in args])
+    elif command == "write":
+        marker, stage, *args = rest
+        _staged(Path(marker), stage, [Path(a) for a in args], staged=False)
     elif command == "writer":
         path, a, b, rounds, done = rest
         _writer(Path(path), [Path(a), Path(b)], int(rounds), Path(done))

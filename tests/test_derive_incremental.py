@@ -243,3 +243,43 @@ def test_a_write_recomputes_only_what_it_touches(pool: Pool, tmp_path: Path):
             counts.append(new.derived)
             check(store)
     assert counts[0] == counts[1]
+
+
+def test_the_first_write_after_an_ontology_change_derives_everything_in_a_checkpoint(
+    pool: Pool, tmp_path: Path
+):
+    """A store that holds an earlier ontology (another version, and a rule's facts that
+    version did not derive) gets the shipped one with its next write, every derived fact
+    recomputed, in a copy of the store that is then swapped in."""
+    paths = pool.project_paths()
+    for path, variants in zip(paths, pool.projects, strict=True):
+        path.write_text(variants[0], encoding="utf-8")
+    location = tmp_path / "store"
+    shutil.copytree(pool.template, location, symlinks=True)
+    version = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
+    with GraphStore(location, pool.settings) as store:
+        layout, data = store.layout, store.oxigraph
+        ontology = ox.NamedNode(layout.ontology)
+        shipped = {q.object for q in data.quads_for_pattern(None, version, None, ontology)}
+        for graph in (ontology, ox.DefaultGraph()):
+            for q in list(data.quads_for_pattern(None, version, None, graph)):
+                data.remove(q)
+                data.add(ox.Quad(q.subject, q.predicate, ox.Literal("2000-01-01"), graph))
+        missing = ox.NamedNode(layout.derived(rules()[-1].key))
+        gone = list(data.quads_for_pattern(None, None, None, missing))
+        assert gone, "the template store derives something with the last rule"
+        data.remove_graph(missing)
+        for q in gone:
+            data.remove(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()))
+        before = (location / "oxigraph").resolve()
+
+        result = store.load([paths[-1]])
+
+        assert result.ok and result.written and result.derived == {"*": -1}
+        assert (location / "oxigraph").resolve() != before and not before.exists()
+        data = store.oxigraph
+        assert {q.object for q in data.quads_for_pattern(None, version, None, ontology)} == shipped
+        assert set(data.quads_for_pattern(None, None, None, missing))
+        check(store)
+        assert store.load([paths[-2]]).derived.get("*") is None  # and then incremental again
+        check(store)

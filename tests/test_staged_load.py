@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import pytest
 
 from cipd_graph._generate import generate
@@ -224,6 +225,56 @@ def test_a_staged_load_killed_leaves_the_store_before_or_after(
     with GraphStore(store, settings_for(store)) as s:
         assert s.load([generated], staged=True, chunk=CHUNK).written
         assert records_and_derived(s) == one_transaction
+
+
+def _age_the_ontology(store: Path) -> None:
+    """Make ``store`` hold an earlier version of the ontology (another ``owl:versionInfo``)."""
+    version = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
+    with GraphStore(store, settings_for(store)) as s:
+        data = s.oxigraph
+        for graph in (ox.NamedNode(s.layout.ontology), ox.DefaultGraph()):
+            for q in list(data.quads_for_pattern(None, version, None, graph)):
+                data.remove(q)
+                data.add(ox.Quad(q.subject, q.predicate, ox.Literal("2000-01-01"), graph))
+
+
+@pytest.mark.parametrize(
+    ("stage", "expect"),
+    [("deriving every fact again", "before"), ("swapping", "before"), ("swapped", "after")],
+)
+def test_a_write_after_an_ontology_change_killed_leaves_the_store_before_or_after(
+    generated: Path, tmp_path: Path, stage: str, expect: str
+):
+    """The first write into a store of an earlier ontology derives everything again in a
+    checkpoint; killed there, the store is the one before or the one after."""
+    projects = sorted((generated / "projects").glob("*.yaml"))[:2]
+    clean = tmp_path / "clean"
+    with GraphStore(clean, settings_for(clean)) as s:
+        assert s.load([generated / "reference"]).written and s.load(projects).written
+        after = records_and_derived(s)
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([generated / "reference"]).written
+    _age_the_ontology(store)
+    before = quads(store)
+    marker = tmp_path / "marker"
+    process = child(
+        "write",
+        str(marker),
+        stage,
+        *map(str, projects),
+        store=store,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    kill_when_marked(process, marker, repr(stage))
+
+    with GraphStore(store, settings_for(store)) as s:
+        if expect == "before":
+            assert {str(q) for q in s.oxigraph} == before
+        else:
+            assert records_and_derived(s) == after
+    assert leftovers(store) == []
 
 
 def _checked_contexts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, bool]]:

@@ -41,7 +41,7 @@ from cipd_graph.load.context import ContextReader
 from cipd_graph.load.result import LoadResult, Progress
 from cipd_graph.load.workers import ChunkOutcome, WorkerSetup, merge_report, run_chunks
 from cipd_graph.mapping import MappedFile, Mapper, parse_and_map
-from cipd_graph.store import EmbeddedBackend, Store, StoreState
+from cipd_graph.store import ChangeSet, EmbeddedBackend, Store, StoreState
 from cipd_graph.store.meta import new_version, state_triples
 
 if TYPE_CHECKING:
@@ -163,16 +163,30 @@ def load_staged(
 
 def derive_all_staged(pipeline: Pipeline, say: Progress) -> None:
     """Recompute the union and every derived fact in a checkpoint of the store, then swap it in."""
+    write_all_staged(pipeline, ChangeSet(), say)
+
+
+def write_all_staged(pipeline: Pipeline, changes: ChangeSet, say: Progress) -> None:
+    """Apply ``changes`` (to record, provenance, ontology or meta graphs) in a checkpoint of
+    the store, recompute the union and every derived fact there, then swap it in: a write
+    that touches the vocabulary, which any rule may read, and ``cipd derive --all``. Killed
+    or failed before the swap, the store is as it was."""
     live = pipeline.store.backend
-    assert isinstance(live, EmbeddedBackend) and live.location is not None
+    if not isinstance(live, EmbeddedBackend) or live.location is None:
+        raise StoreError("deriving in a checkpoint needs an embedded store on disk")
     directory = live.stage()
     staging = EmbeddedBackend(live.location, live.layout, directory=directory)
     swapped = False
     try:
+        if changes:
+            staging.apply(changes)
+        say("deriving every fact again in a checkpoint of the store")
         staged = _staging_pipeline(pipeline, staging)
         _derive_staged(staged, staging, rebuild_union=True, say=say)
+        say("swapping the staged store in")
         old = live.swap_in(staging)
         swapped = True
+        say("swapped the staged store in")
         live.discard(old)
     finally:
         if not swapped:
