@@ -20,6 +20,7 @@ import pytest
 from cipd_graph._generate import generate
 from cipd_graph.graph import GraphStore
 
+from .test_derive_incremental import check
 from .test_faults import child, kill_when_marked, quads, records_and_derived, settings_for
 
 CHUNK = 7
@@ -74,6 +75,32 @@ def test_a_staged_load_stores_what_one_transaction_stores(
     # Reopened from disk it holds the same.
     with GraphStore(store, settings_for(store)) as s:
         assert records_and_derived(s) == one_transaction
+
+
+def test_a_staged_load_into_a_store_with_derived_facts_replaces_them(
+    generated: Path, tmp_path: Path
+):
+    """The union keeps no fact the rules derived before the load and would not derive now
+    (it kept a person's earlier ``cipd:projectCount`` beside the new one), nor the facts
+    of a rule that is gone; and it keeps a derived fact a record also states."""
+    projects = sorted((generated / "projects").glob("*.yaml"))
+    store = tmp_path / "store"
+    gone_rule = "https://w3id.org/cipd/data/graph/inferred/a-rule-there-is-no-longer"
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([generated / "reference", *projects[:20]]).ok
+        orphan = ox.Triple(
+            ox.NamedNode("https://w3id.org/cipd/data/x"),
+            ox.NamedNode("https://w3id.org/cipd#projectCount"),
+            ox.Literal("7", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+        )
+        for graph in (ox.NamedNode(gone_rule), ox.DefaultGraph()):
+            s.oxigraph.add(ox.Quad(orphan.subject, orphan.predicate, orphan.object, graph))
+        result = s.load(projects[20:], staged=True, chunk=CHUNK)
+        assert result.ok and result.written
+        assert gone_rule not in s.named_graphs()
+        # The union and every rule's graph, against a full recomputation (some of the
+        # derived facts are also stated by records: those stay).
+        check(s)
 
 
 def test_a_large_load_is_staged_by_default_and_a_small_one_is_not(generated: Path, tmp_path: Path):

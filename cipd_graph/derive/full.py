@@ -58,7 +58,8 @@ def derive_in_bulk(
 
     ``rebuild_union``: refill the union from the record and ontology graphs first (a load
     that replaced or dropped graphs); otherwise the union is taken as complete for them (a
-    staged load writes every record triple to it as it goes).
+    staged load writes every record triple to it as it goes), and the derived facts it
+    holds from before are replaced rule by rule (:func:`_replace_facts`).
 
     The queries of a level (see :func:`rule_levels`) all run at once, each on its own
     thread: Oxigraph evaluates and serialises a query without holding the GIL, and the
@@ -67,10 +68,10 @@ def derive_in_bulk(
     10,000 projects (same store, alternating rounds): 10.9-11.1 s, against 14.5-16.5 s with
     one query a rule on two threads and a write a rule."""
     default = ox.DefaultGraph()
-    for graph in list(store.named_graphs()):
-        if isinstance(graph, ox.NamedNode) and layout.is_derived(graph.value):
-            store.remove_graph(graph)
     if rebuild_union:
+        for graph in list(store.named_graphs()):
+            if isinstance(graph, ox.NamedNode) and layout.is_derived(graph.value):
+                store.remove_graph(graph)
         store.clear_graph(default)
         for graph in list(store.named_graphs()):
             name = graph.value if isinstance(graph, ox.NamedNode) else ""
@@ -81,19 +82,80 @@ def derive_in_bulk(
                 )
         say("rebuilt the union of the record graphs")
 
+    else:  # the graphs of rules there are no longer: their facts leave the union
+        current = {layout.derived(rule.key) for level in rule_levels() for rule in level}
+        gone = [
+            old
+            for graph in list(store.named_graphs())
+            if isinstance(graph, ox.NamedNode)
+            and layout.is_derived(graph.value)
+            and graph.value not in current
+            for old in _emptied(store, graph)
+        ]
+        _retract(store, layout, gone)
+
     for level in rule_levels():
         queries = [(rule, query) for rule in level for query in rule.parts]
         with ThreadPoolExecutor(max_workers=max(1, len(queries))) as pool:
             answers = list(pool.map(_construct, itertools.repeat(store), [q for _r, q in queries]))
-        derived = [(rule, data) for (rule, _q), data in zip(queries, answers, strict=True)]
-        for rule, data in derived:
+        derived: dict[str, bytes] = {rule.key: b"" for rule in level}
+        for (rule, _q), data in zip(queries, answers, strict=True):
+            derived[rule.key] += data
+        gone = [] if rebuild_union else _replace_facts(store, layout, derived)
+        for key, data in derived.items():
             if data:
-                graph = ox.NamedNode(layout.derived(rule.key))
+                graph = ox.NamedNode(layout.derived(key))
                 store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-        everything = b"".join(data for _rule, data in derived)
+        _retract(store, layout, gone)
+        everything = b"".join(derived.values())
         if everything:
             store.bulk_load(everything, format=ox.RdfFormat.N_TRIPLES, to_graph=default)
     say("derived the facts")
+
+
+def _replace_facts(
+    store: ox.Store, layout: GraphLayout, derived: dict[str, bytes]
+) -> list[ox.Triple]:
+    """Empty the graphs of the rules of ``derived`` (rule key -> its new facts, as N-Triples)
+    and return the facts they held that are not among the new ones: the union still holds
+    those, and :func:`_retract` takes out the ones nothing else states any more.
+
+    Without this, a staged load into a store that held derived facts left the old ones in
+    the union beside the new (a person's ``cipd:projectCount`` both 1 and 3). Rule by rule,
+    level by level, because a rule of a later level reads what the earlier ones derive."""
+    gone: list[ox.Triple] = []
+    for key, data in derived.items():
+        graph = ox.NamedNode(layout.derived(key))
+        if not store.contains_named_graph(graph):
+            continue
+        # Compared as N-Triples lines (one serialiser writes both, so a fact is the same
+        # line): at 1,000 projects 0.2 s for 126,802 facts, against 2.2 s as terms.
+        fresh = set(data.splitlines())
+        old = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
+        lines = [line for line in old.splitlines() if line not in fresh]
+        store.remove_graph(graph)
+        if lines:
+            gone += (q.triple for q in ox.parse(b"\n".join(lines), format=ox.RdfFormat.N_TRIPLES))
+    return gone
+
+
+def _emptied(store: ox.Store, graph: ox.NamedNode) -> list[ox.Triple]:
+    """Remove ``graph``; what it held."""
+    held = [q.triple for q in store.quads_for_pattern(None, None, None, graph)]
+    store.remove_graph(graph)
+    return held
+
+
+def _retract(store: ox.Store, layout: GraphLayout, facts: Iterable[ox.Triple]) -> None:
+    """Take ``facts`` out of the union, but those a record, the ontology or a rule's graph
+    still states."""
+    for t in facts:
+        held = any(
+            isinstance(q.graph_name, ox.NamedNode) and layout.in_union(q.graph_name.value)
+            for q in store.quads_for_pattern(t.subject, t.predicate, t.object, None)
+        )
+        if not held:
+            store.remove(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
 
 
 def _construct(store: ox.Store, query: str) -> bytes:

@@ -324,9 +324,10 @@ class Pipeline:
             counts = _maintainer(self.base).maintain(change)
         except NeedsFullDerivation:
             self._stamp(change, keep_totals=False)
-            if self.can_stage:
+            if self.can_stage and not self.store.backend.union_is_empty():
                 # In a checkpoint, written in bulk: the same rules as one update took
                 # 1,402 s at 10,000 projects (the first write after an ontology change).
+                # Not the first write into an empty store: nothing to gain there.
                 write_all_staged(self, _written_graphs(change), progress or (lambda _m: None))
             else:
                 self._write_full(change, legacy=legacy)
