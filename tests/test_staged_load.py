@@ -190,16 +190,45 @@ def test_stale_staging_directories_are_removed_on_open(tmp_path: Path):
     assert leftovers(store) == ["oxigraph.keep"]
 
 
+def as_plain(store: Path) -> None:
+    """Make ``store`` a plain directory, as the releases before staged loads made it."""
+    live = store / "oxigraph"
+    target = live.resolve()
+    live.unlink()
+    target.rename(live)
+
+
 def test_a_swap_cut_between_its_renames_opens_the_store_before(generated: Path, tmp_path: Path):
-    """A store made before staged loads is a plain directory: its swap renames it aside, then
-    links; killed in between, the next open puts it back."""
+    """A store made before staged loads is a plain directory: that release's swap renamed it
+    aside, then linked; killed in between, the next open puts it back (and links it)."""
     store = tmp_path / "store"
     with GraphStore(store, settings_for(store)) as s:
         assert s.load([generated / "reference"]).ok
+    as_plain(store)
     before = quads(store)
     (store / "oxigraph").rename(store / "oxigraph.old-0123456789ab")
     assert quads(store) == before
-    assert not (store / "oxigraph").is_symlink() and leftovers(store) == []
+    assert (store / "oxigraph").is_symlink() and leftovers(store) == []
+
+
+def test_a_plain_store_becomes_a_link_when_a_writer_opens_it(generated: Path, tmp_path: Path):
+    """Every writer opens the store by a version directory a swap never renames; a plain
+    directory becomes one on the first open, and an open killed half-way is put right."""
+    store = tmp_path / "store"
+    with GraphStore(store, settings_for(store)) as s:
+        assert s.load([generated / "reference"]).ok
+    assert (store / "oxigraph").is_symlink()
+    as_plain(store)
+    before = quads(store)
+    assert (store / "oxigraph").is_symlink() and leftovers(store) == []
+    # Killed between its rename and its link: the link is ready, the live name is missing.
+    live = store / "oxigraph"
+    target = live.resolve()
+    as_plain(store)
+    (store / "oxigraph.link-0123456789ab").symlink_to(target.name)
+    live.rename(target)
+    assert quads(store) == before
+    assert live.resolve() == target and leftovers(store) == []
 
 
 def kill_at(store: Path, marker: Path, stage: str, records: Path) -> None:
@@ -236,8 +265,9 @@ def test_a_staged_load_killed_leaves_the_store_before_or_after(
 ):
     store = tmp_path / "store"
     with GraphStore(store, settings_for(store)) as s:
-        # A plain directory (a store made before staged loads), or already a link.
         assert s.load([generated / "reference"], staged=linked, chunk=CHUNK).written
+    if not linked:  # a plain directory, as a store made before staged loads
+        as_plain(store)
     assert (store / "oxigraph").is_symlink() == linked
     before = quads(store)
     kill_at(store, tmp_path / "marker", stage, generated)
@@ -259,6 +289,9 @@ def _age_the_ontology(store: Path) -> None:
     version = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
     with GraphStore(store, settings_for(store)) as s:
         data = s.oxigraph
+        derivation = ox.NamedNode(s.layout.meta + "#derivation")  # an earlier release's store
+        for q in list(data.quads_for_pattern(None, derivation, None, None)):
+            data.remove(q)
         for graph in (ox.NamedNode(s.layout.ontology), ox.DefaultGraph()):
             for q in list(data.quads_for_pattern(None, version, None, graph)):
                 data.remove(q)

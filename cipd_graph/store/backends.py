@@ -194,8 +194,9 @@ def update_text(changes: ChangeSet, union: str | None) -> list[str]:
 class EmbeddedBackend:
     """Oxigraph on disk at ``location/oxigraph``, or in memory when ``location`` is None.
 
-    ``location/oxigraph`` is a plain directory (stores made before staged loads) or a
-    symbolic link to a version directory ``location/oxigraph.v-<id>``. A staged load
+    ``location/oxigraph`` is a symbolic link to a version directory
+    ``location/oxigraph.v-<id>`` (a store made before staged loads, a plain directory,
+    becomes one when a writer first opens it: :func:`_link`). A staged load
     (:meth:`stage`, :meth:`swap_in`) writes into a checkpoint of the store in a new version
     directory and then points the link at it with one ``os.replace``, so the store any
     process opens is the one before or the one after, never half. Opening the store puts
@@ -226,7 +227,7 @@ class EmbeddedBackend:
                 self.store = ox.Store.read_only(str((location / LIVE).resolve()))
             elif location is not None:
                 _recover(location)
-                (location / LIVE).mkdir(parents=True, exist_ok=True)
+                _link(location)
                 # Opened by its real directory: RocksDB names its files by the path it was
                 # opened with, so a store opened through the link would write into the new
                 # store's directory once a staged load swaps the link.
@@ -265,17 +266,12 @@ class EmbeddedBackend:
         assert self.location is not None and staged.directory is not None
         staged.store.flush()
         live = self.location / LIVE
-        if live.is_symlink():
-            old = live.parent / live.readlink()
-            link = self.location / f"{LIVE}.link-{uuid.uuid4().hex[:12]}"
-            link.symlink_to(staged.directory.name)
-            link.replace(live)  # the one step that changes which store is live
-            self.close()
-        else:  # a store made before staged loads: its directory becomes a link
-            self.close()
-            old = self.location / f"{LIVE}.old-{uuid.uuid4().hex[:12]}"
-            live.rename(old)  # killed here: the next open renames it back (as before)
-            live.symlink_to(staged.directory.name)
+        assert live.is_symlink(), "opened for writing, the live store is a link (_link)"
+        old = live.parent / live.readlink()
+        link = self.location / f"{LIVE}.link-{uuid.uuid4().hex[:12]}"
+        link.symlink_to(staged.directory.name)
+        link.replace(live)  # the one step that changes which store is live
+        self.close()
         self.store = staged.store
         del staged.store
         return old
@@ -407,13 +403,41 @@ LIVE = "oxigraph"
 
 
 def _recover(location: Path) -> None:
-    """Put back the store of a swap killed between its two renames (the store before)."""
+    """Put back the live store of a process killed between two renames: :func:`_link`'s
+    (its link is ready), or a swap of a release before :func:`_link` (the store before)."""
     live = location / LIVE
     if live.exists() or live.is_symlink():
         return
+    for link in sorted(location.glob(f"{LIVE}.link-*")):
+        if link.is_symlink() and (location / link.readlink()).is_dir():
+            link.replace(live)
+            return
     for old in sorted(location.glob(f"{LIVE}.old-*")):
         old.rename(live)
         return
+
+
+def _link(location: Path) -> None:
+    """Make the live store a link to a version directory, before a writer opens it: a new
+    store, or one a release before staged loads made as a plain directory.
+
+    A writer opens the store by the real directory the link points at, and a swap only
+    replaces the link; a writer that had opened a plain directory by its name would, after
+    the swap made that name a link, have its files looked up in the new store's directory
+    (a handle to it still alive at the swap then deleted files of the new store)."""
+    live = location / LIVE
+    if live.is_symlink():
+        return
+    suffix = uuid.uuid4().hex[:12]
+    target = location / f"{LIVE}.v-{suffix}"
+    if not live.exists():
+        target.mkdir(parents=True)  # killed before the link: the next open removes it
+        live.symlink_to(target.name)
+        return
+    link = location / f"{LIVE}.link-{suffix}"
+    link.symlink_to(target.name)
+    live.rename(target)  # killed here: the next open puts the link in place (_recover)
+    link.replace(live)
 
 
 def _remove_stale(location: Path) -> None:
