@@ -374,15 +374,28 @@ def stats_command(
     try:
         with _open_store() as store:
             counts = store.stats()
+            current = store.derived_facts_current()
             loaded = store.sources() if sources else []
     except CipdError as exc:
         raise _fail(exc) from exc
     if as_json:
-        typer.echo(json.dumps({"counts": counts, "sources": [asdict(s) for s in loaded]}, indent=2))
+        answer = {
+            "counts": counts,
+            "derived_facts_current": current,
+            "sources": [asdict(s) for s in loaded],
+        }
+        typer.echo(json.dumps(answer, indent=2))
         return
     width = max(len(k) for k in counts)
     for key, value in counts.items():
         typer.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+    if not current:
+        typer.secho(
+            "note: the derived facts were computed with other rules or another ontology than "
+            "this installation's; the next write, or `cipd derive --all`, computes them again",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     for src in loaded:
         typer.echo(
             f"{src.path}  [{src.kind}, {src.triples} triples, {src.loaded_at} by {src.loaded_by}]"

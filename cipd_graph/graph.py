@@ -192,7 +192,7 @@ class GraphStore(Store):
         if totals is None:
             totals = self.count_totals()
             if state.version:
-                self.pipeline.keep_totals(StoreState(state.version, totals))
+                self.pipeline.keep_totals(StoreState(state.version, totals, state.derivation))
         counts = {
             "triples": totals["triples"],
             "quads": totals["quads"],
@@ -210,6 +210,13 @@ class GraphStore(Store):
         counts["professions"] = int(rows[0]["n"].value)
         counts["derived_triples"] = totals["derived_triples"]
         return counts
+
+    def derived_facts_current(self) -> bool:
+        """Whether the derived facts were computed with this installation's rules and
+        ontology (false after an upgrade that changed them, until the next write or
+        ``cipd derive --all``; true for a store nothing was written to)."""
+        state = self.state()
+        return not state.version or state.derivation == self.pipeline.derivation
 
     def count_totals(self) -> dict[str, int]:
         """The whole-store totals, counted (a scan of every quad)."""

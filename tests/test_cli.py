@@ -166,3 +166,30 @@ def test_an_unknown_id_in_a_named_query_is_an_error(tmp_path: Path):
     result = run("query", "cq01-project-strands", "-p", "project=nope-project", env=env)
     assert result.returncode == 2
     assert "nope-project" in result.stderr and "holds nothing" in result.stderr
+
+
+def test_stats_says_when_the_derived_facts_come_from_other_rules(tmp_path: Path):
+    """After an upgrade that changed the rules (the store keeps another digest of them),
+    `cipd stats` says the derived counts are the old rules', until `cipd derive --all`."""
+    import pyoxigraph as ox
+
+    from cipd_graph import Settings
+    from cipd_graph.graph import GraphStore
+
+    store = tmp_path / "store"
+    env = {"CIPD_STORE": str(store), "CIPD_PSEUDONYM_KEY": "cli-key-0123456789"}
+    samples = Path(__file__).resolve().parents[1] / "examples" / "records"
+    assert run("load", str(samples / "reference"), env=env).returncode == 0
+    fresh = run("stats", "--json", env=env)
+    assert json.loads(fresh.stdout)["derived_facts_current"] is True and "note:" not in fresh.stderr
+    with GraphStore(store, Settings(store=str(store), pseudonym_key="cli-key-0123456789")) as s:
+        meta = ox.NamedNode(s.layout.meta)
+        for q in list(s.oxigraph.quads_for_pattern(None, None, None, meta)):
+            if q.predicate.value.endswith("#derivation"):
+                s.oxigraph.remove(q)
+                s.oxigraph.add(ox.Quad(q.subject, q.predicate, ox.Literal("0" * 32), meta))
+    stale = run("stats", env=env)
+    assert stale.returncode == 0 and "cipd derive --all" in stale.stderr
+    assert json.loads(run("stats", "--json", env=env).stdout)["derived_facts_current"] is False
+    assert run("derive", "--all", env=env).returncode == 0
+    assert json.loads(run("stats", "--json", env=env).stdout)["derived_facts_current"] is True

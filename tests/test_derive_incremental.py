@@ -249,8 +249,8 @@ def test_the_first_write_after_an_ontology_change_derives_everything_in_a_checkp
     pool: Pool, tmp_path: Path
 ):
     """A store that holds an earlier ontology (another version, and a rule's facts that
-    version did not derive) gets the shipped one with its next write, every derived fact
-    recomputed, in a copy of the store that is then swapped in."""
+    version did not derive), as an earlier release left it, gets the shipped one with its
+    next write, every derived fact recomputed, in a copy of the store then swapped in."""
     paths = pool.project_paths()
     for path, variants in zip(paths, pool.projects, strict=True):
         path.write_text(variants[0], encoding="utf-8")
@@ -265,6 +265,7 @@ def test_the_first_write_after_an_ontology_change_derives_everything_in_a_checkp
             for q in list(data.quads_for_pattern(None, version, None, graph)):
                 data.remove(q)
                 data.add(ox.Quad(q.subject, q.predicate, ox.Literal("2000-01-01"), graph))
+        _forget_the_derivation(store)  # as a store an earlier release wrote
         missing = ox.NamedNode(layout.derived(rules()[-1].key))
         gone = list(data.quads_for_pattern(None, None, None, missing))
         assert gone, "the template store derives something with the last rule"
@@ -276,10 +277,56 @@ def test_the_first_write_after_an_ontology_change_derives_everything_in_a_checkp
         result = store.load([paths[-1]])
 
         assert result.ok and result.written and result.derived == {"*": -1}
-        assert (location / "oxigraph").resolve() != before and not before.exists()
+        live = (location / "oxigraph").resolve()
+        assert live != before and sorted(p.name for p in location.glob("oxigraph*")) == sorted(
+            {"oxigraph", live.name}
+        )
         data = store.oxigraph
         assert {q.object for q in data.quads_for_pattern(None, version, None, ontology)} == shipped
         assert set(data.quads_for_pattern(None, None, None, missing))
         check(store)
         assert store.load([paths[-2]]).derived.get("*") is None  # and then incremental again
+        check(store)
+
+
+def _forget_the_derivation(store: GraphStore, digest: str | None = None) -> None:
+    """Make the store's meta graph say its facts were derived with other rules (``digest``),
+    or say nothing of it (None), as the stores of releases before the digest."""
+    meta = ox.NamedNode(store.layout.meta)
+    term = ox.NamedNode(store.layout.meta + "#derivation")
+    for q in list(store.oxigraph.quads_for_pattern(None, term, None, meta)):
+        store.oxigraph.remove(q)
+        if digest is not None:
+            store.oxigraph.add(ox.Quad(q.subject, q.predicate, ox.Literal(digest), meta))
+
+
+@pytest.mark.parametrize("how", ["drop", "edit"])
+def test_any_write_derives_everything_after_the_rules_changed(pool: Pool, tmp_path: Path, how: str):
+    """Rules changed (the store keeps another digest of them) with the ontology as it was:
+    the next write of any kind derives every fact again, a rule's missing facts included."""
+    paths = pool.project_paths()
+    for path, variants in zip(paths, pool.projects, strict=True):
+        path.write_text(variants[0], encoding="utf-8")
+    location = tmp_path / "store"
+    shutil.copytree(pool.template, location, symlinks=True)
+    with GraphStore(location, pool.settings) as store:
+        assert store.state().derivation == store.pipeline.derivation != ""
+        _forget_the_derivation(store, "0" * 32)
+        assert not store.derived_facts_current()
+        data = store.oxigraph
+        missing = ox.NamedNode(store.layout.derived(rules()[-1].key))
+        gone = list(data.quads_for_pattern(None, None, None, missing))
+        data.remove_graph(missing)
+        for q in gone:
+            data.remove(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()))
+        graph = store.batch_graph(paths[0])
+        if how == "drop":
+            store.drop(str(paths[0]))
+        else:
+            triple = sorted(store.backend.graph_triples(graph), key=str)[0]
+            store.edit(remove={graph: [triple]})
+        data = store.oxigraph  # another store now: the write swapped its checkpoint in
+        assert set(data.quads_for_pattern(None, None, None, missing))
+        assert store.state().derivation == store.pipeline.derivation
+        assert store.derived_facts_current()
         check(store)

@@ -9,7 +9,7 @@ graphs up to date with each write at the cost of what it touches, and
 from cipd_graph.derive.full import Derivation, compute, derive_in_bulk, full_operations
 from cipd_graph.derive.maintain import Maintainer, NeedsFullDerivation
 from cipd_graph.derive.plan import PlanError, RulePlan, plans
-from cipd_graph.derive.rules import Rule, parse_rule, rule_levels, rules
+from cipd_graph.derive.rules import Rule, fingerprint, parse_rule, rule_levels, rules
 
 __all__ = [
     "Derivation",
@@ -20,6 +20,7 @@ __all__ = [
     "RulePlan",
     "compute",
     "derive_in_bulk",
+    "fingerprint",
     "full_operations",
     "parse_rule",
     "plans",

@@ -26,6 +26,7 @@ writes); optionally ``model`` and ``note``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -382,6 +383,41 @@ def rules(directory: Path | None = None) -> list[Rule]:
     directory = directory or data_dir("rules")
     paths = sorted(directory.glob("*.rq"))
     return [_parsed(p, p.stat().st_mtime_ns) for p in paths]
+
+
+def fingerprint(ontology: Path | None = None) -> str:
+    """A digest of what the derived facts depend on besides the records: every rule file
+    and every file of the ontology (``ontology``: its folder; None: the shipped one). A
+    store keeps the digest its derived facts were computed with (:mod:`cipd_graph.store.meta`),
+    and a write into a store that keeps another one derives them all again.
+
+    >>> fingerprint() == fingerprint(data_dir("ontology")) and len(fingerprint()) == 32
+    True
+    """
+    folders = {"rules": data_dir("rules"), "ontology": ontology or data_dir("ontology")}
+    files = [
+        (name, folder, path)
+        for name, folder in folders.items()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and (name == "ontology" or path.suffix == ".rq")
+    ]
+    return _digest(
+        tuple(
+            (f"{name}/{path.relative_to(folder).as_posix()}", str(path), path.stat().st_mtime_ns)
+            for name, folder, path in files
+        )
+    )
+
+
+@lru_cache(maxsize=16)
+def _digest(files: tuple[tuple[str, str, int], ...]) -> str:
+    """The digest of the files (name, path, modification time: read again when one changes)."""
+    digest = hashlib.sha256()
+    for name, path, _mtime in files:
+        content = Path(path).read_bytes()
+        digest.update(f"{name}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()[:32]
 
 
 @lru_cache(maxsize=256)

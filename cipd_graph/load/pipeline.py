@@ -33,7 +33,7 @@ from cipd_graph._errors import RecordProblem, StoreError
 from cipd_graph._model import Model
 from cipd_graph._ontology import ONTOLOGY_IRI, curie, load_ontology
 from cipd_graph._rdf import Triple, oxigraph_triples, triples_of
-from cipd_graph.derive import Maintainer, NeedsFullDerivation, full_operations
+from cipd_graph.derive import Maintainer, NeedsFullDerivation, fingerprint, full_operations
 from cipd_graph.load.batches import (
     batch_contents,
     batch_graph,
@@ -314,16 +314,27 @@ class Pipeline:
         (:func:`~cipd_graph.load.staged.write_all_staged`), or in the write's transaction.
         """
         legacy = self.store.format() == 1
+        state = self.store.state()
+        layout = self.store.layout
         try:
             if legacy:
                 raise NeedsFullDerivation("the store is of an earlier layout")
-            if self.store.layout.ontology not in change.replaced and not self._union_has_ontology():
+            if state.derivation != self.derivation:
+                raise NeedsFullDerivation("the derived facts come from other rules or ontology")
+            if (
+                self.store.is_remote
+                and layout.ontology not in change.replaced
+                and not self._union_has_ontology()
+            ):
                 # A remote server's ontology graph is shared by the stores it holds: one made
                 # before this store's union was started is not in it yet.
                 raise NeedsFullDerivation("the union does not hold the ontology yet")
             counts = _maintainer(self.base).maintain(change)
         except NeedsFullDerivation:
-            self._stamp(change, keep_totals=False)
+            ontology = self._ontology_triples()
+            if ontology is not None and layout.ontology not in change.replaced:
+                change.replace(layout.ontology, ontology)
+            self._stamp(change, state, keep_totals=False)
             if self.can_stage and not self.store.backend.union_is_empty():
                 # In a checkpoint, written in bulk: the same rules as one update took
                 # 1,402 s at 10,000 projects (the first write after an ontology change).
@@ -335,20 +346,26 @@ class Pipeline:
                 result.derived = {"*": -1}
             self._written()
             return
-        self._stamp(change, keep_totals=True)
+        self._stamp(change, state, keep_totals=True)
         self.store.apply(change.changeset())
         if result is not None:
             result.derived = counts
         self._written()
 
-    def _stamp(self, change: Change, *, keep_totals: bool) -> None:
-        """Give the store a new version in ``change``, with the totals it keeps moved by
-        what the change does (``keep_totals`` False: a write that rebuilds the union and
-        the derived facts, whose totals are counted again when next asked for)."""
-        state = self.store.state()
+    @property
+    def derivation(self) -> str:
+        """The digest of the rules and the ontology this pipeline derives with
+        (:func:`~cipd_graph.derive.fingerprint`), kept in the store by every write."""
+        return fingerprint(self.settings.ontology_dir)
+
+    def _stamp(self, change: Change, state: StoreState, *, keep_totals: bool) -> None:
+        """Give the store (now at ``state``) a new version in ``change``, with the totals it
+        keeps moved by what the change does (``keep_totals`` False: a write that rebuilds the
+        union and the derived facts, whose totals are counted again when next asked for)."""
         totals = add_totals(state.totals, change.totals_delta()) if keep_totals else None
         layout = self.store.layout
-        change.replace(layout.meta, state_triples(layout, StoreState(new_version(), totals)))
+        stamp = StoreState(new_version(), totals, self.derivation)
+        change.replace(layout.meta, state_triples(layout, stamp))
 
     def stamp_operations(self) -> list[str]:
         """Update operations that give the store a new version, without totals (a write
@@ -356,7 +373,7 @@ class Pipeline:
         layout = self.store.layout
         lines = "\n".join(
             f"{t.subject} {t.predicate} {t.object} ."
-            for t in state_triples(layout, StoreState(new_version()))
+            for t in state_triples(layout, StoreState(new_version(), derivation=self.derivation))
         )
         return [
             f"DROP SILENT GRAPH <{layout.meta}>",
@@ -403,9 +420,6 @@ class Pipeline:
                 progress(f"validated {len(mapped)} file(s); writing them in one transaction")
             change = Change(self.store.backend)
             who, now = loader(user or self.settings.user), now_utc()
-            ontology = self._ontology_triples()
-            if ontology is not None:
-                change.replace(self.store.layout.ontology, ontology)
             for m in mapped:
                 graph = self.batch_graph(m.source.path)
                 for name, triples in batch_contents(m, graph, self.store.layout, who, now).items():

@@ -224,16 +224,17 @@ def _derive_staged(
         if not rebuild_union:
             staging.store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in ontology)
     derive_in_bulk(staging.store, staging.layout, rebuild_union=rebuild_union, say=say)
-    _stamp(staging)
+    _stamp(staging, staged.derivation)
 
 
-def _stamp(staging: EmbeddedBackend) -> None:
-    """Give the staged store a new version, without totals: counting them would read every
-    quad again, and the first reader that asks counts them once (see ``store.meta``)."""
+def _stamp(staging: EmbeddedBackend, derivation: str) -> None:
+    """Give the staged store a new version, with the digest its facts were derived with,
+    without totals: counting them would read every quad again, and the first reader that
+    asks counts them once (see ``store.meta``)."""
     graph = ox.NamedNode(staging.layout.meta)
     if staging.store.contains_named_graph(graph):
         staging.store.remove_graph(graph)
-    triples = state_triples(staging.layout, StoreState(new_version()))
+    triples = state_triples(staging.layout, StoreState(new_version(), derivation=derivation))
     staging.store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
 
 

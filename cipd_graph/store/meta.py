@@ -15,7 +15,7 @@ that counts them puts them back for that version (:func:`totals_update`).
 
 >>> from cipd_graph.store.layout import GraphLayout
 >>> layout = GraphLayout("https://example.org/d/", "https://w3id.org/cipd")
->>> state = StoreState("v1", {"triples": 3, "quads": 5, "derived_triples": 1})
+>>> state = StoreState("v1", {"triples": 3, "quads": 5, "derived_triples": 1}, "d1")
 >>> read_state(layout, state_triples(layout, state)) == state
 True
 """
@@ -42,6 +42,9 @@ class StoreState:
 
     version: str
     totals: Mapping[str, int] | None = None
+    #: The rules and ontology the derived facts were computed with
+    #: (:func:`cipd_graph.derive.fingerprint`; "": not known).
+    derivation: str = ""
 
 
 def new_version() -> str:
@@ -57,6 +60,10 @@ def state_triples(layout: GraphLayout, state: StoreState) -> list[ox.Triple]:
     """The content of the meta graph that says ``state``."""
     node = ox.NamedNode(layout.meta)
     triples = [ox.Triple(node, _predicate(layout, "version"), ox.Literal(state.version))]
+    if state.derivation:
+        triples.append(
+            ox.Triple(node, _predicate(layout, "derivation"), ox.Literal(state.derivation))
+        )
     for name, value in sorted((state.totals or {}).items()):
         triples.append(
             ox.Triple(node, _predicate(layout, name), ox.Literal(str(value), datatype=_INTEGER))
@@ -66,7 +73,7 @@ def state_triples(layout: GraphLayout, state: StoreState) -> list[ox.Triple]:
 
 def read_state(layout: GraphLayout, triples: Iterable[ox.Triple]) -> StoreState:
     """The state the meta graph's ``triples`` say (a missing or partial one: no totals)."""
-    version = ""
+    version = derivation = ""
     totals: dict[str, int] = {}
     prefix = layout.meta + "#"
     for t in triples:
@@ -75,13 +82,15 @@ def read_state(layout: GraphLayout, triples: Iterable[ox.Triple]) -> StoreState:
             continue
         if name == "version":
             version = t.object.value
+        elif name == "derivation":
+            derivation = t.object.value
         elif name in TOTALS:
             try:
                 totals[name] = int(t.object.value)
             except ValueError:
                 continue
     complete = bool(version) and set(totals) == set(TOTALS)
-    return StoreState(version, totals if complete else None)
+    return StoreState(version, totals if complete else None, derivation)
 
 
 def add_totals(totals: Mapping[str, int] | None, delta: Mapping[str, int]) -> dict[str, int] | None:

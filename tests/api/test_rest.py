@@ -33,7 +33,7 @@ def test_health_and_stats(server: Server) -> None:
         health = c.get("/health").json()
         stats = c.get("/stats").json()
     assert health == {"status": "ok", "store": "embedded", "empty": False}
-    assert stats["counts"]["projects"] == 26
+    assert stats["counts"]["projects"] == 26 and stats["derived_facts_current"] is True
     assert stats["counts"]["triples"] > 1000
     assert len(stats["sources"]) == stats["counts"]["batches"] > 0
 

@@ -37,12 +37,16 @@ class StatsPublic(BaseModel):
     """Counts by kind, and every loaded batch."""
 
     counts: dict[str, int]
+    #: False after an upgrade that changed the rules or the ontology, until the next write
+    #: derives every fact again: the derived counts are then the old rules'.
+    derived_facts_current: bool
     sources: list[SourcePublic]
 
 
 def _stats(store: GraphStore) -> StatsPublic:
     return StatsPublic(
         counts=store.stats(),
+        derived_facts_current=store.derived_facts_current(),
         sources=[
             SourcePublic(
                 graph=s.graph,
