@@ -31,7 +31,17 @@ from cipd_graph._generate import generate
 from cipd_graph.graph import GraphStore
 
 from .conftest import ROOT, SAMPLES
-from .processes import KEY, TOKEN, cipd, cipd_env, descendants, kill_all, served, state, wait_gone
+from .processes import (
+    KEY,
+    TOKEN,
+    cipd,
+    cipd_env,
+    descendants,
+    kill_all,
+    served,
+    state,
+    wait_gone,
+)
 
 SEED = int(os.environ.get("CIPD_TEST_SEED", str(time.time_ns() % 1_000_000)))
 KILLS = 3  # per load path
@@ -308,3 +318,25 @@ def test_a_killed_server_leaves_no_query_process(tmp_path: Path):
 def _quietly(call: Callable[[], object]) -> None:
     with contextlib.suppress(httpx.HTTPError):
         call()
+
+
+def test_the_server_brings_derived_facts_up_to_date_before_serving(tmp_path: Path):
+    """After an upgrade that changed the rules (the store keeps another digest of them), the
+    server derives every fact again at start-up, not in the first write request."""
+    import pyoxigraph as ox
+
+    store = make_store(tmp_path / "store", SAMPLES)
+    settings = Settings(store=str(store), pseudonym_key=KEY, user="abuse")
+    with GraphStore(store, settings) as s:
+        meta = ox.NamedNode(s.layout.meta)
+        for q in list(s.oxigraph.quads_for_pattern(None, None, None, meta)):
+            if q.predicate.value.endswith("#derivation"):
+                s.oxigraph.remove(q)
+        assert not s.derived_facts_current()
+    with served(store) as (process, url):
+        stats = httpx.get(url + "/stats", timeout=30).json()
+        assert stats["derived_facts_current"] is True
+        assert stats["counts"]["derived_triples"] > 0
+        assert process.stderr is not None
+        os.set_blocking(process.stderr.fileno(), False)  # what it wrote before serving
+        assert b"deriving them all again before serving" in (process.stderr.read() or b"")
