@@ -172,7 +172,9 @@ def update_text(changes: ChangeSet, union: str | None) -> list[str]:
     graph)."""
 
     def block(graph: str, triples: Iterable[ox.Triple]) -> str:
-        lines = "\n".join(nt_line(t) for t in triples)
+        # Oxigraph's serialiser, not a line per triple in Python: 80,000 triples 0.08 s
+        # against 0.24 s (100 files into a store).
+        lines = (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
         if graph == UNION and union is None:
             return lines
         return f"GRAPH <{union if graph == UNION else graph}> {{ {lines} }}"
