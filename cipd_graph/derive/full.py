@@ -129,7 +129,8 @@ def _replace_facts(
         if not store.contains_named_graph(graph):
             continue
         # Compared as N-Triples lines (one serialiser writes both, so a fact is the same
-        # line): at 1,000 projects 0.2 s for 126,802 facts, against 2.2 s as terms.
+        # line): the 126,802 facts of 1,000 projects in 0.93 s, against 1.23 s as terms
+        # looked up in an in-memory store (same run, beside another load).
         fresh = set(data.splitlines())
         old = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
         lines = [line for line in old.splitlines() if line not in fresh]
