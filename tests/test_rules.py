@@ -401,6 +401,38 @@ def test_weaving_levels(derived: ox.Store):
     assert instances(derived, "InterwovenProject") == {"p"}
 
 
+_STRAND = {"W": "InterprofessionalWorking", "L": "InterprofessionalLearning",
+           "B": "WorkBasedLearning", "S": "ServiceImprovement"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("links", "interwoven"),
+    [
+        (["WL", "LS", "SB"], True),  # a path through all four
+        (["WL", "WS", "WB"], True),  # a star
+        (["WL", "LS", "SW", "SB"], True),  # a circle of three and the fourth hung on it
+        (["WL", "LS", "SW"], False),  # a circle of three: the fourth strand is not reached
+        (["WL", "SB"], False),  # two pieces
+        (["WL", "SB", "WL"], False),  # two links for one pair are one pair
+        (["WL", "LS", "SB-"], False),  # the link to the fourth carries no social learning
+    ],
+)
+def test_a_project_is_interwoven_when_its_links_connect_all_four_strands(
+    links: list[str], interwoven: bool
+):
+    """Rule interwoven on a project's links alone (its other levels are given)."""
+    (rule,) = [r for r in rules() if r.key == "interwoven"]
+    lines = ["d:x a cipd:AllStrandsEvidencedProject ."]
+    for n, link in enumerate(links):
+        lines.append(f"d:x cipd:hasStrandLink d:x-{n} .")
+        lines += [f"d:x-{n} cipd:linksStrand cipd:{_STRAND[s]} ." for s in link[:2]]
+        if not link.endswith("-"):
+            lines.append(f"d:x-{n} cipd:evidencesDimension cipd:LearningAsDoing .")
+    data = "@prefix cipd: <https://w3id.org/cipd#> . @prefix d: <urn:d:> .\n" + "\n".join(lines)
+    derivation = compute([q.triple for q in ox.parse(data, format=ox.RdfFormat.TURTLE)], [rule])
+    assert bool(derivation.facts["interwoven"]) is interwoven
+
+
 # ------------------------------------------------------------------------ practice to learning
 
 
