@@ -988,6 +988,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     profile_size = min(sizes, key=lambda n: abs(math.log(n / 10_000)))
     children = Children()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.work:  # a folder named on the command line need not exist yet
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="cipd-small-write-", dir=args.work))
     try:
         for n in sizes:
