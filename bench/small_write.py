@@ -722,7 +722,8 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
         HEADING,
         "",
         f"Run {data['started']} UTC, `bench/small_write.py --sizes {','.join(map(str, sizes))}` "
-        f"({data['minutes']:.0f} min; 2 cores shared with other work). Ours: this branch. Baseline: "
+        f"({data['minutes']:.0f} min on 2 cores). Ours: "
+        f"{'commit ' + data['ours_commit'] if data.get('ours_commit') else 'this branch'}. Baseline: "
         f"`{data['baseline_code']}` (commit {data.get('baseline_commit', '?')}), its own generated "
         "records (the record formats differ), its own store, the same steps in the same run. "
         f"Baseline sizes above {data['baseline_max']:,} projects are **not run** (a write there "
