@@ -960,20 +960,25 @@ def write_section(lines: list[str], path: Path = RESULTS_MD) -> None:
 # ----------------------------------------------------------------------------- main
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = [int(n) for n in args.sizes.split(",") if n]
-    baseline = Path(args.baseline)
-    commit = subprocess.run(  # noqa: S603 - git on a path we were given
-        ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"],  # noqa: S607
+def _commit(checkout: Path) -> str:
+    """The short commit a checkout is at ("" when it is not a git checkout)."""
+    return subprocess.run(  # noqa: S603 - git on a path we were given
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
     ).stdout.strip()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = [int(n) for n in args.sizes.split(",") if n]
+    baseline = Path(args.baseline)
     data: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "sizes": sizes,
+        "ours_commit": _commit(ROOT),
         "baseline_code": str(baseline),
-        "baseline_commit": commit,
+        "baseline_commit": _commit(baseline),
         "baseline_max": args.baseline_max,
         "results": [],
         "profiles": {},
