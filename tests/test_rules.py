@@ -593,3 +593,51 @@ def test_a_rule_split_into_branches_derives_what_it_derives_whole(rule, derived:
     parts = {str(t) for part in rule.parts for t in derived.query(part)}  # type: ignore[union-attr]
     assert parts == whole
     assert whole  # the hand-built data gives every rule something to derive
+
+
+def test_compiled_rules_are_current():
+    """``rules/compiled.json`` is what parsing the shipped rules gives now (else: ``make rules``)."""
+    import json
+
+    from cipd_graph._resources import data_dir
+    from cipd_graph.derive.rules import COMPILED, compile_rules
+
+    shipped = json.loads((data_dir("rules") / COMPILED).read_text(encoding="utf-8"))
+    fresh = compile_rules()
+    stale = sorted(
+        name
+        for name in shipped["rules"].keys() | fresh["rules"].keys()
+        if shipped["rules"].get(name) != fresh["rules"].get(name)
+    )
+    assert not stale, f"rules/compiled.json is stale for {stale}: run `make rules`"
+
+
+def test_a_compiled_rule_gives_what_its_parse_gives_and_an_edited_one_is_parsed(tmp_path: Path):
+    """A rule read through ``compiled.json`` has the focus, anchors, reads, derived terms and
+    plans its parse gives; a file edited after compiling is parsed again, the others not."""
+    import shutil
+
+    from cipd_graph._resources import data_dir
+    from cipd_graph.derive.plan import plans_to_json
+    from cipd_graph.derive.rules import rule_levels, write_compiled
+
+    for path in data_dir("rules").glob("*.rq"):
+        shutil.copy(path, tmp_path / path.name)
+    write_compiled(tmp_path)
+    loaded = rules(tmp_path)
+    assert all(r.compiled is not None and r.parsed is None for r in loaded)
+    for rule in loaded:
+        parsed = parse_rule(rule.path)
+        assert parsed.compiled is None
+        assert (rule.focus, rule.anchors) == (parsed.focus, parsed.anchors)
+        assert (rule.reads, rule.produces) == (parsed.reads, parsed.produces)
+        assert plans_to_json(rule.plans) == plans_to_json(parsed.plans)
+    levels = [[r.name for r in level] for level in rule_levels(loaded)]
+    assert levels == [[r.name for r in level] for level in rule_levels()]
+    edited = tmp_path / "40-teams.rq"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    again = {r.name: r for r in rules(tmp_path)}
+    assert again["40-teams"].compiled is None and again["40-teams"].parsed is not None
+    assert again["10-involves-profession"].compiled is not None
+    (tmp_path / "compiled.json").write_text("{not json", encoding="utf-8")
+    assert all(r.compiled is None for r in rules(tmp_path))  # unreadable: every rule parsed

@@ -36,7 +36,7 @@ from rdflib.term import Node
 
 from cipd_graph._errors import StoreError
 from cipd_graph._rdf import Term
-from cipd_graph.derive.plan import PlanError, RulePlan, Step, plans
+from cipd_graph.derive.plan import PlanError, RulePlan, Step
 from cipd_graph.derive.rules import Rule, rule_levels
 from cipd_graph.store.change import Change, State
 
@@ -72,9 +72,7 @@ class Maintainer:
         self.levels = rule_levels(rules)
         # One plan an alternative of a rule's UNIONs (see ``plan``).
         self.plans: dict[str, list[RulePlan]] = {
-            rule.name: plans(rule.focus, rule.algebra, name=str(rule.path))
-            for level in self.levels
-            for rule in level
+            rule.name: rule.plans for level in self.levels for rule in level
         }
 
     def _data(self, node: Term) -> bool:

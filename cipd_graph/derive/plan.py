@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rdflib import URIRef, Variable
+from rdflib import Literal, URIRef, Variable
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
@@ -232,3 +232,76 @@ def edges_of(algebra: Any) -> Iterator[Edge]:
     """Every edge of every alternative of a parsed query's pattern."""
     for edges in alternatives(algebra):
         yield from edges
+
+
+# -- plans as JSON (rules/compiled.json: see cipd_graph.derive.rules) --------------------------
+def _node_json(node: Node, fresh: dict[str, str]) -> list[Any]:
+    if isinstance(node, Variable):
+        name = str(node)
+        if name.startswith("__step"):  # numbered per process: renumbered per rule
+            name = fresh.setdefault(name, f"__step{len(fresh)}")
+        return ["v", name]
+    if isinstance(node, URIRef):
+        return ["u", str(node)]
+    if isinstance(node, Literal):
+        return ["l", str(node), node.datatype and str(node.datatype), node.language]
+    raise PlanError(f"a plan holds a node that cannot be written down: {node!r}")
+
+
+def _node(value: list[Any]) -> Node:
+    kind = value[0]
+    if kind == "v":
+        return Variable(value[1])
+    if kind == "u":
+        return URIRef(value[1])
+    if kind == "l":
+        datatype = URIRef(value[2]) if value[2] else None
+        return Literal(value[1], datatype=datatype, lang=value[3])
+    raise PlanError(f"unknown node kind {kind!r} in compiled plans")
+
+
+def plans_to_json(found: list[RulePlan]) -> list[dict[str, Any]]:
+    """``found`` (one rule's plans) as JSON-ready data; :func:`plans_from_json` reads it back
+    equal (the fresh variables of path sequences renumbered from 0 for the rule)."""
+    fresh: dict[str, str] = {}
+
+    def edge(e: Edge) -> dict[str, Any]:
+        return {
+            "s": _node_json(e.subject, fresh),
+            "ways": [[p and str(p), back] for p, back in e.ways],
+            "o": _node_json(e.object, fresh),
+            "closure": e.closure,
+        }
+
+    return [
+        {
+            "focus": str(plan.focus),
+            "steps": [
+                {
+                    "edge": edge(step.edge),
+                    "inner": _node_json(step.inner, fresh),
+                    "outer": _node_json(step.outer, fresh),
+                }
+                for step in plan.steps
+            ],
+        }
+        for plan in found
+    ]
+
+
+def plans_from_json(data: list[dict[str, Any]]) -> list[RulePlan]:
+    """The plans :func:`plans_to_json` wrote."""
+
+    def edge(e: dict[str, Any]) -> Edge:
+        ways = tuple((URIRef(p) if p else None, bool(back)) for p, back in e["ways"])
+        return Edge(_node(e["s"]), ways, _node(e["o"]), bool(e["closure"]))
+
+    return [
+        RulePlan(
+            Variable(plan["focus"]),
+            tuple(
+                Step(edge(s["edge"]), _node(s["inner"]), _node(s["outer"])) for s in plan["steps"]
+            ),
+        )
+        for plan in data
+    ]
