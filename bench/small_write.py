@@ -621,6 +621,36 @@ def measure(  # noqa: PLR0915 - one size, step by step
     return res
 
 
+def measure_queries(
+    children: Children, impl: str, code: Path, projects: int, work: Path
+) -> dict[str, Any]:
+    """The named queries alone at one more size (the target names 1M and 10M triples, which
+    the write sizes only bracket): generate, load, time the queries."""
+    python = code / ".venv" / "bin" / "python"
+    cipd = code / ".venv" / "bin" / "cipd"
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "log.txt"
+    gen, store = work / "records", work / "store"
+    env = _env(store)
+    print(f"  [{time.strftime('%H:%M:%S')}] {impl} {projects}: queries only", flush=True)
+    children.run(
+        [str(cipd), "generate", "--projects", str(projects), "--out", str(gen), "--seed", str(SEED)],
+        env,
+        log,
+    )
+    res: dict[str, Any] = {"impl": impl, "projects": projects, "query_only": True}
+    res["load_s"] = children.run([str(cipd), "load", str(gen)], env, log)
+    q_out = work / "queries.json"
+    paged = "paged" if impl == "ours" else "whole"
+    children.run(
+        [str(python), str(HERE), "child", "queries", str(store), str(q_out), paged], env, log
+    )
+    res["queries"] = json.loads(q_out.read_text())
+    res["triples"] = res["queries"]["triples"]
+    shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
 def profile_big_load(children: Children, work: Path) -> dict[str, Any]:
     """The 5,000-project staged load under cProfile (ours)."""
     cipd = ROOT / ".venv" / "bin" / "cipd"
@@ -840,7 +870,7 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
     head = "| query |"
     rule = "|---|"
     cols: list[tuple[str, int]] = []
-    for n in sizes:
+    for n in sorted({*sizes, *data.get("query_sizes", [])}):
         for impl in ("ours", "baseline"):
             r = runs.get(f"{impl}-{n}")
             if r and "queries" in r:
@@ -972,10 +1002,12 @@ def _commit(checkout: Path) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(n) for n in args.sizes.split(",") if n]
+    query_sizes = [int(n) for n in args.query_sizes.split(",") if n and int(n) not in sizes]
     baseline = Path(args.baseline)
     data: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "sizes": sizes,
+        "query_sizes": query_sizes,
         "ours_commit": _commit(ROOT),
         "baseline_code": str(baseline),
         "baseline_commit": _commit(baseline),
@@ -1041,6 +1073,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         except RuntimeError as exc:
                             data["profiles"]["load_error"] = str(exc)[-2000:]
                     save()
+        for n in query_sizes:
+            print(f"named queries: {n} projects", flush=True)
+            impls = [("ours", ROOT)]
+            if n <= args.baseline_max and (baseline / ".venv" / "bin" / "cipd").exists():
+                impls.append(("baseline", baseline))
+            for impl, code in impls:
+                try:
+                    data["results"].append(
+                        measure_queries(children, impl, code, n, tmp / f"{impl}-q{n}")
+                    )
+                except RuntimeError as exc:
+                    data["results"].append(
+                        {"impl": impl, "projects": n, "query_only": True, "error": str(exc)[-2000:]}
+                    )
+                    print(f"    {impl} {n} queries: FAILED: {exc}", flush=True)
+                save()
     finally:
         children.stop_all()
         signal.signal(signal.SIGTERM, previous)
@@ -1052,6 +1100,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="projects, comma-separated")
+    parser.add_argument(
+        "--query-sizes",
+        default="2500,25000",
+        help="projects, comma-separated: more sizes for the named queries alone (about 1M and "
+        "10M triples, the sizes the target names)",
+    )
     parser.add_argument("--runs", type=int, default=10, help="timed writes of each kind")
     parser.add_argument(
         "--write-budget",
