@@ -634,7 +634,16 @@ def measure_queries(
     env = _env(store)
     print(f"  [{time.strftime('%H:%M:%S')}] {impl} {projects}: queries only", flush=True)
     children.run(
-        [str(cipd), "generate", "--projects", str(projects), "--out", str(gen), "--seed", str(SEED)],
+        [
+            str(cipd),
+            "generate",
+            "--projects",
+            str(projects),
+            "--out",
+            str(gen),
+            "--seed",
+            str(SEED),
+        ],
         env,
         log,
     )
@@ -649,6 +658,32 @@ def measure_queries(
     res["triples"] = res["queries"]["triples"]
     shutil.rmtree(work, ignore_errors=True)
     return res
+
+
+def queries_at(
+    children: Children,
+    n: int,
+    args: argparse.Namespace,
+    tmp: Path,
+    *,
+    results: list[dict[str, Any]],
+    save: Callable[[], None],
+) -> None:
+    """The named queries alone at ``n`` projects, ours and (up to --baseline-max) the baseline."""
+    print(f"named queries: {n} projects", flush=True)
+    baseline = Path(args.baseline)
+    impls = [("ours", ROOT)]
+    if n <= args.baseline_max and (baseline / ".venv" / "bin" / "cipd").exists():
+        impls.append(("baseline", baseline))
+    for impl, code in impls:
+        try:
+            results.append(measure_queries(children, impl, code, n, tmp / f"{impl}-q{n}"))
+        except RuntimeError as exc:
+            results.append(
+                {"impl": impl, "projects": n, "query_only": True, "error": str(exc)[-2000:]}
+            )
+            print(f"    {impl} {n} queries: FAILED: {exc}", flush=True)
+        save()
 
 
 def profile_big_load(children: Children, work: Path) -> dict[str, Any]:
@@ -1000,7 +1035,7 @@ def _commit(checkout: Path) -> str:
     ).stdout.strip()
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - sizes, then profiles
     sizes = [int(n) for n in args.sizes.split(",") if n]
     query_sizes = [int(n) for n in args.query_sizes.split(",") if n and int(n) not in sizes]
     baseline = Path(args.baseline)
@@ -1073,22 +1108,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         except RuntimeError as exc:
                             data["profiles"]["load_error"] = str(exc)[-2000:]
                     save()
-        for n in query_sizes:
-            print(f"named queries: {n} projects", flush=True)
-            impls = [("ours", ROOT)]
-            if n <= args.baseline_max and (baseline / ".venv" / "bin" / "cipd").exists():
-                impls.append(("baseline", baseline))
-            for impl, code in impls:
-                try:
-                    data["results"].append(
-                        measure_queries(children, impl, code, n, tmp / f"{impl}-q{n}")
-                    )
-                except RuntimeError as exc:
-                    data["results"].append(
-                        {"impl": impl, "projects": n, "query_only": True, "error": str(exc)[-2000:]}
-                    )
-                    print(f"    {impl} {n} queries: FAILED: {exc}", flush=True)
-                save()
+        for n in query_sizes:  # the named queries alone at more sizes
+            queries_at(children, n, args, tmp, results=data["results"], save=save)
     finally:
         children.stop_all()
         signal.signal(signal.SIGTERM, previous)
