@@ -497,6 +497,44 @@ def _split(gen: Path, held: Path) -> dict[str, list[Path]]:
     return moved
 
 
+def _generate(
+    children: Children, cipd: Path, projects: int, out: Path, *, env: dict[str, str], log: Path
+) -> None:
+    """``cipd generate`` of ``projects`` projects into ``out`` (the bench's seed)."""
+    command = [str(cipd), "generate", "--projects", str(projects), "--out", str(out)]
+    children.run([*command, "--seed", str(SEED)], env, log)
+
+
+def _time_queries(
+    children: Children,
+    impl: str,
+    python: Path,
+    store: Path,
+    *,
+    work: Path,
+    env: dict[str, str],
+    log: Path,
+) -> dict[str, Any]:
+    """The named queries timed in a child process: ours their first page, the baseline its
+    whole answer."""
+    out = work / "queries.json"
+    paged = "paged" if impl == "ours" else "whole"
+    children.run(
+        [str(python), str(HERE), "child", "queries", str(store), str(out), paged], env, log
+    )
+    found: dict[str, Any] = json.loads(out.read_text())
+    return found
+
+
+def _impls(n: int, args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The code run at ``n`` projects: ours, and the baseline up to --baseline-max."""
+    baseline = Path(args.baseline)
+    impls = [("ours", ROOT)]
+    if n <= args.baseline_max and (baseline / ".venv" / "bin" / "cipd").exists():
+        impls.append(("baseline", baseline))
+    return impls
+
+
 def measure(  # noqa: PLR0915 - one size, step by step
     children: Children,
     impl: str,
@@ -520,20 +558,7 @@ def measure(  # noqa: PLR0915 - one size, step by step
         print(f"  [{time.strftime('%H:%M:%S')}] {impl} {projects}: {name}", flush=True)
 
     step("generate")
-    children.run(
-        [
-            str(cipd),
-            "generate",
-            "--projects",
-            str(projects + UPLOADS + 2 * BATCH + SPARE),
-            "--out",
-            str(gen),
-            "--seed",
-            str(SEED),
-        ],
-        _env(store),
-        log,
-    )
+    _generate(children, cipd, projects + UPLOADS + 2 * BATCH + SPARE, gen, env=_env(store), log=log)
     held = _split(gen, work / "held")
     left = len(list((gen / "projects").glob("*.yaml")))
     if left != projects:
@@ -559,21 +584,7 @@ def measure(  # noqa: PLR0915 - one size, step by step
         )
     emit(res)
     step("named queries")
-    q_out = work / "queries.json"
-    children.run(
-        [
-            str(python),
-            str(HERE),
-            "child",
-            "queries",
-            str(store),
-            str(q_out),
-            "paged" if impl == "ours" else "whole",
-        ],
-        env,
-        log,
-    )
-    res["queries"] = json.loads(q_out.read_text())
+    res["queries"] = _time_queries(children, impl, python, store, work=work, env=env, log=log)
     res["triples"] = res["queries"]["triples"]
     res["load_tps"] = res["triples"] / res["load_s"]
     emit(res)
@@ -633,28 +644,10 @@ def measure_queries(
     gen, store = work / "records", work / "store"
     env = _env(store)
     print(f"  [{time.strftime('%H:%M:%S')}] {impl} {projects}: queries only", flush=True)
-    children.run(
-        [
-            str(cipd),
-            "generate",
-            "--projects",
-            str(projects),
-            "--out",
-            str(gen),
-            "--seed",
-            str(SEED),
-        ],
-        env,
-        log,
-    )
+    _generate(children, cipd, projects, gen, env=env, log=log)
     res: dict[str, Any] = {"impl": impl, "projects": projects, "query_only": True}
     res["load_s"] = children.run([str(cipd), "load", str(gen)], env, log)
-    q_out = work / "queries.json"
-    paged = "paged" if impl == "ours" else "whole"
-    children.run(
-        [str(python), str(HERE), "child", "queries", str(store), str(q_out), paged], env, log
-    )
-    res["queries"] = json.loads(q_out.read_text())
+    res["queries"] = _time_queries(children, impl, python, store, work=work, env=env, log=log)
     res["triples"] = res["queries"]["triples"]
     shutil.rmtree(work, ignore_errors=True)
     return res
@@ -671,11 +664,7 @@ def queries_at(
 ) -> None:
     """The named queries alone at ``n`` projects, ours and (up to --baseline-max) the baseline."""
     print(f"named queries: {n} projects", flush=True)
-    baseline = Path(args.baseline)
-    impls = [("ours", ROOT)]
-    if n <= args.baseline_max and (baseline / ".venv" / "bin" / "cipd").exists():
-        impls.append(("baseline", baseline))
-    for impl, code in impls:
+    for impl, code in _impls(n, args):
         try:
             results.append(measure_queries(children, impl, code, n, tmp / f"{impl}-q{n}"))
         except RuntimeError as exc:
@@ -1035,7 +1024,7 @@ def _commit(checkout: Path) -> str:
     ).stdout.strip()
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - sizes, then profiles
+def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(n) for n in args.sizes.split(",") if n]
     query_sizes = [int(n) for n in args.query_sizes.split(",") if n and int(n) not in sizes]
     baseline = Path(args.baseline)
@@ -1067,10 +1056,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - sizes, t
     try:
         for n in sizes:
             print(f"small writes: {n} projects", flush=True)
-            impls = [("ours", ROOT)]
-            if n <= args.baseline_max and (baseline / ".venv" / "bin" / "cipd").exists():
-                impls.append(("baseline", baseline))
-            for impl, code in impls:
+            for impl, code in _impls(n, args):
                 slot: dict[str, Any] = {"impl": impl, "projects": n}
                 data["results"].append(slot)
 
