@@ -422,8 +422,8 @@ def rules(directory: Path | None = None) -> list[Rule]:
     """
     directory = directory or data_dir("rules")
     paths = sorted(directory.glob("*.rq"))
-    compiled = _compiled(directory)
-    return [_parsed(p, p.stat().st_mtime_ns, compiled.get(p.stem)) for p in paths]
+    stamp = _stamp(directory / COMPILED)
+    return [_parsed(p, p.stat().st_mtime_ns, stamp) for p in paths]
 
 
 def fingerprint(ontology: Path | None = None) -> str:
@@ -461,13 +461,12 @@ def _digest(files: tuple[tuple[str, str, int], ...]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _parsed(path: Path, mtime_ns: int, compiled: dict[str, Any] | None) -> Rule:
-    return _parse_cached(path, mtime_ns, json.dumps(compiled, sort_keys=True) if compiled else "")
-
-
 @lru_cache(maxsize=256)
-def _parse_cached(path: Path, mtime_ns: int, compiled: str) -> Rule:
-    return parse_rule(path, json.loads(compiled) if compiled else None)
+def _parsed(path: Path, mtime_ns: int, compiled_mtime_ns: int | None) -> Rule:
+    """The rule at ``path`` (read again when it or ``compiled.json`` beside it changes)."""
+    compiled = path.parent / COMPILED
+    entries = {} if compiled_mtime_ns is None else _read_compiled(compiled, compiled_mtime_ns)
+    return parse_rule(path, entries.get(path.stem))
 
 
 def _sha256(text: str) -> str:
@@ -478,19 +477,18 @@ def _sha256(text: str) -> str:
 COMPILED = "compiled.json"
 
 
-def _compiled(directory: Path) -> dict[str, dict[str, Any]]:
-    """The entries of ``directory/compiled.json`` by rule name (none when it is missing or
-    unreadable: every rule is then parsed)."""
-    path = directory / COMPILED
+def _stamp(path: Path) -> int | None:
+    """The modification time of ``path`` (None: there is none)."""
     try:
-        stamp = path.stat().st_mtime_ns
+        return path.stat().st_mtime_ns
     except OSError:
-        return {}
-    return _read_compiled(path, stamp)
+        return None
 
 
 @lru_cache(maxsize=8)
 def _read_compiled(path: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
+    """The entries of ``compiled.json`` by rule name (none when it is unreadable: every rule
+    is then parsed)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = data["rules"]
