@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -71,6 +72,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CIPD_QUERY_MEMORY": (
         "2048",
         "Address space (MB) a SPARQL query's child process may use; 0: no limit.",
+    ),
+    "CIPD_REFRESH_DELAY": (
+        "2",
+        "Seconds without a write before `cipd serve` computes its whole-store answers again "
+        "in the background (/stats, the analytics of scope all); every write puts them off "
+        "again, so that they never compete with a run of writes.",
     ),
     "CIPD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS; empty allows none."),
     "CIPD_MAX_CONCURRENT": (
@@ -159,6 +166,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_concurrent: int = 8
     max_queue: int = 32
+    refresh_delay: float = 2.0
     bulk_files: int = 500
     bulk_chunk: int = 250
     stage_quads: int = 0
@@ -223,7 +231,7 @@ class Settings:
                 value = kind(text)
             except ValueError:
                 value = None
-            if value is None or value < low:
+            if value is None or not math.isfinite(value) or value < low:
                 raise ConfigError(f"{name}={text!r}: give a number of at least {low:g}")
             return value
 
@@ -237,6 +245,7 @@ class Settings:
             query_memory=number("CIPD_QUERY_MEMORY", int, 0),
             max_concurrent=number("CIPD_MAX_CONCURRENT", int, 1),
             max_queue=number("CIPD_MAX_QUEUE", int, 0),
+            refresh_delay=number("CIPD_REFRESH_DELAY", float, 0),
             bulk_files=number("CIPD_BULK_FILES", int, 0),
             bulk_chunk=number("CIPD_BULK_CHUNK", int, 1),
             stage_quads=number("CIPD_STAGE_QUADS", int, 0),
@@ -283,6 +292,7 @@ class Settings:
             "CIPD_QUERY_SLOTS": str(self.query_slots),
             "CIPD_QUERY_QUEUE": str(self.query_queue),
             "CIPD_QUERY_MEMORY": f"{self.query_memory} MB" if self.query_memory else "0 (no limit)",
+            "CIPD_REFRESH_DELAY": f"{self.refresh_delay:g}",
             "CIPD_CORS_ORIGINS": ",".join(self.cors_origins) or "(none)",
             "CIPD_MAX_CONCURRENT": str(self.max_concurrent),
             "CIPD_MAX_QUEUE": str(self.max_queue),

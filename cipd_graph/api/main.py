@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store or GraphStore.open(settings)
-        app.state.cache = cache = AnswerCache(app.state.store)
+        app.state.cache = cache = AnswerCache(app.state.store, delay=settings.refresh_delay)
         stats.warm(cache, app.state.store)
         analytics.warm(cache, app.state.store)
         # After a write through this app the whole-store answers are computed again, in

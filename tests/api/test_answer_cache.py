@@ -1,0 +1,119 @@
+"""The API's whole-store answers: kept per store version, computed again in the background
+only once writes have paused (CIPD_REFRESH_DELAY), on a real store on disk."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cipd_graph import Settings
+from cipd_graph.api.cache import AnswerCache
+from cipd_graph.graph import GraphStore
+
+from ..conftest import SAMPLES
+
+PROJECTS = sorted((SAMPLES / "projects").glob("*.yaml"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[GraphStore]:
+    settings = Settings(pseudonym_key="test-key-0123456789abcdef", user="tester")
+    with GraphStore(tmp_path / "store", settings) as opened:
+        assert opened.load([SAMPLES / "reference", PROJECTS[0]], staged=False).ok
+        yield opened
+
+
+class Counted:
+    """A whole-store answer (the number of batches) that records when it was computed."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.at: list[float] = []
+
+    def __call__(self) -> int:
+        self.at.append(time.monotonic())
+        return len(self.store.record_graphs())
+
+
+def test_an_answer_is_kept_until_the_next_write(store: GraphStore) -> None:
+    cache = AnswerCache(store, delay=60)
+    batches = Counted(store)
+    first = cache.get("batches", batches)
+    assert cache.get("batches", batches) == first
+    assert len(batches.at) == 1
+    assert store.load([PROJECTS[1]], staged=False).ok
+    assert cache.get("batches", batches) == first + 1  # the write's new version
+    assert len(batches.at) == 2
+    cache.close()
+
+
+def test_background_answers_wait_until_writes_pause(store: GraphStore) -> None:
+    delay = 0.6
+    cache = AnswerCache(store, delay=delay)
+    batches = Counted(store)
+    cache.warm("batches", batches)
+    store.pipeline.listeners.append(cache.refresh)
+    try:
+        # A run of real writes, each less than the delay after the last: nothing computed.
+        writes_ended = time.monotonic()
+        for project in PROJECTS[1:4]:
+            assert store.load([project], staged=False).ok
+            writes_ended = time.monotonic()
+            assert batches.at == []
+        deadline = time.monotonic() + 30
+        while not batches.at and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(batches.at) == 1, "computed once after the writes paused"
+        assert batches.at[0] >= writes_ended + delay - 0.05
+        assert cache.keys() == ["batches"]
+        assert cache.get("batches", batches) == len(store.record_graphs())
+        assert len(batches.at) == 1  # served from the cache: same version
+    finally:
+        store.pipeline.listeners.remove(cache.refresh)
+        cache.close()
+    assert not any(t.name == "cipd-answer-cache" for t in threading.enumerate())
+
+
+def test_each_refresh_puts_the_work_off_again(store: GraphStore) -> None:
+    delay = 0.5
+    cache = AnswerCache(store, delay=delay)
+    batches = Counted(store)
+    cache.warm("batches", batches)
+    try:
+        for _ in range(10):  # 2 s of refreshes, as writes every 0.2 s would call it
+            cache.refresh()
+            time.sleep(0.2)
+        assert batches.at == [], "nothing computed while refreshes kept coming"
+        asked = time.monotonic()
+        deadline = asked + 30
+        while not batches.at and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert batches.at and batches.at[0] >= asked + delay - 0.25
+    finally:
+        cache.close()
+
+
+def test_close_stops_a_waiting_refresh(store: GraphStore) -> None:
+    cache = AnswerCache(store, delay=3600)
+    batches = Counted(store)
+    cache.warm("batches", batches)
+    cache.refresh()
+    started = time.monotonic()
+    cache.close(timeout=10)
+    assert time.monotonic() - started < 5
+    assert batches.at == []
+    assert not any(t.name == "cipd-answer-cache" for t in threading.enumerate())
+
+
+def test_the_delay_comes_from_the_environment() -> None:
+    from cipd_graph._errors import ConfigError
+
+    assert Settings.from_env({}).refresh_delay == 2.0
+    assert Settings.from_env({"CIPD_REFRESH_DELAY": "0.5"}).refresh_delay == 0.5
+    for bad in ("-1", "soon", "nan", "inf"):
+        with pytest.raises(ConfigError, match="CIPD_REFRESH_DELAY"):
+            Settings.from_env({"CIPD_REFRESH_DELAY": bad})
