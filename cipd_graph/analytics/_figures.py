@@ -32,6 +32,7 @@ from matplotlib import colormaps
 from matplotlib import dates as _dates
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize, to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -701,20 +702,35 @@ class _LabelPlacer:
         self.renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
         self.ax = ax
         self.dpi = fig.dpi
-        self.taken: list[tuple[float, float, float, float]] = []
-        for person, (x, y) in pos.items():
-            px, py = ax.transData.transform((x, y))
-            r = (11.0 if person in ringed else 7.0) * self.dpi / 100
-            self.taken.append((px - r, py - r, px + r, py + r))
+        import numpy as np
+
+        # The boxes taken, one row each (x0, y0, x1, y1): a label's overlap with all of
+        # them is one array expression. As a Python loop it was 20 s of the 47 s the
+        # network of 1,000 projects (2,344 people, 57 labels) took to draw.
+        people = list(pos)
+        centres = ax.transData.transform([pos[p] for p in people]) if people else np.zeros((0, 2))
+        radii = np.array([(11.0 if p in ringed else 7.0) * self.dpi / 100 for p in people])
+        self.taken = np.column_stack(
+            (
+                centres[:, 0] - radii,
+                centres[:, 1] - radii,
+                centres[:, 0] + radii,
+                centres[:, 1] + radii,
+            )
+        ).reshape(-1, 4)
 
     def _overlap(self, box: tuple[float, float, float, float]) -> float:
-        total = 0.0
-        for x0, y0, x1, y1 in self.taken:
-            w = min(box[2], x1) - max(box[0], x0)
-            h = min(box[3], y1) - max(box[1], y0)
-            if w > 0 and h > 0:
-                total += w * h
-        return total
+        import numpy as np
+
+        t = self.taken
+        w = np.minimum(box[2], t[:, 2]) - np.maximum(box[0], t[:, 0])
+        h = np.minimum(box[3], t[:, 3]) - np.maximum(box[1], t[:, 1])
+        return float(np.sum(np.where((w > 0) & (h > 0), w * h, 0.0)))
+
+    def _take(self, box: tuple[float, float, float, float]) -> None:
+        import numpy as np
+
+        self.taken = np.vstack((self.taken, np.asarray(box, dtype=float).reshape(1, 4)))
 
     def place(
         self,
@@ -774,7 +790,7 @@ class _LabelPlacer:
                     if crowding == 0:
                         if best is not None:
                             best[1].remove()
-                        self.taken.append(box)
+                        self._take(box)
                         return text
                     if best is None or crowding < best[0]:
                         if best is not None:
@@ -783,7 +799,7 @@ class _LabelPlacer:
                     else:
                         text.remove()
         assert best is not None
-        self.taken.append(best[2])
+        self._take(best[2])
         return best[1]
 
 
@@ -825,14 +841,15 @@ def draw_network(
             )
             return drawing
         pos = layout(graph, seed)
+        # One collection of lines per width, not a line each (13,470 links: 4.8 s).
+        widths: dict[int, list[list[tuple[float, float]]]] = {}
         for a, b, data in sorted(graph.edges(data=True)):
-            ax.plot(
-                [pos[a][0], pos[b][0]],
-                [pos[a][1], pos[b][1]],
-                color="#B0B0B0",
-                linewidth=0.5 + 0.8 * min(data["weight"], 4),
-                alpha=0.7,
-                zorder=1,
+            widths.setdefault(min(data["weight"], 4), []).append([pos[a], pos[b]])
+        for weight, segments in sorted(widths.items()):
+            ax.add_collection(
+                LineCollection(
+                    segments, colors="#B0B0B0", linewidths=0.5 + 0.8 * weight, alpha=0.7, zorder=1
+                )
             )
         counts = collaboration.professions
         styles = profession_styles(counts)
