@@ -369,3 +369,19 @@ def test_no_name_reaches_the_report(store, tmp_path: Path):
         if path.suffix in (".html", ".json", ".svg"):
             text = path.read_text(encoding="utf-8")
             assert not [n for n in names if n in text], path
+
+
+def test_network_picture_of_too_many_people_is_refused_before_drawing(store, monkeypatch):
+    from cipd_graph.analytics import _figures
+
+    scope = resolve_scope(store, "all")
+    people = collaboration(store, scope).people
+    monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", people - 1)
+    drawn: list[object] = []
+    monkeypatch.setattr(_figures, "draw_network", lambda *a, **k: drawn.append(a))
+    with pytest.raises(AnalyticsError, match=f"has {people:,} people; .* at most {people - 1:,}"):
+        draw_figure(store, scope, "network")
+    assert drawn == []
+    monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", people)
+    draw_figure(store, scope, "network")
+    assert len(drawn) == 1

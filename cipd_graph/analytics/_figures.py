@@ -73,6 +73,10 @@ GAP_COLOUR = "#D55E00"
 #: Amounts (coverage shares) run from pale to dark blue.
 SHADE = colormaps["Blues"]
 FIGURE_NAMES = ("tapestry", "heatmap", "network", "timeline", "measures")
+#: Most people the network figure draws. 2,344 people (1,000 generated projects) take 12 s
+#: and a 2.7 MB SVG; 23,000 (10,000 projects) ran for more than 8 minutes, a picture no one
+#: can read, so a wider scope is refused before the drawing starts.
+NETWORK_MOST_PEOPLE = 3000
 
 _RC: dict[str, Any] = {
     "svg.hashsalt": "cipd-graph",
@@ -1241,6 +1245,13 @@ def draw_figure(store: GraphStore, scope: Scope, name: str, seed: int = 7) -> Dr
         return draw_heatmap(module_matrix(store, scope))
     if name == "network":
         graph, _ = collaboration_network(store, scope)
+        people = graph.number_of_nodes()
+        if people > NETWORK_MOST_PEOPLE:
+            raise AnalyticsError(
+                f"the collaboration network of {scope.label} has {people:,} people; the "
+                f"network figure draws at most {NETWORK_MOST_PEOPLE:,}: choose a narrower "
+                "scope (a project, team, organisation or programme)"
+            )
         return draw_network(
             graph, collaboration(store, scope, seed), communities(graph, seed), seed
         )

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from cipd_graph._errors import CipdError
 from cipd_graph.store import Store
 
 T = TypeVar("T")
@@ -127,7 +128,9 @@ class AnswerCache:
                     break  # written again meanwhile: start over at the new version
                 try:
                     self.get(key, compute)
-                except Exception:  # a request will meet the same error and report it
+                except CipdError as exc:  # a request meets the same refusal and reports it
+                    log.warning("computing %r in the background: %s", key, exc)
+                except Exception:  # a bug: with its traceback
                     log.exception("computing %r in the background failed", key)
 
     def close(self, timeout: float = 30.0) -> None:
