@@ -293,3 +293,29 @@ def test_practice_to_learning_links_say_why(server, page, width):
     kinds = page.locator("#links-table .record-kind").all_inner_texts()
     assert kinds and "module" not in kinds
     assert set(kinds) == {"project", "cycle", "activity", "reflection"}
+
+
+@pytest.fixture
+def narrow_server(tmp_path, monkeypatch):
+    """A server whose network figure draws at most five people (the samples have 77)."""
+    from cipd_graph.analytics import _figures
+
+    from .conftest import start_server
+
+    monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", 5)
+    yield from start_server(tmp_path / "store")
+
+
+def test_a_refused_network_picture_says_why_and_keeps_the_tables(narrow_server, page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(narrow_server.url + "/analytics/dashboard#all")
+    page.wait_for_function("document.body.dataset.state === 'error'", timeout=60_000)
+    note = page.locator("#network-section .section-error")
+    assert note.is_visible()
+    text = note.text_content() or ""
+    assert "77 people" in text and "draws at most 5" in text, text
+    assert "narrower scope" in text
+    # The collaboration tables are filled all the same; the other sections are not touched.
+    assert page.locator("#brokers-table tbody tr").count() >= 1
+    assert "77 people" in (page.locator("#collab-summary").text_content() or "")
+    assert page.locator("#tapestry-section .section-error").count() == 0
