@@ -74,7 +74,7 @@ GAP_COLOUR = "#D55E00"
 SHADE = colormaps["Blues"]
 FIGURE_NAMES = ("tapestry", "heatmap", "network", "timeline", "measures")
 #: Most people the network figure draws. 2,344 people (1,000 generated projects) take 12 s
-#: and a 2.7 MB SVG; 23,000 (10,000 projects) ran for more than 8 minutes, a picture no one
+#: and a 2.7 MB SVG; 19,453 (10,000 projects) ran for more than 8 minutes, a picture no one
 #: can read, so a wider scope is refused before the drawing starts.
 NETWORK_MOST_PEOPLE = 3000
 
