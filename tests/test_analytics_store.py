@@ -385,3 +385,20 @@ def test_network_picture_of_too_many_people_is_refused_before_drawing(store, mon
     monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", people)
     draw_figure(store, scope, "network")
     assert len(drawn) == 1
+
+
+def test_report_of_too_many_people_keeps_everything_but_the_network_picture(
+    store, tmp_path, monkeypatch
+):
+    from cipd_graph.analytics import _figures, write_report
+
+    people = collaboration(store, resolve_scope(store, "all")).people
+    monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", people - 1)
+    page = write_report(store, resolve_scope(store, "all"), tmp_path / "out")
+    text = page.read_text("utf-8")
+    assert (
+        f"No network figure: the collaboration network of All records has {people:,} people" in text
+    )
+    assert not (tmp_path / "out" / "figures" / "network.svg").exists()
+    assert (tmp_path / "out" / "figures" / "tapestry.svg").is_file()
+    assert "Interprofessional collaboration (CQ7)" in text and "Louvain" in text

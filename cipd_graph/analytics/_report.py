@@ -16,6 +16,7 @@ from typing import Any
 
 from cipd_graph.analytics._figures import draw_figure, figure_names
 from cipd_graph.analytics._graphs import (
+    AnalyticsError,
     Collaboration,
     Coverage,
     ModuleMatrix,
@@ -141,8 +142,12 @@ def _gaps(matrix: ModuleMatrix) -> str:
     )
 
 
-def render_html(result: Analytics, svgs: dict[str, str]) -> str:
-    """The report page of ``result`` with the SVG figures ``svgs`` inlined."""
+def render_html(
+    result: Analytics, svgs: dict[str, str], refused: dict[str, str] | None = None
+) -> str:
+    """The report page of ``result`` with the SVG figures ``svgs`` inlined; a figure in
+    ``refused`` (name -> why) is replaced by its reason."""
+    refused = refused or {}
     scope, cov, matrix, col = result.scope, result.coverage, result.matrix, result.collaboration
     elements = {e.iri: e for e in matrix.elements}
     parts = [
@@ -181,7 +186,11 @@ def render_html(result: Analytics, svgs: dict[str, str]) -> str:
             [[elements[e].label, ", ".join(ms)] for e, ms in matrix.overlaps.items()],
         ),
         "<h2>Interprofessional collaboration (CQ7)</h2>",
-        f"<figure>{_inline(svgs.get('network', ''))}</figure>",
+        (
+            f'<p class="refused">No network figure: {escape(refused["network"])}.</p>'
+            if "network" in refused
+            else f"<figure>{_inline(svgs.get('network', ''))}</figure>"
+        ),
         f"<p>{col.people} people and {col.links} links; Louvain communities against declared teams: "
         f"mean best-match Jaccard {col.mean_jaccard:.2f}, adjusted Rand index "
         f"{'n/a' if col.adjusted_rand is None else f'{col.adjusted_rand:.2f}'} "
@@ -279,8 +288,15 @@ def write_report(store: GraphStore, scope: Scope, out: Path) -> Path:
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     svgs: dict[str, str] = {}
+    refused: dict[str, str] = {}
     for name in figure_names(scope):
-        drawing = draw_figure(store, scope, name)
+        try:
+            drawing = draw_figure(store, scope, name)
+        except AnalyticsError as exc:
+            if name != "network":
+                raise
+            refused[name] = str(exc)  # too many people to draw: the tables still say it all
+            continue
         svgs[name] = drawing.svg()
         (figures / f"{name}.svg").write_text(svgs[name], encoding="utf-8")
         (figures / f"{name}.png").write_bytes(drawing.png())
@@ -288,5 +304,5 @@ def write_report(store: GraphStore, scope: Scope, out: Path) -> Path:
         json.dumps(jsonable(result), indent=2, ensure_ascii=False), encoding="utf-8"
     )
     page = out / "index.html"
-    page.write_text(render_html(result, svgs), encoding="utf-8")
+    page.write_text(render_html(result, svgs, refused), encoding="utf-8")
     return page
