@@ -28,6 +28,7 @@ import matplotlib as mpl
 mpl.use("Agg")  # before pyplot could be imported anywhere: no display is ever needed
 
 import networkx as nx
+import numpy as np
 from matplotlib import colormaps
 from matplotlib import dates as _dates
 from matplotlib.artist import Artist
@@ -396,8 +397,6 @@ def draw_tapestry(coverage: Coverage, model: Model) -> Drawing:  # noqa: PLR0915
 
 
 def _ramp(n: int) -> Any:
-    import numpy as np
-
     return np.linspace(0, 1, n)
 
 
@@ -439,8 +438,6 @@ def draw_heatmap(matrix: ModuleMatrix) -> Drawing:
     A column no module maps to is a gap (vermillion label and hatching); the row of numbers
     above the matrix counts the modules mapped to each element (two or more: an overlap).
     """
-    import numpy as np
-
     rows, cols = len(matrix.modules), len(matrix.elements)
     shown = max(rows, 1)
     # Lay out in inches: title and legend, group names, counts, the matrix, element names.
@@ -706,8 +703,6 @@ class _LabelPlacer:
         self.renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
         self.ax = ax
         self.dpi = fig.dpi
-        import numpy as np
-
         # The boxes taken, one row each (x0, y0, x1, y1): a label's overlap with all of
         # them is one array expression. As a Python loop it was 20 s of the 47 s the
         # network of 1,000 projects (2,344 people, 57 labels) took to draw.
@@ -721,19 +716,15 @@ class _LabelPlacer:
                 centres[:, 0] + radii,
                 centres[:, 1] + radii,
             )
-        ).reshape(-1, 4)
+        )
 
     def _overlap(self, box: tuple[float, float, float, float]) -> float:
-        import numpy as np
-
         t = self.taken
         w = np.minimum(box[2], t[:, 2]) - np.maximum(box[0], t[:, 0])
         h = np.minimum(box[3], t[:, 3]) - np.maximum(box[1], t[:, 1])
         return float(np.sum(np.where((w > 0) & (h > 0), w * h, 0.0)))
 
     def _take(self, box: tuple[float, float, float, float]) -> None:
-        import numpy as np
-
         self.taken = np.vstack((self.taken, np.asarray(box, dtype=float).reshape(1, 4)))
 
     def place(
