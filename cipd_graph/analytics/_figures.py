@@ -47,6 +47,7 @@ from cipd_graph.analytics._graphs import (
     ModuleMatrix,
     Scope,
     Timeline,
+    TooWideError,
     collaboration,
     collaboration_network,
     communities,
@@ -1238,7 +1239,7 @@ def draw_figure(store: GraphStore, scope: Scope, name: str, seed: int = 7) -> Dr
         graph, _ = collaboration_network(store, scope)
         people = graph.number_of_nodes()
         if people > NETWORK_MOST_PEOPLE:
-            raise AnalyticsError(
+            raise TooWideError(
                 f"the collaboration network of {scope.label} has {people:,} people; the "
                 f"network figure draws at most {NETWORK_MOST_PEOPLE:,}: choose a narrower "
                 "scope (a project, team, organisation or programme)"

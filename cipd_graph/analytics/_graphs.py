@@ -92,6 +92,10 @@ class NotFoundError(AnalyticsError):
     """A scope or node names nothing the store holds."""
 
 
+class TooWideError(AnalyticsError):
+    """A scope holds more than an analytic or figure is made for (a narrower one will do)."""
+
+
 # --------------------------------------------------------------------------- SPARQL
 
 

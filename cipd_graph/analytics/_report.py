@@ -16,12 +16,12 @@ from typing import Any
 
 from cipd_graph.analytics._figures import draw_figure, figure_names
 from cipd_graph.analytics._graphs import (
-    AnalyticsError,
     Collaboration,
     Coverage,
     ModuleMatrix,
     Scope,
     Timeline,
+    TooWideError,
     collaboration,
     coverage,
     module_matrix,
@@ -292,10 +292,8 @@ def write_report(store: GraphStore, scope: Scope, out: Path) -> Path:
     for name in figure_names(scope):
         try:
             drawing = draw_figure(store, scope, name)
-        except AnalyticsError as exc:
-            if name != "network":
-                raise
-            refused[name] = str(exc)  # too many people to draw: the tables still say it all
+        except TooWideError as exc:  # the tables still say it all
+            refused[name] = str(exc)
             continue
         svgs[name] = drawing.svg()
         (figures / f"{name}.svg").write_text(svgs[name], encoding="utf-8")
