@@ -221,6 +221,41 @@ def test_incremental_derivation_agrees_with_a_full_recomputation(
     shutil.rmtree(location)
 
 
+def test_a_rule_does_not_keep_a_fact_on_its_own_say(pool: Pool, tmp_path: Path):
+    """Rule 22 reads team types and derives one (``cipd:InterprofessionalTeam``): a team
+    whose record loses ``a cipd:Team`` loses the derived type too, as a full recomputation
+    says, instead of the rule reading its own earlier fact as the team's kind. (Found by
+    the property test above: ('edit', 1, 0) then ('edit', 1, 1217).)"""
+    paths = pool.project_paths()
+    for path, variants in zip(paths, pool.projects, strict=True):
+        path.write_text(variants[0], encoding="utf-8")
+    location = tmp_path / "store"
+    shutil.copytree(pool.template, location, symlinks=True)
+    kind = ox.NamedNode("https://w3id.org/cipd#Team")
+    derived = ox.NamedNode("https://w3id.org/cipd#InterprofessionalTeam")
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    with GraphStore(location, pool.settings) as store:
+        union = ox.DefaultGraph()
+        teams = {
+            q.subject for q in store.oxigraph.quads_for_pattern(None, rdf_type, derived, union)
+        }
+        for path in paths[: PROJECTS // 2]:
+            graph = store.batch_graph(path)
+            declared = [
+                t
+                for t in store.backend.graph_triples(graph)
+                if t.predicate == rdf_type and t.object == kind and t.subject in teams
+            ]
+            if declared:
+                break
+        else:
+            pytest.fail("no loaded project has a team its rule made interprofessional")
+        team = declared[0].subject
+        store.edit(remove={graph: declared})
+        assert not list(store.oxigraph.quads_for_pattern(team, rdf_type, derived, None))
+        check(store)
+
+
 def test_a_write_recomputes_only_what_it_touches(pool: Pool, tmp_path: Path):
     """Reloading a file unchanged derives nothing again, and loading one new project looks
     again at the same things whether the store holds four other projects or seven."""

@@ -57,6 +57,9 @@ def _term(node: Node) -> Term:
     raise PlanError(f"unexpected constant {node!r} in a rule")
 
 
+_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
 def _by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[ox.Triple]]:
     found: dict[ox.NamedNode, list[ox.Triple]] = {}
     for t in triples:
@@ -74,6 +77,27 @@ class Maintainer:
         self.plans: dict[str, list[RulePlan]] = {
             rule.name: rule.plans for level in self.levels for rule in level
         }
+        # What each rule must not read: the facts of its own level and the levels after it.
+        # A full recomputation (:func:`~cipd_graph.derive.full.compute`) evaluates a rule
+        # before those facts exist, but the union holds them from the last write. Rule 22
+        # reads the team types it derives itself: without this, a team that lost its
+        # record's ``a cipd:Team`` kept ``a cipd:InterprofessionalTeam`` on its own say.
+        self.hidden: dict[str, tuple[frozenset[str], frozenset[str] | None]] = {}
+        for index, level in enumerate(self.levels):
+            after = [rule for later in self.levels[index:] for rule in later]
+            made: set[str] | None = set()
+            for rule in after:
+                if rule.produces is None or made is None:
+                    made = None
+                else:
+                    made |= rule.produces
+            keys = frozenset(rule.key for rule in after)
+            for rule in level:
+                wild = any(
+                    None in step.edge.predicates for plan in rule.plans for step in plan.steps
+                )
+                terms = None if made is None else frozenset(made if wild else made & rule.reads)
+                self.hidden[rule.name] = (keys, terms)
 
     def _data(self, node: Term) -> bool:
         return isinstance(node, ox.NamedNode) and node.value.startswith(self.base)
@@ -240,6 +264,29 @@ class Maintainer:
                         progress = True
         return triples
 
+    def visible(self, rule: Rule, support: set[ox.Triple], change: Change) -> set[ox.Triple]:
+        """``support`` without the triples that only the graphs of ``rule``'s level and the
+        levels after it will hold (facts the rule must not read: see ``hidden``)."""
+        keys, terms = self.hidden[rule.name]
+        if terms is not None and not terms:
+            return support
+        candidates = [
+            t
+            for t in support
+            if terms is None
+            or t.predicate.value in terms
+            or (
+                t.predicate == _TYPE
+                and isinstance(t.object, ox.NamedNode)
+                and t.object.value in terms
+            )
+        ]
+        if not candidates:
+            return support
+        hidden = {change.layout.derived(key) for key in keys}
+        holders = change.holders_after(candidates)
+        return support - {t for t in candidates if holders.get(t, set()) <= hidden}
+
     @staticmethod
     def evaluate(
         rule: Rule, foci: Collection[ox.NamedNode], support: Iterable[ox.Triple]
@@ -269,7 +316,8 @@ class Maintainer:
                 recomputed[rule.name] = len(foci)
                 if not foci:
                     continue
-                facts = self.evaluate(rule, foci, self.support(rule, foci, change))
+                support = self.visible(rule, self.support(rule, foci, change), change)
+                facts = self.evaluate(rule, foci, support)
                 subjects = self.minted(rule, foci, change) | {
                     t.subject for t in facts if isinstance(t.subject, ox.NamedNode)
                 }

@@ -162,6 +162,22 @@ class Change:
             found.update(self._in[(node, predicate)])
         return found
 
+    def holders_after(self, triples: Collection[ox.Triple]) -> dict[ox.Triple, set[str]]:
+        """For each of ``triples``, the named graphs of the union that will hold it after
+        the change (none: no entry)."""
+        held = self.backend.holders(triples)
+        found: dict[ox.Triple, set[str]] = {}
+        for t in triples:
+            graphs = {
+                g
+                for g in held.get(t, ())
+                if self.layout.in_union(g) and t not in self.removed.get(g, ())
+            }
+            graphs |= self._added_by.get(t, set())
+            if graphs:
+                found[t] = graphs
+        return found
+
     def derived(self, graph: str, subjects: Collection[ox.NamedNode]) -> set[ox.Triple]:
         """What ``graph`` holds now about ``subjects``."""
         return set(self.backend.in_graph(graph, subjects))
