@@ -42,6 +42,8 @@ class Change:
         self.removed: dict[str, set[ox.Triple]] = {}
         #: graph -> triples it does not hold now and will hold after the change
         self.added: dict[str, set[ox.Triple]] = {}
+        #: replaced graphs the store holds now and will not after the change
+        self._emptied: set[str] = set()
         self.union_removed: set[ox.Triple] = set()
         self.union_added: set[ox.Triple] = set()
         self._added_out: dict[Term, set[ox.Triple]] = {}
@@ -64,6 +66,8 @@ class Change:
         new = canonical(triples)
         old = set(self.backend.graph_triples(graph))
         self.replaced[graph] = list(new)
+        if not new and (old or self.backend.has_graph(graph)):
+            self._emptied.add(graph)
         self.removed[graph] = old - new.keys()
         self.added[graph] = new.keys() - old
         self._recheck(graph, self.removed[graph] | self.added[graph])
@@ -212,12 +216,18 @@ class Change:
 
     def changeset(self) -> ChangeSet:
         """Everything planned, as writes for the backend (one transaction)."""
-        changes = ChangeSet(replace=dict(self.replaced))
+        # A replaced graph that keeps any content is written as what it loses and gains,
+        # not emptied and filled again: one DROP in an Oxigraph update made the whole
+        # update slower (100 files into 10,000 projects, 83,254 quads added: 0.87-1.07 s
+        # without one, 1.44-1.93 s with one, on disk, even a DROP of a graph that does not
+        # exist). Only a graph the store holds and the change empties is dropped (removing
+        # its last triple would keep it as an empty named graph).
+        changes = ChangeSet(replace={g: [] for g in sorted(self._emptied)})
         for graph, triples in self.removed.items():
-            if graph not in self.replaced and triples:
+            if graph not in self._emptied and triples:
                 changes.remove[graph] = sorted(triples, key=str)
         for graph, triples in self.added.items():
-            if graph not in self.replaced and triples:
+            if graph not in self._emptied and triples:
                 changes.add[graph] = sorted(triples, key=str)
         if self.union_removed:
             changes.remove[UNION] = sorted(self.union_removed, key=str)
