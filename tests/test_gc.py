@@ -51,10 +51,37 @@ def test_raised_inside_the_block_and_restored_after_it():
     assert gc.get_threshold() == DEFAULT
 
 
+def test_what_was_there_before_the_block_is_frozen_in_it_and_given_back_after():
+    assert gc.get_freeze_count() == 0
+    before = {"kept": [1, 2, 3]}
+    with _gc.fewer_collections():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert not any(o is before for o in gc.get_objects())  # not walked
+        with _gc.fewer_collections():  # nested: frozen once
+            assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+    assert any(o is before for o in gc.get_objects())  # collectable again
+
+
+def test_objects_frozen_for_good_stay_frozen():
+    inherited = {"model": [1, 2, 3]}
+    gc.freeze()  # what a load worker does for its whole life (``settle_worker``)
+    try:
+        made = {"chunk": [4, 5, 6]}
+        with _gc.fewer_collections():
+            assert any(o is made for o in gc.get_objects())  # the block froze nothing more
+        assert not any(o is inherited for o in gc.get_objects())  # nor unfroze anything
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_restored_when_the_block_fails():
     with pytest.raises(ValueError, match="boom"), _gc.fewer_collections():
         raise ValueError("boom")
     assert gc.get_threshold() == DEFAULT
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_callers_higher_thresholds_and_a_switched_off_collector_are_kept():
@@ -96,13 +123,19 @@ def test_overlapping_blocks_on_threads_restore_once_the_last_one_leaves():
 
 def test_a_load_and_a_check_run_raised_and_restore(generated: Path, tmp_path: Path):
     during: list[tuple[int, ...]] = []
+    frozen: list[int] = []
+
+    def progress(_message: str) -> None:
+        during.append(gc.get_threshold())
+        frozen.append(gc.get_freeze_count())
+
     store = GraphStore(tmp_path / "store", settings_for(tmp_path / "store"))
-    result = store.load(
-        [generated], staged=False, progress=lambda _m: during.append(gc.get_threshold())
-    )
+    result = store.load([generated], staged=False, progress=progress)
     assert result.ok and result.written and during
     assert set(during) == {_gc.THRESHOLDS}
+    assert min(frozen) > 0
     assert gc.get_threshold() == DEFAULT
+    assert gc.get_freeze_count() == 0
     original = store.pipeline.validate_batches
 
     def spy(*args: object, **kwargs: object) -> object:

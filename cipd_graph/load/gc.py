@@ -9,6 +9,12 @@ N-Quads, SHACL; `time.process_time`): 12.6 ms a project with the default thresho
 with :data:`THRESHOLDS` and the inherited objects frozen, 6.3 to 6.6 with the collector off.
 
 Collections still run, only less often, so cyclic garbage is still reclaimed.
+
+The objects that were there before the block (the model, the shapes, the ontology, what a
+server keeps) are also frozen for the block: a collection of the oldest generation walks
+only what the block made. 100 files into 10,000 projects ran one such collection, of about
+686,000 objects before the load, in 0.50-0.57 s of its 6.0-6.4 s; frozen, none ran and the load
+took 5.2 s. They go back to the oldest generation when the block ends.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class _Raise:
         self.lock = threading.Lock()
         self.depth = 0
         self.saved: tuple[int, ...] = ()
+        self.froze = False
 
     def enter(self) -> None:
         with self.lock:
@@ -42,6 +49,11 @@ class _Raise:
                 self.saved = gc.get_threshold()
                 if self.saved[0] > 0:
                     gc.set_threshold(*_raised(self.saved))
+                # Not where something else froze objects for good (a load worker:
+                # ``settle_worker``): leaving would unfreeze them.
+                self.froze = gc.get_freeze_count() == 0
+                if self.froze:
+                    gc.freeze()
             self.depth += 1
 
     def leave(self) -> None:
@@ -49,6 +61,9 @@ class _Raise:
             self.depth -= 1
             if self.depth == 0:
                 gc.set_threshold(*self.saved)
+                if self.froze:
+                    gc.unfreeze()
+                    self.froze = False
 
 
 _RAISE = _Raise()
@@ -56,7 +71,8 @@ _RAISE = _Raise()
 
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
-    """Raise the collector's thresholds for the block, then put back what they were.
+    """Raise the collector's thresholds and freeze the objects there before the block, then
+    put back both.
 
     Nested and concurrent blocks (threads of a server) share one raise: the first in sets
     the thresholds, the last out restores them. A collector switched off (threshold 0) is
