@@ -46,8 +46,11 @@ class Change:
         self._emptied: set[str] = set()
         self.union_removed: set[ox.Triple] = set()
         self.union_added: set[ox.Triple] = set()
-        self._added_out: dict[Term, set[ox.Triple]] = {}
-        self._added_in: dict[Term, set[ox.Triple]] = {}
+        # The union's triples the change adds, by subject (and by object), each under the
+        # node alone and the node with its predicate: the derivation asks for one predicate
+        # of a node at a time, and a new project's nodes have all their triples here.
+        self._added_out: dict[tuple[Term, ox.NamedNode | None], set[ox.Triple]] = {}
+        self._added_in: dict[tuple[Term, ox.NamedNode | None], set[ox.Triple]] = {}
         #: triple -> the union's graphs that will get it (the inverse of ``added``)
         self._added_by: dict[ox.Triple, set[str]] = {}
         # The union as stored now, as far as :meth:`edges` has read it: every triple of a
@@ -55,7 +58,7 @@ class Change:
         # predicate. The stored union does not change while a change is planned, and the
         # derivation of a 100-file load asks for the same nodes again and again (100 files
         # into 1,000 projects: 194,256 look-ups before, 75,347 with this and ``placement``).
-        self._out: dict[Term, list[ox.Triple]] = {}
+        self._out: dict[Term, dict[ox.NamedNode | None, list[ox.Triple]]] = {}
         self._in: dict[tuple[Term, ox.NamedNode | None], list[ox.Triple]] = {}
 
     # -- edits --------------------------------------------------------------------------
@@ -101,14 +104,18 @@ class Change:
             self.union_removed.discard(t)
             if t in self.union_added:
                 self.union_added.discard(t)
-                self._added_out[t.subject].discard(t)
-                self._added_in[t.object].discard(t)
+                for key in ((t.subject, None), (t.subject, t.predicate)):
+                    self._added_out[key].discard(t)
+                for into in ((t.object, None), (t.object, t.predicate)):
+                    self._added_in[into].discard(t)
             if t in now and not after:
                 self.union_removed.add(t)
             elif after and t not in now:
                 self.union_added.add(t)
-                self._added_out.setdefault(t.subject, set()).add(t)
-                self._added_in.setdefault(t.object, set()).add(t)
+                for key in ((t.subject, None), (t.subject, t.predicate)):
+                    self._added_out.setdefault(key, set()).add(t)
+                for into in ((t.object, None), (t.object, t.predicate)):
+                    self._added_in.setdefault(into, set()).add(t)
 
     # -- reads of the union as it will be ------------------------------------------------
     def edges(
@@ -132,9 +139,9 @@ class Change:
             found -= self.union_removed
         extra = self._added_in if inverse else self._added_out
         for node in asked:
-            for t in extra.get(node, ()):
-                if predicate is None or t.predicate == predicate:
-                    found.add(t)
+            added = extra.get((node, predicate))
+            if added:
+                found |= added
         return found
 
     def _stored(
@@ -146,15 +153,14 @@ class Change:
         if not inverse:
             missing = [n for n in nodes if n not in self._out]
             for node in missing:
-                self._out[node] = []
+                self._out[node] = {None: []}
             if missing:
                 for t in self.backend.edges(missing, None, inverse=False):
-                    self._out[t.subject].append(t)
+                    held = self._out[t.subject]
+                    held[None].append(t)
+                    held.setdefault(t.predicate, []).append(t)
             for node in nodes:
-                if predicate is None:
-                    found.update(self._out[node])
-                else:
-                    found.update(t for t in self._out[node] if t.predicate == predicate)
+                found.update(self._out[node].get(predicate, ()))
             return found
         missing = [n for n in nodes if (n, predicate) not in self._in]
         for node in missing:
