@@ -20,6 +20,7 @@ from cipd_graph._generate import generate
 from cipd_graph.graph import GraphStore
 from cipd_graph.load import gc as _gc
 from cipd_graph.load import workers as _parallel
+from cipd_graph.store.change import Change
 
 from .test_faults import settings_for
 from .test_parallel_load import load
@@ -184,3 +185,28 @@ def test_a_failed_staged_load_restores_the_thresholds(
     with pytest.raises(StoreError, match="MemoryError"):
         load(generated, tmp_path / "store", workers=2)
     assert gc.get_threshold() == DEFAULT
+
+
+def test_an_edit_and_a_drop_run_frozen_too(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The API's edits (a module mapping changed, a triple taken out) and a drop are writes
+    of their own, not loads: they freeze what was there before them as well."""
+    store = GraphStore(tmp_path / "store", settings_for(tmp_path / "store"))
+    paths = sorted((generated / "projects").glob("*.yaml"))[:2]
+    assert store.load([generated / "reference", *paths], staged=False).ok
+    seen: list[int] = []
+    original = Change.changeset
+
+    def spy(self: Change) -> object:
+        seen.append(gc.get_freeze_count())
+        return original(self)
+
+    monkeypatch.setattr(Change, "changeset", spy)
+    graph = store.batch_graph(paths[0])
+    triple = sorted(store.backend.graph_triples(graph), key=str)[0]
+    store.edit(remove={graph: [triple]})
+    store.drop(str(paths[1]))
+    assert len(seen) == 2 and min(seen) > 0
+    assert gc.get_freeze_count() == 0
+    store.close()

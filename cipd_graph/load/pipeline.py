@@ -482,7 +482,7 @@ class Pipeline:
         graph = (
             source if source.startswith(layout.source_prefix) else self.batch_graph(Path(source))
         )
-        with self._lock:
+        with self._lock, fewer_collections():
             if not layout.is_record(graph) or not self.store.has_graph(graph):
                 raise StoreError(
                     f"nothing is loaded from {source!r}; `cipd stats` lists the loaded sources"
@@ -503,7 +503,7 @@ class Pipeline:
         """Write edits to record graphs (the API's): replace graphs, remove or add triples;
         derive what they touch; all in one step."""
         result = LoadResult()
-        with self._lock:
+        with self._lock, fewer_collections():
             change = Change(self.store.backend)
             for graph, triples in (replace or {}).items():
                 change.replace(graph, triples)
