@@ -221,16 +221,23 @@ def test_incremental_derivation_agrees_with_a_full_recomputation(
     shutil.rmtree(location)
 
 
+def fresh_copy(pool: Pool, location: Path) -> list[Path]:
+    """Put the pool's project files back as generated and copy its template store to
+    ``location``; the project files' paths."""
+    paths = pool.project_paths()
+    for path, variants in zip(paths, pool.projects, strict=True):
+        path.write_text(variants[0], encoding="utf-8")
+    shutil.copytree(pool.template, location, symlinks=True)
+    return paths
+
+
 def test_a_rule_does_not_keep_a_fact_on_its_own_say(pool: Pool, tmp_path: Path):
     """Rule 22 reads team types and derives one (``cipd:InterprofessionalTeam``): a team
     whose record loses ``a cipd:Team`` loses the derived type too, as a full recomputation
     says, instead of the rule reading its own earlier fact as the team's kind. (Found by
     the property test above: ('edit', 1, 0) then ('edit', 1, 1217).)"""
-    paths = pool.project_paths()
-    for path, variants in zip(paths, pool.projects, strict=True):
-        path.write_text(variants[0], encoding="utf-8")
     location = tmp_path / "store"
-    shutil.copytree(pool.template, location, symlinks=True)
+    paths = fresh_copy(pool, location)
     kind = ox.NamedNode("https://w3id.org/cipd#Team")
     derived = ox.NamedNode("https://w3id.org/cipd#InterprofessionalTeam")
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -286,11 +293,8 @@ def test_the_first_write_after_an_ontology_change_derives_everything_in_a_checkp
     """A store that holds an earlier ontology (another version, and a rule's facts that
     version did not derive), as an earlier release left it, gets the shipped one with its
     next write, every derived fact recomputed, in a copy of the store then swapped in."""
-    paths = pool.project_paths()
-    for path, variants in zip(paths, pool.projects, strict=True):
-        path.write_text(variants[0], encoding="utf-8")
     location = tmp_path / "store"
-    shutil.copytree(pool.template, location, symlinks=True)
+    paths = fresh_copy(pool, location)
     version = ox.NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
     with GraphStore(location, pool.settings) as store:
         layout, data = store.layout, store.oxigraph
@@ -339,11 +343,8 @@ def _forget_the_derivation(store: GraphStore, digest: str | None = None) -> None
 def test_any_write_derives_everything_after_the_rules_changed(pool: Pool, tmp_path: Path, how: str):
     """Rules changed (the store keeps another digest of them) with the ontology as it was:
     the next write of any kind derives every fact again, a rule's missing facts included."""
-    paths = pool.project_paths()
-    for path, variants in zip(paths, pool.projects, strict=True):
-        path.write_text(variants[0], encoding="utf-8")
     location = tmp_path / "store"
-    shutil.copytree(pool.template, location, symlinks=True)
+    paths = fresh_copy(pool, location)
     with GraphStore(location, pool.settings) as store:
         assert store.state().derivation == store.pipeline.derivation != ""
         _forget_the_derivation(store, "0" * 32)
