@@ -11,7 +11,7 @@ one transaction that writes it all (:meth:`Change.changeset`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Literal
 
 import pyoxigraph as ox
@@ -97,10 +97,7 @@ class Change:
             return
         held, now = self.backend.placement(candidates)
         for t in candidates:
-            after = any(
-                self.layout.in_union(g) and t not in self.removed.get(g, ())
-                for g in held.get(t, ())
-            ) or bool(self._added_by.get(t))
+            after = any(self._holding(t, held))
             self.union_removed.discard(t)
             if t in self.union_added:
                 self.union_added.discard(t)
@@ -178,15 +175,18 @@ class Change:
         held = self.backend.holders(triples)
         found: dict[ox.Triple, set[str]] = {}
         for t in triples:
-            graphs = {
-                g
-                for g in held.get(t, ())
-                if self.layout.in_union(g) and t not in self.removed.get(g, ())
-            }
-            graphs |= self._added_by.get(t, set())
+            graphs = set(self._holding(t, held))
             if graphs:
                 found[t] = graphs
         return found
+
+    def _holding(self, t: ox.Triple, held: Mapping[ox.Triple, Collection[str]]) -> Iterator[str]:
+        """The union's graphs that will hold ``t`` after the change (``held``: the named
+        graphs holding it now): those that hold it and keep it, then those that get it."""
+        for g in held.get(t, ()):
+            if self.layout.in_union(g) and t not in self.removed.get(g, ()):
+                yield g
+        yield from self._added_by.get(t, ())
 
     def derived(self, graph: str, subjects: Collection[ox.NamedNode]) -> set[ox.Triple]:
         """What ``graph`` holds now about ``subjects``."""
