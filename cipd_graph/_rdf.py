@@ -76,6 +76,8 @@ def triples_of(graph: Graph) -> Iterator[tuple[Any, Any, Any]]:
 # --------------------------------------------------------------------------- conversions
 
 
+#: ``rdf:type`` as a pyoxigraph term.
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 

@@ -49,7 +49,7 @@ from rdflib import Graph
 
 from cipd_graph._errors import StoreError
 from cipd_graph._ontology import CIPD, curie
-from cipd_graph._rdf import as_triples, iri_ok, oxigraph_triples
+from cipd_graph._rdf import RDF_TYPE, as_triples, iri_ok, oxigraph_triples
 from cipd_graph.graph import GraphStore
 from cipd_graph.load.batches import mentioned_iris
 from cipd_graph.load.context import ContextReader
@@ -59,7 +59,6 @@ from cipd_graph.records.parse import Located, MappingRow, RecordFile, Strength
 from cipd_graph.validation import validate_graph
 
 _PROV = "http://www.w3.org/ns/prov#"
-_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 _DCTERMS_TYPE = ox.NamedNode("http://purl.org/dc/terms/type")
 _DCTERMS_SUBJECT = ox.NamedNode("http://purl.org/dc/terms/subject")
@@ -206,7 +205,7 @@ class ModuleMappings:
         pairs: dict[str, dict[tuple[ox.NamedNode, Object], None]] = {}
         for triples in stored.values():
             for t in triples:
-                if t.subject == self._module or t.predicate == _RDF_TYPE:
+                if t.subject == self._module or t.predicate == RDF_TYPE:
                     continue
                 if isinstance(t.subject, ox.NamedNode) and not isinstance(t.object, ox.Triple):
                     pairs.setdefault(t.subject.value, {})[(t.predicate, t.object)] = None
@@ -566,7 +565,7 @@ class ModuleMappings:
         tool = ox.NamedNode(self.store.base + "agent/cipd-graph")
         when = ox.Literal(at, datatype=_XSD_DATETIME)
         out = [
-            ox.Triple(e, _RDF_TYPE, _prov("Activity")),
+            ox.Triple(e, RDF_TYPE, _prov("Activity")),
             ox.Triple(e, _DCTERMS_TYPE, ox.Literal(action)),
             ox.Triple(e, _RDFS_LABEL, ox.Literal(summary)),
             ox.Triple(e, _DCTERMS_SUBJECT, self._module),
@@ -580,18 +579,18 @@ class ModuleMappings:
             p = ox.NamedNode(person)
             out += [
                 ox.Triple(e, _prov("wasAssociatedWith"), p),
-                ox.Triple(p, _RDF_TYPE, _prov("Person")),
+                ox.Triple(p, RDF_TYPE, _prov("Person")),
             ]
         if undoes is not None:
             out.append(ox.Triple(e, _prov("wasInformedBy"), ox.NamedNode(undoes)))
         for side, contents in (("before", before), ("after", after)):
             rev = ox.NamedNode(f"{edit}/{side}")
-            out.append(ox.Triple(rev, _RDF_TYPE, _prov("Collection")))
+            out.append(ox.Triple(rev, RDF_TYPE, _prov("Collection")))
             for mapping, statements in contents.items():
                 snap = ox.NamedNode(f"{edit}/{side}/{_local(mapping)}")
                 out += [
                     ox.Triple(rev, _prov("hadMember"), snap),
-                    ox.Triple(snap, _RDF_TYPE, _prov("Entity")),
+                    ox.Triple(snap, RDF_TYPE, _prov("Entity")),
                     ox.Triple(snap, _SPECIALIZATION, ox.NamedNode(mapping)),
                 ]
                 out += [ox.Triple(snap, p, o) for p, o in statements if p != _MAPS_MODULE]
@@ -646,7 +645,7 @@ class ModuleMappings:
             f"SELECT ?rev ?mapping ?p ?o WHERE {{ VALUES ?rev {{ {values} }} "
             f"GRAPH <{iri_ok(self.provenance)}> {{ ?rev <{_PROV}hadMember> ?snap . "
             f"?snap <{_SPECIALIZATION.value}> ?mapping ; ?p ?o . "
-            f"FILTER(?p NOT IN (<{_RDF_TYPE.value}>, <{_SPECIALIZATION.value}>)) }} }}"
+            f"FILTER(?p NOT IN (<{RDF_TYPE.value}>, <{_SPECIALIZATION.value}>)) }} }}"
         )
         found: dict[str, dict[str, dict[tuple[ox.NamedNode, Object], None]]] = {}
         for row in rows:
@@ -724,7 +723,7 @@ def _contents_of(graph: Graph) -> dict[str, Statements]:
     """The mappings of a mapped graph as statements (their types and module links left out)."""
     pairs: dict[str, list[tuple[ox.NamedNode, Object]]] = {}
     for t in oxigraph_triples(graph):
-        if t.predicate in (_RDF_TYPE, _HAS_MAPPING) or not isinstance(t.subject, ox.NamedNode):
+        if t.predicate in (RDF_TYPE, _HAS_MAPPING) or not isinstance(t.subject, ox.NamedNode):
             continue
         pairs.setdefault(t.subject.value, []).append((t.predicate, t.object))  # type: ignore[arg-type]
     return {
@@ -738,7 +737,7 @@ def _triples(module: ox.NamedNode, contents: Mapping[str, Statements]) -> list[o
     for iri, statements in contents.items():
         node = ox.NamedNode(iri)
         out += [
-            ox.Triple(node, _RDF_TYPE, _MAPPING),
+            ox.Triple(node, RDF_TYPE, _MAPPING),
             ox.Triple(module, _HAS_MAPPING, node),
             ox.Triple(node, _MAPS_MODULE, module),
         ]

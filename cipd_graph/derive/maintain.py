@@ -35,7 +35,7 @@ from rdflib import URIRef, Variable
 from rdflib.term import Node
 
 from cipd_graph._errors import StoreError
-from cipd_graph._rdf import Term
+from cipd_graph._rdf import RDF_TYPE, Term
 from cipd_graph.derive.plan import PlanError, RulePlan, Step
 from cipd_graph.derive.rules import Rule, rule_levels
 from cipd_graph.store.change import Change, State
@@ -55,9 +55,6 @@ def _term(node: Node) -> Term:
             return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
         return ox.Literal(str(node))
     raise PlanError(f"unexpected constant {node!r} in a rule")
-
-
-_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 def _by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[ox.Triple]]:
@@ -276,7 +273,7 @@ class Maintainer:
             if terms is None
             or t.predicate.value in terms
             or (
-                t.predicate == _TYPE
+                t.predicate == RDF_TYPE
                 and isinstance(t.object, ox.NamedNode)
                 and t.object.value in terms
             )
