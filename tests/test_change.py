@@ -69,3 +69,77 @@ def test_an_existing_empty_graph_replaced_by_nothing_is_dropped(tmp_path: Path):
     backend.apply(change.changeset())
     assert backend.named_graphs() == []
     backend.close()
+
+
+def _counting(backend: EmbeddedBackend, calls: dict[str, int]) -> None:
+    """Count the backend's reads of nodes, by method, on this one backend."""
+    for name in ("edges", "into", "in_graph"):
+        original = getattr(backend, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            nodes = args[1] if _name == "in_graph" else args[0]
+            calls[_name] = calls.get(_name, 0) + len(list(nodes))
+            return _original(*args, **kwargs)
+
+        setattr(backend, name, counted)
+
+
+def test_reads_into_a_node_are_whole_below_the_limit_and_by_predicate_above(
+    tmp_path: Path, monkeypatch
+):
+    from cipd_graph.store import change as change_module
+
+    monkeypatch.setattr(change_module, "INTO_LIMIT", 3)
+    p, q = ox.NamedNode(f"{BASE}p"), ox.NamedNode(f"{BASE}q")
+    hub, small, absent = (ox.NamedNode(f"{BASE}{name}") for name in ("hub", "small", "absent"))
+    into_hub = [ox.Triple(ox.NamedNode(f"{BASE}a{n}"), p if n < 3 else q, hub) for n in range(5)]
+    into_small = [ox.Triple(ox.NamedNode(f"{BASE}b"), q, small)]
+    backend = EmbeddedBackend(tmp_path, LAYOUT)
+    first = Change(backend)
+    first.replace(KEPT, into_hub + into_small)
+    backend.apply(first.changeset())
+
+    calls: dict[str, int] = {}
+    _counting(backend, calls)
+    change = Change(backend)
+    new = ox.Triple(ox.NamedNode(f"{BASE}c"), p, absent)
+    change.replace(NEVER, [new])
+    nodes = [hub, small, absent]
+    assert change.edges(nodes, p, inverse=True) == set(into_hub[:3]) | {new}
+    assert change.edges(nodes, q, inverse=True) == set(into_hub[3:]) | set(into_small)
+    assert change.edges(nodes, None, inverse=True) == set(into_hub + into_small) | {new}
+    # Each node looked up once whole; the hub, over the limit, once more for each predicate.
+    assert calls == {"into": 3, "edges": 3}
+    # As stored now (the change's own triple not yet there), for both kinds of node:
+    assert change.stored(nodes, None, inverse=True) == set(into_hub + into_small)
+    assert calls == {"into": 3, "edges": 3}
+    backend.close()
+
+
+def test_what_a_derived_graph_holds_about_a_new_node_takes_no_look_up(tmp_path: Path):
+    derived = LAYOUT.derived("rule")
+    old, new = ox.NamedNode(f"{BASE}old"), ox.NamedNode(f"{BASE}new")
+    p, r = ox.NamedNode(f"{BASE}p"), ox.NamedNode(f"{BASE}r")
+    fact = ox.Triple(old, r, ox.Literal("derived"))
+    backend = EmbeddedBackend(tmp_path, LAYOUT)
+    first = Change(backend)
+    first.replace(KEPT, [ox.Triple(old, p, ox.Literal("1")), ox.Triple(old, p, ox.Literal("2"))])
+    first.replace(derived, [fact])
+    backend.apply(first.changeset())
+
+    calls: dict[str, int] = {}
+    _counting(backend, calls)
+    change = Change(backend)
+    # Both subjects asked about for two triples: the backend reads each whole on the way.
+    change.replace(
+        EMPTIED,
+        [ox.Triple(s, p, ox.Literal(v)) for s in (old, new) for v in ("1", "3")],
+    )
+    assert change.derived(derived, [old, new]) == {fact}
+    assert calls == {"in_graph": 1}  # the old node only: the new one has nothing anywhere
+    assert change.edges([old, new], p, inverse=False) == {
+        ox.Triple(s, p, ox.Literal(v))
+        for s, v in ((old, "1"), (old, "2"), (old, "3"), (new, "1"), (new, "3"))
+    }
+    assert "edges" not in calls  # both read whole by the placement of the replaced graph
+    backend.close()

@@ -328,7 +328,7 @@ class Maintainer:
         only when its IRI starts with the IRI of the focus it is anchored to and a ``/``."""
         found: set[ox.NamedNode] = set()
         for predicate, focus_is_subject in rule.anchors:
-            for t in change.backend.edges(
+            for t in change.stored(
                 list(foci), ox.NamedNode(predicate), inverse=not focus_is_subject
             ):
                 focus, node = (t.subject, t.object) if focus_is_subject else (t.object, t.subject)

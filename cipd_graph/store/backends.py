@@ -142,6 +142,13 @@ class Backend(Protocol):
         """The union's triples with one of ``nodes`` as subject (``inverse``: as object),
         through ``predicate`` (None: any)."""
 
+    def into(
+        self, nodes: Collection[ox.NamedNode], limit: int
+    ) -> tuple[list[ox.Triple], set[ox.NamedNode]]:
+        """The union's triples with one of ``nodes`` as object, whatever their predicate,
+        for the nodes that have at most ``limit`` of them; and the nodes that have more
+        (none of their triples given)."""
+
     def in_graph(self, graph: str, subjects: Collection[ox.NamedNode]) -> list[ox.Triple]:
         """The triples of the named ``graph`` whose subject is one of ``subjects``."""
 
@@ -149,9 +156,13 @@ class Backend(Protocol):
         """For each of ``triples`` held anywhere, the named graphs holding it."""
 
     def placement(
-        self, triples: Collection[ox.Triple]
+        self,
+        triples: Collection[ox.Triple],
+        whole: dict[ox.NamedNode, list[ox.Triple]] | None = None,
     ) -> tuple[dict[ox.Triple, set[str]], set[ox.Triple]]:
-        """:meth:`holders` of ``triples``, and those of them the union holds."""
+        """:meth:`holders` of ``triples``, and those of them the union holds. ``whole``: where
+        the backend may put, for a subject it read whole on the way, every triple the union
+        holds with it as subject."""
 
     def close(self) -> None:
         """Make writes durable and release the store."""
@@ -360,6 +371,21 @@ class EmbeddedBackend:
             found.extend(q.triple for q in self.store.quads_for_pattern(*pattern))
         return found
 
+    def into(
+        self, nodes: Collection[ox.NamedNode], limit: int
+    ) -> tuple[list[ox.Triple], set[ox.NamedNode]]:
+        default = ox.DefaultGraph()
+        found: list[ox.Triple] = []
+        wide: set[ox.NamedNode] = set()
+        for node in nodes:
+            quads = self.store.quads_for_pattern(None, None, node, default)
+            got = [q.triple for q in itertools.islice(quads, limit + 1)]
+            if len(got) > limit:
+                wide.add(node)
+            else:
+                found.extend(got)
+        return found, wide
+
     def in_graph(self, graph: str, subjects: Collection[ox.NamedNode]) -> list[ox.Triple]:
         name = ox.NamedNode(graph)
         return [
@@ -377,7 +403,9 @@ class EmbeddedBackend:
         return found
 
     def placement(
-        self, triples: Collection[ox.Triple]
+        self,
+        triples: Collection[ox.Triple],
+        whole: dict[ox.NamedNode, list[ox.Triple]] | None = None,
     ) -> tuple[dict[ox.Triple, set[str]], set[ox.Triple]]:
         # One look-up a triple for both (any graph, the default one included), not two: a
         # 100-file load asks about 40,000 triples. A subject asked about for several triples
@@ -396,8 +424,12 @@ class EmbeddedBackend:
                 )
                 wanted: Collection[ox.Triple] = asked
             else:
-                quads = self.store.quads_for_pattern(subject, None, None, None)
+                quads = list(self.store.quads_for_pattern(subject, None, None, None))
                 wanted = set(asked)
+                if whole is not None and isinstance(subject, ox.NamedNode):
+                    whole[subject] = [
+                        q.triple for q in quads if not isinstance(q.graph_name, ox.NamedNode)
+                    ]
             for q in quads:
                 t = q.triple
                 if t not in wanted:
@@ -734,6 +766,13 @@ class RemoteBackend:
                 found.append(ox.Triple(a, predicate or b, c))
         return found
 
+    def into(
+        self, nodes: Collection[ox.NamedNode], limit: int
+    ) -> tuple[list[ox.Triple], set[ox.NamedNode]]:
+        # A server answers the reads of a chunk of nodes in one query, by predicate
+        # (:meth:`edges`): every node is left to those.
+        return [], set(nodes)
+
     def in_graph(self, graph: str, subjects: Collection[ox.NamedNode]) -> list[ox.Triple]:
         found: list[ox.Triple] = []
         ordered = sorted(subjects, key=str)
@@ -773,7 +812,9 @@ class RemoteBackend:
         return found
 
     def placement(
-        self, triples: Collection[ox.Triple]
+        self,
+        triples: Collection[ox.Triple],
+        whole: dict[ox.NamedNode, list[ox.Triple]] | None = None,
     ) -> tuple[dict[ox.Triple, set[str]], set[ox.Triple]]:
         return self.holders(triples), self._in_union(triples)
 

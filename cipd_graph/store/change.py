@@ -22,6 +22,20 @@ from cipd_graph.store.backends import UNION, Backend, ChangeSet
 State = Literal["after", "either"]
 
 
+#: Triples into one node read whole before it is read by predicate instead: a person, a
+#: project or a team has far fewer; a hub such as an organisation with all its members may
+#: have more, and then reading all of it for one predicate would cost more than it saves.
+INTO_LIMIT = 256
+
+
+def _by_predicate(triples: list[ox.Triple]) -> dict[ox.NamedNode | None, list[ox.Triple]]:
+    """``triples`` (of one node) under None and under each of their predicates."""
+    found: dict[ox.NamedNode | None, list[ox.Triple]] = {None: triples}
+    for t in triples:
+        found.setdefault(t.predicate, []).append(t)
+    return found
+
+
 def canonical(triples: Iterable[ox.Triple]) -> dict[ox.Triple, None]:
     """``triples`` as the store will hold them, without repeats: Oxigraph keeps literals by
     value (``"3"^^xsd:positiveInteger`` is read back as ``"3"^^xsd:integer``,
@@ -59,7 +73,14 @@ class Change:
         # derivation of a 100-file load asks for the same nodes again and again (100 files
         # into 1,000 projects: 194,256 look-ups before, 75,347 with this and ``placement``).
         self._out: dict[Term, dict[ox.NamedNode | None, list[ox.Triple]]] = {}
+        # Into an object, every triple, read once whatever predicate was asked: most objects
+        # asked about are a new batch's own nodes, which the store does not hold, and one
+        # look-up of an absent node costs as much as one through a predicate (100 files into
+        # 10,000 projects: 16,083 reads by predicate, of 5,869 nodes, 13,610 of them empty).
+        # A node with more than INTO_LIMIT triples into it is read by predicate instead (:attr:`_in`).
+        self._in_whole: dict[Term, dict[ox.NamedNode | None, list[ox.Triple]]] = {}
         self._in: dict[tuple[Term, ox.NamedNode | None], list[ox.Triple]] = {}
+        self._wide: set[Term] = set()
 
     # -- edits --------------------------------------------------------------------------
     def replace(self, graph: str, triples: Iterable[ox.Triple]) -> None:
@@ -95,7 +116,7 @@ class Change:
             self._added_by.setdefault(t, set()).add(graph)
         if not candidates:
             return
-        held, now = self.backend.placement(candidates)
+        held, now = self._placement(candidates)
         for t in candidates:
             after = any(self._holding(t, held))
             self.union_removed.discard(t)
@@ -114,6 +135,19 @@ class Change:
                 for into in ((t.object, None), (t.object, t.predicate)):
                     self._added_in.setdefault(into, set()).add(t)
 
+    def _placement(
+        self, candidates: set[ox.Triple]
+    ) -> tuple[dict[ox.Triple, set[str]], set[ox.Triple]]:
+        """The backend's placement of ``candidates``. It reads whole the subjects asked
+        about for several triples: what it read of the union there answers the derivation's
+        reads from them (100 files into 10,000 projects: 6,545 of its 12,035 such reads)."""
+        whole: dict[ox.NamedNode, list[ox.Triple]] = {}
+        placed = self.backend.placement(candidates, whole)
+        for subject, triples in whole.items():
+            if subject not in self._out:
+                self._out[subject] = _by_predicate(triples)
+        return placed
+
     # -- reads of the union as it will be ------------------------------------------------
     def edges(
         self,
@@ -131,7 +165,7 @@ class Change:
         else:
             asked = [n for n in nodes if isinstance(n, ox.NamedNode | ox.BlankNode)]
         named = [n for n in asked if isinstance(n, ox.NamedNode)]
-        found = self._stored(named, predicate, inverse=inverse) if named else set()
+        found = self.stored(named, predicate, inverse=inverse) if named else set()
         if state == "after":
             found -= self.union_removed
         extra = self._added_in if inverse else self._added_out
@@ -141,33 +175,51 @@ class Change:
                 found |= added
         return found
 
-    def _stored(
+    def stored(
         self, nodes: list[ox.NamedNode], predicate: ox.NamedNode | None, *, inverse: bool
     ) -> set[ox.Triple]:
-        """The stored union's triples from ``nodes`` (``inverse``: into them) through
-        ``predicate`` (None: any), read from the store once a node."""
+        """The stored union's triples (as it is now, before the change) from ``nodes``
+        (``inverse``: into them) through ``predicate`` (None: any), read from the store
+        once a node."""
         found: set[ox.Triple] = set()
-        if not inverse:
-            missing = [n for n in nodes if n not in self._out]
-            for node in missing:
-                self._out[node] = {None: []}
-            if missing:
-                for t in self.backend.edges(missing, None, inverse=False):
-                    held = self._out[t.subject]
-                    held[None].append(t)
-                    held.setdefault(t.predicate, []).append(t)
+        if inverse:
+            self._read_into(nodes, predicate)
             for node in nodes:
-                found.update(self._out[node].get(predicate, ()))
+                held = self._in_whole.get(node)
+                found.update(
+                    held.get(predicate, ()) if held is not None else self._in[(node, predicate)]
+                )
             return found
-        missing = [n for n in nodes if (n, predicate) not in self._in]
-        for node in missing:
-            self._in[(node, predicate)] = []
+        missing = [n for n in nodes if n not in self._out]
         if missing:
-            for t in self.backend.edges(missing, predicate, inverse=True):
-                self._in[(t.object, predicate)].append(t)
+            by_subject: dict[Term, list[ox.Triple]] = {node: [] for node in missing}
+            for t in self.backend.edges(missing, None, inverse=False):
+                by_subject[t.subject].append(t)
+            for subject, triples in by_subject.items():
+                self._out[subject] = _by_predicate(triples)
         for node in nodes:
-            found.update(self._in[(node, predicate)])
+            found.update(self._out[node].get(predicate, ()))
         return found
+
+    def _read_into(self, nodes: list[ox.NamedNode], predicate: ox.NamedNode | None) -> None:
+        """Read what the stored union holds into ``nodes``: whole, or through ``predicate``
+        for a node with more than :data:`INTO_LIMIT` triples into it."""
+        missing = [n for n in nodes if n not in self._in_whole and n not in self._wide]
+        if missing:
+            by_object: dict[Term, list[ox.Triple]] = {node: [] for node in missing}
+            triples, wide = self.backend.into(missing, INTO_LIMIT)
+            for t in triples:
+                by_object[t.object].append(t)
+            for target, into in by_object.items():
+                if target not in wide:
+                    self._in_whole[target] = _by_predicate(into)
+            self._wide |= wide
+        narrow = [n for n in nodes if n in self._wide and (n, predicate) not in self._in]
+        for node in narrow:
+            self._in[(node, predicate)] = []
+        if narrow:
+            for t in self.backend.edges(narrow, predicate, inverse=True):
+                self._in[(t.object, predicate)].append(t)
 
     def holders_after(self, triples: Collection[ox.Triple]) -> dict[ox.Triple, set[str]]:
         """For each of ``triples``, the named graphs of the union that will hold it after
@@ -190,6 +242,11 @@ class Change:
 
     def derived(self, graph: str, subjects: Collection[ox.NamedNode]) -> set[ox.Triple]:
         """What ``graph`` holds now about ``subjects``."""
+        if self.layout.in_union(graph):
+            # A graph of the union holds nothing about a subject the stored union holds
+            # nothing about; a new batch's nodes are such subjects, and those already read
+            # need no look-up (100 files into 10,000 projects: 12,240 of 13,151 were empty).
+            subjects = [s for s in subjects if s not in self._out or self._out[s][None]]
         return set(self.backend.in_graph(graph, subjects))
 
     def set_facts(
