@@ -73,7 +73,7 @@ def test_an_existing_empty_graph_replaced_by_nothing_is_dropped(tmp_path: Path):
 
 def _counting(backend: EmbeddedBackend, calls: dict[str, int]) -> None:
     """Count the backend's reads of nodes, by method, on this one backend."""
-    for name in ("edges", "into", "in_graph"):
+    for name in ("edges", "in_graph"):
         original = getattr(backend, name)
 
         def counted(*args, _original=original, _name=name, **kwargs):
@@ -84,12 +84,7 @@ def _counting(backend: EmbeddedBackend, calls: dict[str, int]) -> None:
         setattr(backend, name, counted)
 
 
-def test_reads_into_a_node_are_whole_below_the_limit_and_by_predicate_above(
-    tmp_path: Path, monkeypatch
-):
-    from cipd_graph.store import change as change_module
-
-    monkeypatch.setattr(change_module, "INTO_LIMIT", 3)
+def test_the_stored_union_is_read_once_a_node_and_predicate(tmp_path: Path):
     p, q = ox.NamedNode(f"{BASE}p"), ox.NamedNode(f"{BASE}q")
     hub, small, absent = (ox.NamedNode(f"{BASE}{name}") for name in ("hub", "small", "absent"))
     into_hub = [ox.Triple(ox.NamedNode(f"{BASE}a{n}"), p if n < 3 else q, hub) for n in range(5)]
@@ -106,13 +101,16 @@ def test_reads_into_a_node_are_whole_below_the_limit_and_by_predicate_above(
     change.replace(NEVER, [new])
     nodes = [hub, small, absent]
     assert change.edges(nodes, p, inverse=True) == set(into_hub[:3]) | {new}
+    assert change.edges(nodes, p, inverse=True) == set(into_hub[:3]) | {new}
+    assert calls == {"edges": 3}  # each node once for p
     assert change.edges(nodes, q, inverse=True) == set(into_hub[3:]) | set(into_small)
+    assert calls == {"edges": 6}
     assert change.edges(nodes, None, inverse=True) == set(into_hub + into_small) | {new}
-    # Each node looked up once whole; the hub, over the limit, once more for each predicate.
-    assert calls == {"into": 3, "edges": 3}
-    # As stored now (the change's own triple not yet there), for both kinds of node:
-    assert change.stored(nodes, None, inverse=True) == set(into_hub + into_small)
-    assert calls == {"into": 3, "edges": 3}
+    assert calls == {"edges": 9}
+    # Read whole, a node answers any predicate; as stored now, without the change's triple:
+    assert change.stored([absent, hub], p, inverse=True) == set(into_hub[:3])
+    assert change.stored([small], None, inverse=True) == set(into_small)
+    assert calls == {"edges": 9}
     backend.close()
 
 

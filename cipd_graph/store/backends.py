@@ -142,13 +142,6 @@ class Backend(Protocol):
         """The union's triples with one of ``nodes`` as subject (``inverse``: as object),
         through ``predicate`` (None: any)."""
 
-    def into(
-        self, nodes: Collection[ox.NamedNode], limit: int
-    ) -> tuple[list[ox.Triple], set[ox.NamedNode]]:
-        """The union's triples with one of ``nodes`` as object, whatever their predicate,
-        for the nodes that have at most ``limit`` of them; and the nodes that have more
-        (none of their triples given)."""
-
     def in_graph(self, graph: str, subjects: Collection[ox.NamedNode]) -> list[ox.Triple]:
         """The triples of the named ``graph`` whose subject is one of ``subjects``."""
 
@@ -370,21 +363,6 @@ class EmbeddedBackend:
             )
             found.extend(q.triple for q in self.store.quads_for_pattern(*pattern))
         return found
-
-    def into(
-        self, nodes: Collection[ox.NamedNode], limit: int
-    ) -> tuple[list[ox.Triple], set[ox.NamedNode]]:
-        default = ox.DefaultGraph()
-        found: list[ox.Triple] = []
-        wide: set[ox.NamedNode] = set()
-        for node in nodes:
-            quads = self.store.quads_for_pattern(None, None, node, default)
-            got = [q.triple for q in itertools.islice(quads, limit + 1)]
-            if len(got) > limit:
-                wide.add(node)
-            else:
-                found.extend(got)
-        return found, wide
 
     def in_graph(self, graph: str, subjects: Collection[ox.NamedNode]) -> list[ox.Triple]:
         name = ox.NamedNode(graph)
@@ -765,13 +743,6 @@ class RemoteBackend:
             for a, b, c in self._rows(text):
                 found.append(ox.Triple(a, predicate or b, c))
         return found
-
-    def into(
-        self, nodes: Collection[ox.NamedNode], limit: int
-    ) -> tuple[list[ox.Triple], set[ox.NamedNode]]:
-        # A server answers the reads of a chunk of nodes in one query, by predicate
-        # (:meth:`edges`): every node is left to those.
-        return [], set(nodes)
 
     def in_graph(self, graph: str, subjects: Collection[ox.NamedNode]) -> list[ox.Triple]:
         found: list[ox.Triple] = []
