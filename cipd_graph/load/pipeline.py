@@ -20,6 +20,7 @@ through a staged copy of the store (:mod:`cipd_graph.load.staged`). Writes throu
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
@@ -34,6 +35,7 @@ from cipd_graph._model import Model
 from cipd_graph._ontology import ONTOLOGY_IRI, curie, load_ontology
 from cipd_graph._rdf import Triple, oxigraph_triples, triples_of
 from cipd_graph.derive import Maintainer, NeedsFullDerivation, fingerprint, full_operations
+from cipd_graph.load.background import BACKGROUND_TRIPLES, Validation
 from cipd_graph.load.batches import (
     batch_contents,
     batch_graph,
@@ -230,6 +232,17 @@ class Pipeline:
         self, mapped: Sequence[MappedFile], problems: Sequence[RecordProblem] = ()
     ) -> LoadResult:
         """Validate already-mapped batches (from any reader) against the store; write nothing."""
+        result, replaced = self._prechecked(mapped, problems)
+        if replaced is not None:
+            result.report = self.validate_batches(mapped, replaced)
+        return result
+
+    def _prechecked(
+        self, mapped: Sequence[MappedFile], problems: Sequence[RecordProblem]
+    ) -> tuple[LoadResult, set[str] | None]:
+        """The checks before SHACL: the files' own problems, then entities another file
+        defines. Also the graphs the batches replace, to validate against (None: the files
+        have problems of their own, and are not validated)."""
         problems = [*problems, *(p for m in mapped for p in m.problems)]
         graphs = {str(m.source.path): self.batch_graph(m.source.path) for m in mapped}
         # look-ups, not a listing of every graph (3.4 s at 31,400 projects)
@@ -237,10 +250,25 @@ class Pipeline:
         result = LoadResult(problems=problems, warnings=[w for m in mapped for w in m.warnings])
         result.batches = summaries(mapped, graphs, existing)
         if problems:
-            return result
+            return result, None
         result.problems.extend(duplicate_problems(self.store, entities_of(mapped), graphs))
-        result.report = self.validate_batches(mapped, set(graphs.values()))
-        return result
+        return result, set(graphs.values())
+
+    def _validation(self, mapped: Sequence[MappedFile], replaced: set[str]) -> Validation:
+        """Validate ``mapped``: in a forked process when the batch is large and there is a
+        core for it (see ``background``), with its context read here first."""
+        size = sum(len(m.graph) for m in mapped)
+        fork = (
+            size >= BACKGROUND_TRIPLES
+            and self.settings.load_workers > 1
+            and "fork" in multiprocessing.get_all_start_methods()
+        )
+        if not fork:
+            return Validation(lambda: self.validate_batches(mapped, replaced), fork=False)
+        context = ContextReader(self.store).for_mapped(mapped, replaced)
+        return Validation(
+            lambda: self.validate_batches(mapped, replaced, context=context), fork=True
+        )
 
     def validate_batches(
         self,
@@ -305,8 +333,12 @@ class Pipeline:
         change: Change,
         result: LoadResult | None = None,
         progress: Progress | None = None,
-    ) -> None:
-        """Derive what ``change`` touches into it and apply it all in one step.
+        *,
+        validated: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Derive what ``change`` touches into it and apply it all in one step. Returns
+        whether it wrote: ``validated``, asked once the change is planned and before
+        anything is written, may say no (a batch validated meanwhile has errors).
 
         A change that touches the vocabulary (the ontology itself, or a store of an earlier
         layout being upgraded) rebuilds the union and every derived fact in the same step:
@@ -331,6 +363,8 @@ class Pipeline:
                 raise NeedsFullDerivation("the union does not hold the ontology yet")
             counts = _maintainer(self.base).maintain(change)
         except NeedsFullDerivation:
+            if validated is not None and not validated():
+                return False
             ontology = self._ontology_triples()
             if ontology is not None and layout.ontology not in change.replaced:
                 change.replace(layout.ontology, ontology)
@@ -345,12 +379,15 @@ class Pipeline:
             if result is not None:
                 result.derived = {"*": -1}
             self._written()
-            return
+            return True
+        if validated is not None and not validated():
+            return False
         self._stamp(change, state, keep_totals=True)
         self.store.apply(change.changeset())
         if result is not None:
             result.derived = counts
         self._written()
+        return True
 
     @property
     def derivation(self) -> str:
@@ -413,18 +450,34 @@ class Pipeline:
         other formats (:mod:`cipd_graph.interop`) for what their readers mapped.
         """
         with self._lock, fewer_collections():
-            result = self.check_mapped(mapped, problems)
-            if not result.ok or not mapped:
+            result, replaced = self._prechecked(mapped, problems)
+            if replaced is None:
                 return result
-            if progress is not None:
-                progress(f"validated {len(mapped)} file(s); writing them in one transaction")
-            change = Change(self.store.backend)
-            who, now = loader(user or self.settings.user), now_utc()
-            for m in mapped:
-                graph = self.batch_graph(m.source.path)
-                for name, triples in batch_contents(m, graph, self.store.layout, who, now).items():
-                    change.replace(name, triples)
-            self.write(change, result, progress)
+            validation = self._validation(mapped, replaced)
+            try:
+                if result.problems or not mapped:
+                    result.report = validation.report()
+                    return result
+                change = Change(self.store.backend)
+                who, now = loader(user or self.settings.user), now_utc()
+                for m in mapped:
+                    graph = self.batch_graph(m.source.path)
+                    contents = batch_contents(m, graph, self.store.layout, who, now)
+                    for name, triples in contents.items():
+                        change.replace(name, triples)
+
+                def validated() -> bool:
+                    result.report = validation.report()
+                    if result.ok and progress is not None:
+                        progress(
+                            f"validated {len(mapped)} file(s); writing them in one transaction"
+                        )
+                    return result.ok
+
+                if not self.write(change, result, progress, validated=validated):
+                    return result
+            finally:
+                validation.close()
         result.written = True
         return result
 
