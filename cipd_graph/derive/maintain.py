@@ -304,10 +304,19 @@ class Maintainer:
             if not self._data(t.subject) and not isinstance(t.subject, ox.BlankNode):
                 raise NeedsFullDerivation(f"the change touches the vocabulary term {t.subject}")
         recomputed: dict[str, int] = {}
+        seen: set[ox.Triple] = set()
+        by_predicate: dict[ox.NamedNode, list[ox.Triple]] = {}
         for level in self.levels:
-            # What the rules of this level read: the union after the levels before.
-            changed = list(change.union_removed | change.union_added)
-            by_predicate = _by_predicate(changed)
+            # What the rules of this level read: the union after the levels before. Indexed
+            # by what the levels before added to it (100 files into 10,000 projects: 42,000
+            # changed triples, indexed again at each of six levels took 0.14 s).
+            now = change.union_removed | change.union_added
+            if seen - now:
+                seen, by_predicate = set(), {}
+            for predicate, triples in _by_predicate(now - seen).items():
+                by_predicate.setdefault(predicate, []).extend(triples)
+            seen = now
+            changed = list(now)
             for rule in level:
                 foci = self.reach(rule, changed, by_predicate, change)
                 recomputed[rule.name] = len(foci)
