@@ -28,9 +28,10 @@ from .test_faults import quads, records_and_derived, settings_for
 from .test_parallel_load import flawed, generated, outcome  # noqa: F401 (fixtures)
 
 
-def _store_with_tables(records: Path, store: Path) -> None:
+def _store_with_tables(records: Path, store: Path) -> Path:
     with GraphStore(store, settings_for(store)) as s:
         assert s.load([records / "reference"], staged=False).ok
+    return store
 
 
 def _load(records: Path, store: Path, workers: int) -> tuple[LoadResult, GraphStore]:
@@ -54,16 +55,26 @@ def aside(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return forked
 
 
+def _in_one_process_and_aside(
+    records: Path, tmp_path: Path, aside: list[bool]
+) -> tuple[LoadResult, LoadResult, GraphStore, GraphStore]:
+    """The projects of ``records`` loaded into two stores of its tables: validated in the
+    loading process (one worker), then aside."""
+    for name in ("one", "two"):
+        if not (tmp_path / name).exists():
+            _store_with_tables(records, tmp_path / name)
+    one, s1 = _load(records, tmp_path / "one", workers=1)
+    two, s2 = _load(records, tmp_path / "two", workers=2)
+    assert aside[-2:] == [False, True]
+    return one, two, s1, s2
+
+
 def test_a_batch_validated_aside_stores_and_reports_what_one_process_does(
     generated: Path,  # noqa: F811
     tmp_path: Path,
     aside: list[bool],
 ):
-    for name in ("one", "two"):
-        _store_with_tables(generated, tmp_path / name)
-    one, s1 = _load(generated, tmp_path / "one", workers=1)
-    two, s2 = _load(generated, tmp_path / "two", workers=2)
-    assert aside[-2:] == [False, True]
+    one, two, s1, s2 = _in_one_process_and_aside(generated, tmp_path, aside)
     assert one.written and two.written
     assert outcome(one) == outcome(two)
     assert two.report.findings  # notes and warnings, no errors
@@ -78,15 +89,11 @@ def test_a_batch_with_errors_found_aside_is_not_written(
     tmp_path: Path,
     aside: list[bool],
 ):
-    for name in ("one", "two"):
-        _store_with_tables(flawed, tmp_path / name)
-    before = quads(tmp_path / "two")
-    one, s1 = _load(flawed, tmp_path / "one", workers=1)
-    two, s2 = _load(flawed, tmp_path / "two", workers=2)
+    before = quads(_store_with_tables(flawed, tmp_path / "two"))
+    one, two, s1, s2 = _in_one_process_and_aside(flawed, tmp_path, aside)
     s1.close()
     s2.close()
     # The duplicated project is a problem found before SHACL, and validation still runs.
-    assert aside[-2:] == [False, True]
     assert not one.ok and not one.written and not two.ok and not two.written
     assert outcome(one) == outcome(two)
     assert "Alchemist" in two.to_text()
@@ -107,40 +114,34 @@ def _in_the_child(monkeypatch: pytest.MonkeyPatch, act) -> None:  # type: ignore
     monkeypatch.setattr(Pipeline, "validate_batches", validate)
 
 
-def _one_valid_batch(records: Path, tmp_path: Path) -> tuple[Path, set[str]]:
-    store = tmp_path / "store"
-    _store_with_tables(records, store)
-    return store, quads(store)
+def _fail() -> None:
+    raise MemoryError("simulated: the validating process ran out of memory")
 
 
-def test_a_failure_of_the_validating_process_fails_the_load_and_changes_nothing(
+def _killed() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("act", "message"),
+    [
+        (_fail, r"validating the batch failed[\s\S]*MemoryError"),
+        (_killed, "ended without an answer; nothing was written"),
+    ],
+    ids=["fails", "killed"],
+)
+def test_a_validating_process_that_fails_or_is_killed_fails_the_load_and_changes_nothing(
     generated: Path,  # noqa: F811
     tmp_path: Path,
     aside: list[bool],
     monkeypatch: pytest.MonkeyPatch,
+    act,  # type: ignore[no-untyped-def]
+    message: str,
 ):
-    store, before = _one_valid_batch(generated, tmp_path)
-
-    def fail() -> None:
-        raise MemoryError("simulated: the validating process ran out of memory")
-
-    _in_the_child(monkeypatch, fail)
-    with pytest.raises(StoreError, match=r"validating the batch failed[\s\S]*MemoryError"):
-        _load(generated, store, workers=2)
-    assert aside[-1] is True
-    assert quads(store) == before
-    assert multiprocessing.active_children() == []
-
-
-def test_the_validating_process_killed_fails_the_load_and_changes_nothing(
-    generated: Path,  # noqa: F811
-    tmp_path: Path,
-    aside: list[bool],
-    monkeypatch: pytest.MonkeyPatch,
-):
-    store, before = _one_valid_batch(generated, tmp_path)
-    _in_the_child(monkeypatch, lambda: os.kill(os.getpid(), signal.SIGKILL))
-    with pytest.raises(StoreError, match="ended without an answer; nothing was written"):
+    store = _store_with_tables(generated, tmp_path / "store")
+    before = quads(store)
+    _in_the_child(monkeypatch, act)
+    with pytest.raises(StoreError, match=message):
         _load(generated, store, workers=2)
     assert aside[-1] is True
     assert quads(store) == before
