@@ -78,6 +78,16 @@ def triples_of(graph: Graph) -> Iterator[tuple[Any, Any, Any]]:
 
 #: ``rdf:type`` as a pyoxigraph term.
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+def grouped_by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[ox.Triple]]:
+    """``triples`` grouped by predicate."""
+    found: dict[ox.NamedNode, list[ox.Triple]] = {}
+    for t in triples:
+        found.setdefault(t.predicate, []).append(t)
+    return found
+
+
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 

@@ -35,7 +35,7 @@ from rdflib import URIRef, Variable
 from rdflib.term import Node
 
 from cipd_graph._errors import StoreError
-from cipd_graph._rdf import RDF_TYPE, Term
+from cipd_graph._rdf import RDF_TYPE, Term, grouped_by_predicate
 from cipd_graph.derive.plan import PlanError, RulePlan, Step
 from cipd_graph.derive.rules import Rule, rule_levels
 from cipd_graph.store.change import Change, State
@@ -55,13 +55,6 @@ def _term(node: Node) -> Term:
             return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
         return ox.Literal(str(node))
     raise PlanError(f"unexpected constant {node!r} in a rule")
-
-
-def _by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[ox.Triple]]:
-    found: dict[ox.NamedNode, list[ox.Triple]] = {}
-    for t in triples:
-        found.setdefault(t.predicate, []).append(t)
-    return found
 
 
 class Maintainer:
@@ -313,7 +306,7 @@ class Maintainer:
             now = change.union_removed | change.union_added
             if seen - now:
                 seen, by_predicate = set(), {}
-            for predicate, triples in _by_predicate(now - seen).items():
+            for predicate, triples in grouped_by_predicate(now - seen).items():
                 by_predicate.setdefault(predicate, []).extend(triples)
             seen = now
             changed = list(now)

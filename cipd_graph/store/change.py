@@ -16,7 +16,7 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-from cipd_graph._rdf import Term
+from cipd_graph._rdf import Term, grouped_by_predicate
 from cipd_graph.store.backends import UNION, Backend, ChangeSet
 
 State = Literal["after", "either"]
@@ -25,8 +25,8 @@ State = Literal["after", "either"]
 def _by_predicate(triples: list[ox.Triple]) -> dict[ox.NamedNode | None, list[ox.Triple]]:
     """``triples`` (of one node) under None and under each of their predicates."""
     found: dict[ox.NamedNode | None, list[ox.Triple]] = {None: triples}
-    for t in triples:
-        found.setdefault(t.predicate, []).append(t)
+    for predicate, through in grouped_by_predicate(triples).items():
+        found[predicate] = through
     return found
 
 
