@@ -21,6 +21,7 @@ ends; the rest then wait for the next quiet spell.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -42,8 +43,19 @@ CAPACITY = 64
 class AnswerCache:
     """Answers computed over ``store``, each kept for the store version it was computed at."""
 
-    def __init__(self, store: Store, capacity: int = CAPACITY, delay: float = 2.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        capacity: int = CAPACITY,
+        delay: float = 2.0,
+        keep: tuple[type[Exception], ...] = (),
+    ) -> None:
         self.store = store
+        #: Refusals kept for their version like answers: the same store says the same no.
+        #: The network figure of scope ``all`` at 10,000 projects is refused after 12 s of
+        #: building the network to count its people; the background warm-up met it, then
+        #: each dashboard that asked waited those 12 s again for the same refusal.
+        self.keep = keep
         self.capacity = capacity
         #: Seconds without a write before the background work starts (CIPD_REFRESH_DELAY).
         self.delay = delay
@@ -66,6 +78,8 @@ class AnswerCache:
             kept = self._answers.get(key)
             if kept is not None and kept[0] == version:
                 self._answers.move_to_end(key)
+                if isinstance(kept[1], _Refusal):
+                    raise kept[1].again()
                 return kept[1]  # type: ignore[no-any-return]
             running = self._running.get((key, version))
             owner = running is None
@@ -76,11 +90,18 @@ class AnswerCache:
         try:
             value = compute()
         except BaseException as exc:
+            if isinstance(exc, self.keep):
+                self._keep(key, version, _Refusal(exc))
             running.set_exception(exc)
             raise
         finally:
             with self._lock:
                 self._running.pop((key, version), None)
+        self._keep(key, version, value)
+        running.set_result(value)
+        return value
+
+    def _keep(self, key: Hashable, version: str, value: Any) -> None:
         with self._lock:
             self.computed += 1
             # Computed while a write went on: right for no version in particular, not kept.
@@ -89,8 +110,6 @@ class AnswerCache:
                 self._answers.move_to_end(key)
                 while len(self._answers) > self.capacity:
                     self._answers.popitem(last=False)
-        running.set_result(value)
-        return value
 
     def warm(self, key: Hashable, compute: Callable[[], Any]) -> None:
         """Compute ``key`` again in the background after each write (see :meth:`refresh`)."""
@@ -144,3 +163,14 @@ class AnswerCache:
         """The keys of the answers kept now."""
         with self._lock:
             return list(self._answers)
+
+
+class _Refusal:
+    """A kept refusal: raised again as a copy, so that requests on several threads never
+    share one exception object and its growing traceback."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def again(self) -> Exception:
+        return copy.copy(self.error).with_traceback(None)

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from cipd_graph._config import Settings
+from cipd_graph.analytics import AnalyticsError
 from cipd_graph.api import problems
 from cipd_graph.api.cache import AnswerCache
 from cipd_graph.api.limits import BodyLimit, ConcurrencyLimit
@@ -38,7 +39,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store or GraphStore.open(settings)
-        app.state.cache = cache = AnswerCache(app.state.store, delay=settings.refresh_delay)
+        app.state.cache = cache = AnswerCache(
+            app.state.store, delay=settings.refresh_delay, keep=(AnalyticsError,)
+        )
         stats.warm(cache, app.state.store)
         analytics.warm(cache, app.state.store)
         # After a write through this app the whole-store answers are computed again, in

@@ -127,3 +127,76 @@ def test_the_delay_comes_from_the_environment() -> None:
         with pytest.raises(ConfigError, match="CIPD_REFRESH_DELAY"):
             Settings.from_env({"CIPD_REFRESH_DELAY": bad})
 
+
+class RefusedError(Exception):
+    """A refusal that depends on the store's content alone (as a figure too wide to draw)."""
+
+
+def test_a_kept_refusal_is_served_again_until_the_next_write(store: GraphStore) -> None:
+    cache = AnswerCache(store, delay=60, keep=(RefusedError,))
+    asked: list[int] = []
+
+    def refuse() -> int:
+        asked.append(len(store.record_graphs()))
+        raise RefusedError(f"{asked[-1]} batches are too many")
+
+    batches = len(store.record_graphs())
+    for _ in range(3):
+        with pytest.raises(RefusedError, match=f"^{batches} batches are too many") as caught:
+            cache.get("figure", refuse)
+        assert caught.value.__traceback__ is not None
+    assert asked == [batches]  # the same version: refused once, the same refusal kept
+    assert store.load([PROJECTS[1]], staged=False).ok
+    with pytest.raises(RefusedError, match=f"^{batches + 1} batches"):
+        cache.get("figure", refuse)
+    assert asked == [batches, batches + 1]
+    # Other errors are not kept: a bug or a timeout is met again, not served from memory.
+    failures: list[int] = []
+
+    def fail() -> int:
+        failures.append(1)
+        raise RuntimeError("a bug")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            cache.get("other", fail)
+    assert failures == [1, 1]
+    cache.close()
+
+
+def test_the_network_figure_too_wide_is_refused_once_a_version(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the app: the refusal is a 400 each time, but the collaboration network (the
+    whole store's people, 12 s at 10,000 projects) is built once for the version, by the
+    background warm-up, not again by each dashboard that asks."""
+    from fastapi.testclient import TestClient
+
+    from cipd_graph.analytics import _figures
+    from cipd_graph.api.main import create_app
+
+    built: list[int] = []
+    network = _figures.collaboration_network
+
+    def counted(*args: object, **kwargs: object) -> object:
+        built.append(1)
+        return network(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_figures, "collaboration_network", counted)
+    monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", 1)
+    settings = Settings(pseudonym_key="test-key-0123456789abcdef", user="tester", refresh_delay=0)
+    with TestClient(create_app(settings, store)) as client:
+        cache = client.app.state.cache  # type: ignore[attr-defined]
+        key = ("figure", "network", "svg", "all")
+        deadline = time.monotonic() + 60
+        kept = cache.keys()
+        while key not in kept and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kept = cache.keys()
+        assert key in kept, "the warm-up met the refusal and kept it"
+        assert len(built) == 1
+        for _ in range(3):
+            answer = client.get("/analytics/figures/network.svg", params={"scope": "all"})
+            assert answer.status_code == 400
+            assert "draws at most 1:" in answer.json()["detail"]
+        assert len(built) == 1

@@ -5,9 +5,10 @@ A thin layer over :mod:`cipd_graph.analytics`. A scope is ``all``, ``kind:id`` (
 ``team``, ``organisation`` or ``programme``), an IRI or a bare id; an unknown one is a 404,
 a malformed or ambiguous one a 400.
 
-Answers are kept for the store's version (:mod:`cipd_graph.api.cache`): the scope ``all``
-reads every project and person, seconds to minutes on a large store. What the dashboard
-shows first for it is computed again in the background after each write.
+Answers are kept for the store's version (:mod:`cipd_graph.api.cache`), and so are refusals
+(a figure too wide to draw): the scope ``all`` reads every project and person, seconds to
+minutes on a large store. What the dashboard shows first for it is computed again in the
+background after each write.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ def read_collaboration(
 def read_timeline(store: StoreDep, cache: CacheDep, scope: ScopeParam) -> analytics.Timeline:
     """A project's PDSA cycles, stages, measures, learning activities and reflections (CQ4, CQ10)."""
     chosen = _scope(store, scope)
-    return cache.get(
-        ("timeline", chosen.key), lambda: _answer(lambda: analytics.timeline(store, chosen))
+    # The refusal inside, so that a kept one is turned into its answer each time.
+    return _answer(
+        lambda: cache.get(("timeline", chosen.key), lambda: analytics.timeline(store, chosen))
     )
 
 
@@ -151,9 +153,10 @@ def read_figure(
 ) -> Response:
     """A figure of a scope drawn from the data: tapestry, heatmap, network, or (projects) timeline or measures."""
     chosen = _scope(store, scope)
-    drawing = cache.get(
-        ("figure", name, fmt, chosen.key),
-        lambda: _answer(lambda: _figure(store, chosen, name, fmt)),
+    drawing = _answer(
+        lambda: cache.get(
+            ("figure", name, fmt, chosen.key), lambda: _figure(store, chosen, name, fmt)
+        )
     )
     return Response(drawing, media_type="image/png" if fmt == "png" else "image/svg+xml")
 
