@@ -6,6 +6,8 @@ import math
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cipd_graph.analytics import (
     Group,
@@ -71,6 +73,37 @@ def test_best_match_jaccard_by_hand():
     # c2 & t2 = {d,e,f}, union {c,d,e,f}: 3/4
     assert best_match_jaccard(found, declared) == {"c1": ("t1", 0.667), "c2": ("t2", 0.75)}
     assert best_match_jaccard({"c": {"q"}}, declared) == {"c": (None, 0.0)}
+
+
+def _every_pair(
+    found: dict[str, set[str]], declared: dict[str, set[str]]
+) -> dict[str, tuple[str | None, float]]:
+    """The definition, pair by pair: what the indexed ``best_match_jaccard`` must give."""
+    out: dict[str, tuple[str | None, float]] = {}
+    for name, members in found.items():
+        best: tuple[str | None, float] = (None, 0.0)
+        for other, other_members in sorted(declared.items()):
+            union = members | other_members
+            score = len(members & other_members) / len(union) if union else 0.0
+            if score > best[1]:
+                best = (other, score)
+        out[name] = (best[0], round(best[1], 3))
+    return out
+
+
+groups = st.dictionaries(
+    st.text("abcdefgh", min_size=1, max_size=3),
+    st.sets(st.sampled_from("pqrstuvwxyz"), max_size=6),
+    max_size=8,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(found=groups, declared=groups)
+def test_best_match_jaccard_is_the_best_of_every_pair(found, declared):
+    """Small alphabets make ties, empty groups and groups sharing nothing frequent: the
+    first declared group by name wins a tie, and a group that shares nothing has none."""
+    assert best_match_jaccard(found, declared) == _every_pair(found, declared)
 
 
 def test_adjusted_rand_index_by_hand():
