@@ -173,4 +173,8 @@ class _Refusal:
         self.error = error
 
     def again(self) -> Exception:
-        return copy.copy(self.error).with_traceback(None)
+        try:
+            error = copy.copy(self.error)
+        except Exception:  # an error class that cannot be rebuilt from its arguments
+            error = self.error
+        return error.with_traceback(None)
