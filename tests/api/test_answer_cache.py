@@ -164,6 +164,28 @@ def test_a_kept_refusal_is_served_again_until_the_next_write(store: GraphStore) 
     cache.close()
 
 
+class KeywordOnlyError(Exception):
+    """An error class that ``copy.copy`` cannot rebuild from its arguments."""
+
+    def __init__(self, *, why: str) -> None:
+        super().__init__(why)
+
+
+def test_a_kept_refusal_that_cannot_be_copied_is_raised_as_it_is(store: GraphStore) -> None:
+    cache = AnswerCache(store, delay=60, keep=(KeywordOnlyError,))
+    asked: list[int] = []
+
+    def refuse() -> int:
+        asked.append(1)
+        raise KeywordOnlyError(why="too wide")
+
+    for _ in range(2):
+        with pytest.raises(KeywordOnlyError, match="too wide"):
+            cache.get("figure", refuse)
+    assert asked == [1]
+    cache.close()
+
+
 def test_the_network_figure_too_wide_is_refused_once_a_version(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
