@@ -78,6 +78,8 @@ def triples_of(graph: Graph) -> Iterator[tuple[Any, Any, Any]]:
 
 #: ``rdf:type`` as a pyoxigraph term.
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+#: ``xsd:string`` (the datatype of a plain literal) as a pyoxigraph term.
+XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 
 
 def grouped_by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[ox.Triple]]:
@@ -86,9 +88,6 @@ def grouped_by_predicate(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, lis
     for t in triples:
         found.setdefault(t.predicate, []).append(t)
     return found
-
-
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def to_rdflib(term: Any) -> Node:
@@ -103,7 +102,7 @@ def to_rdflib(term: Any) -> Node:
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language, normalize=False)
-        if term.datatype.value == _XSD_STRING:
+        if term.datatype == XSD_STRING:
             return Literal(term.value, normalize=False)
         return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     raise StoreError(f"unexpected RDF term {term!r}")

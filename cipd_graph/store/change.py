@@ -16,7 +16,7 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-from cipd_graph._rdf import Term, grouped_by_predicate
+from cipd_graph._rdf import XSD_STRING, Term, grouped_by_predicate
 from cipd_graph.store.backends import UNION, Backend, ChangeSet
 
 State = Literal["after", "either"]
@@ -71,9 +71,6 @@ class _Around:
         return found
 
 
-_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
-
-
 def canonical(triples: Iterable[ox.Triple]) -> dict[ox.Triple, None]:
     """``triples`` as the store will hold them, without repeats: Oxigraph keeps literals by
     value (``"3"^^xsd:positiveInteger`` is read back as ``"3"^^xsd:integer``,
@@ -88,7 +85,7 @@ def canonical(triples: Iterable[ox.Triple]) -> dict[ox.Triple, None]:
     memory: ox.Store | None = None
     for t in triples:
         o = t.object
-        if not isinstance(o, ox.Literal) or (o.datatype == _XSD_STRING and o.language is None):
+        if not isinstance(o, ox.Literal) or (o.datatype == XSD_STRING and o.language is None):
             found[t] = None
         else:
             if memory is None:
