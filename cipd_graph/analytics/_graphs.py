@@ -800,8 +800,8 @@ def best_match_jaccard(
     # 10,000 generated projects (both directions): 0.20 s against 21.8 s for every pair,
     # the same answer byte for byte.
     holding: dict[str, list[str]] = {}
-    for other in sorted(declared):
-        for member in declared[other]:
+    for other, other_members in declared.items():
+        for member in other_members:
             holding.setdefault(member, []).append(other)
     out: dict[str, tuple[str | None, float]] = {}
     for name, members in found.items():
