@@ -91,17 +91,17 @@ class AnswerCache:
             value = compute()
         except BaseException as exc:
             if isinstance(exc, self.keep):
-                self._keep(key, version, _Refusal(exc))
+                self._remember(key, version, _Refusal(exc))
             running.set_exception(exc)
             raise
         finally:
             with self._lock:
                 self._running.pop((key, version), None)
-        self._keep(key, version, value)
+        self._remember(key, version, value)
         running.set_result(value)
         return value
 
-    def _keep(self, key: Hashable, version: str, value: Any) -> None:
+    def _remember(self, key: Hashable, version: str, value: Any) -> None:
         with self._lock:
             self.computed += 1
             # Computed while a write went on: right for no version in particular, not kept.
