@@ -3,11 +3,13 @@ only once writes have paused (CIPD_REFRESH_DELAY), on a real store on disk."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cipd_graph import Settings
@@ -222,3 +224,119 @@ def test_the_network_figure_too_wide_is_refused_once_a_version(
             assert answer.status_code == 400
             assert "draws at most 1:" in answer.json()["detail"]
         assert len(built) == 1
+
+
+class Gated:
+    """A whole-store answer (the number of batches) that waits until ``gate`` opens."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.gate = threading.Event()
+        self.started = threading.Event()
+
+    def __call__(self) -> int:
+        self.started.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        return len(self.store.record_graphs())
+
+
+def test_an_earlier_versions_answer_is_given_at_once_to_who_accepts_it(
+    store: GraphStore,
+) -> None:
+    """``max_stale``: the answer kept from before a write comes back at once, saying which
+    version it describes, and the current version's is computed in the background once
+    writes pause; without it, the caller waits for the current version's."""
+    cache = AnswerCache(store, delay=0.2)
+    try:
+        first = cache.answer("batches", Counted(store))
+        assert not first.stale and first.version == store.version()
+        assert store.load([PROJECTS[1]], staged=False).ok
+        now = store.version()
+        assert now != first.version
+        slow = Gated(store)
+        early = cache.answer("batches", slow, max_stale=math.inf)
+        # Given while the computation for the new version cannot have finished.
+        assert not slow.gate.is_set()
+        assert (early.value, early.version, early.stale) == (first.value, first.version, True)
+        assert slow.started.wait(30), "the new version's answer is computed in the background"
+        slow.gate.set()
+        deadline = time.monotonic() + 30
+        latest = cache.answer("batches", slow, max_stale=math.inf)
+        while latest.stale and time.monotonic() < deadline:
+            time.sleep(0.05)
+            latest = cache.answer("batches", slow, max_stale=math.inf)
+        assert (latest.value, latest.version, latest.stale) == (first.value + 1, now, False)
+        assert cache.computed == 2
+    finally:
+        cache.close()
+
+
+def test_a_stale_answer_older_than_max_stale_or_none_at_all_is_waited_for(
+    store: GraphStore,
+) -> None:
+    cache = AnswerCache(store, delay=60)
+    try:
+        nothing_yet = cache.answer("batches", Counted(store), max_stale=math.inf)
+        assert not nothing_yet.stale, "with no answer kept, the caller waits for one"
+        assert store.load([PROJECTS[1]], staged=False).ok
+        time.sleep(1.1)  # the kept answer is now over a second old
+        fresh = cache.answer("batches", Counted(store), max_stale=1)
+        assert (fresh.value, fresh.stale) == (nothing_yet.value + 1, False)
+        assert fresh.version == store.version()
+    finally:
+        cache.close()
+
+
+def test_the_dashboard_never_waits_for_a_whole_store_answer_after_a_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a real server: after a write, ``GET /stats`` with ``Cache-Control:
+    max-stale`` answers at once with the counts from before it, its headers saying which
+    version they describe and which the store is at; without it, the client waits for the
+    new counts."""
+    import cipd_graph.api.routers.stats as stats_route
+
+    from .conftest import start_server
+    from .test_rest import _new_project
+
+    gate = threading.Event()
+    counted = stats_route._stats
+
+    def gated(store: GraphStore) -> object:
+        assert gate.wait(60), "the test never opened the gate"
+        return counted(store)
+
+    gate.set()
+    servers = start_server(tmp_path / "store", refresh_delay=0.2)
+    server = next(servers)
+    try:
+        with server.client() as client, server.writer() as writer:
+            before = client.get("/stats")
+            assert before.status_code == 200
+            assert before.headers["CIPD-Answer-Version"] == before.headers["CIPD-Store-Version"]
+            assert int(before.headers["Age"]) >= 0
+            monkeypatch.setattr(stats_route, "_stats", gated)
+            gate.clear()
+            posted = writer.post("/records", files={"files": ("ward9-falls.yaml", _new_project())})
+            assert posted.status_code == 200, posted.text
+            stale = client.get("/stats", headers={"Cache-Control": "max-stale"})
+            assert stale.status_code == 200
+            assert not gate.is_set(), "answered while the new counts could not be computed"
+            assert stale.json() == before.json()
+            assert stale.headers["CIPD-Answer-Version"] == before.headers["CIPD-Answer-Version"]
+            assert stale.headers["CIPD-Store-Version"] != stale.headers["CIPD-Answer-Version"]
+            waiting: list[httpx.Response] = []
+            asking = threading.Thread(target=lambda: waiting.append(client.get("/stats")))
+            asking.start()
+            asking.join(1.0)
+            assert not waiting, "without max-stale the client waits for the new version"
+            gate.set()
+            asking.join(60)
+            fresh = waiting[0]
+            assert fresh.status_code == 200
+            assert fresh.headers["CIPD-Answer-Version"] == fresh.headers["CIPD-Store-Version"]
+            assert fresh.headers["CIPD-Store-Version"] == stale.headers["CIPD-Store-Version"]
+            assert fresh.json()["counts"] != before.json()["counts"]
+    finally:
+        gate.set()
+        next(servers, None)

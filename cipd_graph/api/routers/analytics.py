@@ -8,7 +8,8 @@ a malformed or ambiguous one a 400.
 Answers are kept for the store's version (:mod:`cipd_graph.api.cache`), and so are refusals
 (a figure too wide to draw): the scope ``all`` reads every project and person, seconds to
 minutes on a large store. What the dashboard shows first for it is computed again in the
-background after each write.
+background after each write; a request with ``Cache-Control: max-stale`` (the dashboard's)
+gets the answer from before the write meanwhile, with the version it describes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fastapi.responses import HTMLResponse
 
 from cipd_graph import analytics
 from cipd_graph.api.cache import AnswerCache
-from cipd_graph.api.deps import CacheDep, StoreDep
+from cipd_graph.api.deps import AnswersDep, StoreDep
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -76,45 +77,47 @@ def warm(cache: AnswerCache, store: GraphStore) -> None:
 
 
 @router.get("/scopes", response_model=list[analytics.Scope])
-def list_scopes(store: StoreDep, cache: CacheDep) -> list[analytics.Scope]:
+def list_scopes(store: StoreDep, answers: AnswersDep) -> list[analytics.Scope]:
     """List the scopes analytics can look at: all, projects, teams, organisations, programmes."""
-    return cache.get(("scopes",), lambda: analytics.list_scopes(store))
+    return answers.get(("scopes",), lambda: analytics.list_scopes(store))
 
 
 @router.get("/coverage", response_model=analytics.Coverage)
 def read_coverage(
-    store: StoreDep, cache: CacheDep, scope: ScopeParam = "all"
+    store: StoreDep, answers: AnswersDep, scope: ScopeParam = "all"
 ) -> analytics.Coverage:
     """Which strands and social learning dimensions a scope evidences, and how widely (CQ1, CQ2, CQ11)."""
     chosen = _scope(store, scope)
-    return cache.get(("coverage", chosen.key), lambda: analytics.coverage(store, chosen))
+    return answers.get(("coverage", chosen.key), lambda: analytics.coverage(store, chosen))
 
 
 @router.get("/matrix", response_model=analytics.ModuleMatrix)
 def read_matrix(
-    store: StoreDep, cache: CacheDep, scope: ScopeParam = "all"
+    store: StoreDep, answers: AnswersDep, scope: ScopeParam = "all"
 ) -> analytics.ModuleMatrix:
     """The module x model-element matrix of a scope, with gaps and overlaps (CQ12, CQ13)."""
     chosen = _scope(store, scope)
-    return cache.get(("matrix", chosen.key), lambda: analytics.module_matrix(store, chosen))
+    return answers.get(("matrix", chosen.key), lambda: analytics.module_matrix(store, chosen))
 
 
 @router.get("/collaboration", response_model=analytics.Collaboration)
 def read_collaboration(
-    store: StoreDep, cache: CacheDep, scope: ScopeParam = "all"
+    store: StoreDep, answers: AnswersDep, scope: ScopeParam = "all"
 ) -> analytics.Collaboration:
     """The collaboration network's metrics: diversity per team, brokers, communities (CQ7)."""
     chosen = _scope(store, scope)
-    return cache.get(("collaboration", chosen.key), lambda: analytics.collaboration(store, chosen))
+    return answers.get(
+        ("collaboration", chosen.key), lambda: analytics.collaboration(store, chosen)
+    )
 
 
 @router.get("/timeline", response_model=analytics.Timeline)
-def read_timeline(store: StoreDep, cache: CacheDep, scope: ScopeParam) -> analytics.Timeline:
+def read_timeline(store: StoreDep, answers: AnswersDep, scope: ScopeParam) -> analytics.Timeline:
     """A project's PDSA cycles, stages, measures, learning activities and reflections (CQ4, CQ10)."""
     chosen = _scope(store, scope)
     # The refusal inside, so that a kept one is turned into its answer each time.
     return _answer(
-        lambda: cache.get(("timeline", chosen.key), lambda: analytics.timeline(store, chosen))
+        lambda: answers.get(("timeline", chosen.key), lambda: analytics.timeline(store, chosen))
     )
 
 
@@ -146,7 +149,7 @@ def read_paths(
 )
 def read_figure(
     store: StoreDep,
-    cache: CacheDep,
+    answers: AnswersDep,
     name: Literal["tapestry", "heatmap", "network", "timeline", "measures"],
     fmt: Literal["svg", "png"],
     scope: ScopeParam = "all",
@@ -154,11 +157,15 @@ def read_figure(
     """A figure of a scope drawn from the data: tapestry, heatmap, network, or (projects) timeline or measures."""
     chosen = _scope(store, scope)
     drawing = _answer(
-        lambda: cache.get(
+        lambda: answers.get(
             ("figure", name, fmt, chosen.key), lambda: _figure(store, chosen, name, fmt)
         )
     )
-    return Response(drawing, media_type="image/png" if fmt == "png" else "image/svg+xml")
+    return Response(
+        drawing,
+        media_type="image/png" if fmt == "png" else "image/svg+xml",
+        headers=answers.headers,
+    )
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

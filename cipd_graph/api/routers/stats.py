@@ -4,7 +4,8 @@ A remote client sees each source by its file name, never the server's path to it
 account that loaded it.
 
 Both read the whole store, so the answer is kept for the store's version (see
-:mod:`cipd_graph.api.cache`) and computed again in the background after each write.
+:mod:`cipd_graph.api.cache`) and computed again in the background after each write; a
+client that sends ``Cache-Control: max-stale`` gets the earlier one meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from cipd_graph.api.cache import AnswerCache
-from cipd_graph.api.deps import CacheDep, StoreDep
+from cipd_graph.api.deps import AnswersDep, StoreDep
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -68,6 +69,10 @@ def warm(cache: AnswerCache, store: GraphStore) -> None:
 
 
 @router.get("", response_model=StatsPublic)
-def read_stats(store: StoreDep, cache: CacheDep) -> StatsPublic:
-    """Count what the store holds and list the loaded source files."""
-    return cache.get(("stats",), lambda: _stats(store))
+def read_stats(store: StoreDep, answers: AnswersDep) -> StatsPublic:
+    """Count what the store holds and list the loaded source files.
+
+    Send `Cache-Control: max-stale` to get the answer from before the latest write at once
+    while the new one is computed (the `CIPD-Answer-Version` header says which version an
+    answer describes, `CIPD-Store-Version` which one the store is at)."""
+    return answers.get(("stats",), lambda: _stats(store))
