@@ -96,7 +96,9 @@ def test_dashboard_picks_a_scope_and_renders_figures(server, page):
     for name in ("tapestry", "network", "measures"):
         width = page.eval_on_selector(f"#fig-{name}", "img => img.complete ? img.naturalWidth : 0")
         assert width > 300, name
-        assert "scope=project%3Award7-falls" in page.get_attribute(f"#fig-{name}", "src")
+        # fetched as the data is (so that it may be the earlier version's), shown from memory
+        assert "scope=project%3Award7-falls" in page.get_attribute(f"#fig-{name}", "data-src")
+        assert page.get_attribute(f"#fig-{name}", "src").startswith("blob:" + server.url)
     assert page.locator("#timeline-section").is_visible()
     rows = page.locator("#coverage-table tbody tr")
     assert rows.count() == 8
@@ -111,9 +113,10 @@ def test_dashboard_picks_a_scope_and_renders_figures(server, page):
     assert "Interprofessional learning" in page.locator("#gap-groups").inner_text()
     assert problems == []
     assert outside == []  # nothing the page uses comes from the internet
-    # every asset of the page is the server's own (or inline data)
+    # every asset of the page is the server's own (or inline data, or a copy in memory of
+    # what the server sent)
     sources = page.eval_on_selector_all("[src], link[href]", "els => els.map(e => e.src || e.href)")
-    assert all(s.startswith((server.url, "data:")) for s in sources), sources
+    assert all(s.startswith((server.url, "data:", "blob:" + server.url)) for s in sources), sources
 
 
 def test_the_first_screen_shows_loading_states_not_empty_tables(server, page):
@@ -319,3 +322,53 @@ def test_a_refused_network_picture_says_why_and_keeps_the_tables(narrow_server, 
     assert page.locator("#brokers-table tbody tr").count() >= 1
     assert "77 people" in (page.locator("#collab-summary").text_content() or "")
     assert page.locator("#tapestry-section .section-error").count() == 0
+
+
+def test_after_a_write_the_dashboard_shows_the_earlier_answers_at_once_then_updates(
+    tmp_path, page, monkeypatch
+):
+    """The collaboration analytics of the whole store take about 40 s at 10,000 projects.
+    After a write, the dashboard does not wait for them: it shows the answers from before
+    the write at once, says so, and updates itself once the new ones are computed."""
+    import threading
+
+    from cipd_graph import analytics
+
+    from .conftest import start_server
+    from .test_rest import _new_project
+
+    gate = threading.Event()
+    collaboration = analytics.collaboration
+
+    def slow(*args, **kwargs):
+        assert gate.wait(120), "the test never opened the gate"
+        return collaboration(*args, **kwargs)
+
+    gate.set()
+    servers = start_server(tmp_path / "store", refresh_delay=0.2)
+    server = next(servers)
+    try:
+        open_scope(page, server, "all")
+        assert page.evaluate("document.body.dataset.earlier") == "false"
+        people = page.locator("#collab-summary").inner_text()
+        monkeypatch.setattr(analytics, "collaboration", slow)
+        gate.clear()
+        with server.writer() as writer:
+            posted = writer.post("/records", files={"files": ("ward9.yaml", _new_project())})
+        assert posted.status_code == 200, posted.text
+        open_scope(page, server, "all")  # while the new collaboration answer cannot exist
+        assert not gate.is_set()
+        assert page.evaluate("document.body.dataset.earlier") == "true"
+        status = page.locator("#status").inner_text()
+        assert status == "ready: all (as before the latest change; updating)"
+        assert page.locator("#collab-summary").inner_text() == people
+        gate.set()
+        page.wait_for_function(
+            "document.body.dataset.earlier === 'false'"
+            " && document.getElementById('status').textContent === 'ready: all'",
+            timeout=90_000,
+        )
+        assert page.locator("#collab-summary").inner_text() != people  # the new project's team
+    finally:
+        gate.set()
+        next(servers, None)
