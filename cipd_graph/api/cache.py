@@ -19,6 +19,13 @@ background. The dashboard asks that way, so it never waits for a whole-store sca
 has been shown anything (at 10,000 projects the collaboration analytics take about 40 s),
 and says what it shows is from before the latest change until the new answer is there.
 
+The answers the dashboard asks for first, and their refusals, are also kept on disk beside an
+embedded store (``<CIPD_STORE>/answers/``, one JSON file each, written when computed), so a
+server started again finds them (at 10,000 projects: the collaboration analytics in 0.06 s
+instead of 37 s, the network figure's refusal at once instead of after 9 s): at once current when the store has not changed since, otherwise given to a
+client that accepts an earlier version's, as above, until computed again. A file that cannot
+be read back into its type is left out (and logged); nothing else reads the folder.
+
 The background work waits until no write has come for ``delay`` seconds
 (``CIPD_REFRESH_DELAY``), and each write puts it off again: these answers read the whole
 store (at 10,000 projects the sources 1 s, the collaboration network 34 s), and run after
@@ -29,15 +36,23 @@ ends; the rest then wait for the next quiet spell.
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from cipd_graph._errors import CipdError
 from cipd_graph.store import Store
@@ -47,6 +62,8 @@ log = logging.getLogger(__name__)
 
 #: Answers kept (one version each); the least recently used go first.
 CAPACITY = 64
+#: The folder, in an embedded store's directory, of the answers kept across restarts.
+ANSWERS = "answers"
 
 
 @dataclass(frozen=True)
@@ -71,8 +88,12 @@ class AnswerCache:
         capacity: int = CAPACITY,
         delay: float = 2.0,
         keep: tuple[type[Exception], ...] = (),
+        directory: Path | None = None,
     ) -> None:
         self.store = store
+        #: Where the answers warmed with a ``kind`` are kept across restarts (None: nowhere).
+        self.directory = directory
+        self._kinds: dict[Hashable, TypeAdapter[Any]] = {}
         #: Refusals kept for their version like answers: the same store says the same no.
         #: The network figure of scope ``all`` at 10,000 projects is refused after 12 s of
         #: building the network to count its people; the background warm-up met it, then
@@ -154,15 +175,91 @@ class AnswerCache:
         with self._lock:
             self.computed += 1
             # Computed while a write went on: right for no version in particular, not kept.
-            if self.store.version() == version:
-                self._answers[key] = (version, value, at)
-                self._answers.move_to_end(key)
-                while len(self._answers) > self.capacity:
-                    self._answers.popitem(last=False)
+            if self.store.version() != version:
+                return
+            self._answers[key] = (version, value, at)
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.capacity:
+                self._answers.popitem(last=False)
+        if key in self._kinds:
+            self._save(key, version, value, at)
 
-    def warm(self, key: Hashable, compute: Callable[[], Any]) -> None:
-        """Compute ``key`` again in the background after each write (see :meth:`refresh`)."""
+    def warm(self, key: Hashable, compute: Callable[[], Any], kind: Any = None) -> None:
+        """Compute ``key`` again in the background after each write (see :meth:`refresh`);
+        with the answer's ``kind`` (a type pydantic can read back from JSON) and a
+        :attr:`directory`, keep it there across restarts, and take the one kept there."""
         self._warm[key] = compute
+        if kind is not None and self.directory is not None:
+            self._kinds[key] = TypeAdapter(kind)
+            self._load(key)
+
+    # -- kept on disk -------------------------------------------------------------------------
+    def _refusal(self, name: str, args: list[Any]) -> Exception:
+        """A kept refusal read back: one of the classes :attr:`keep` names (or of their
+        subclasses), by its full name; any other name is refused (ValueError)."""
+        todo: list[type[Exception]] = list(self.keep)
+        while todo:
+            cls = todo.pop()
+            if _name(cls) == name:
+                return cls(*args)
+            todo.extend(cls.__subclasses__())
+        raise ValueError(f"{name} is not a refusal this server keeps")
+
+    def _path(self, key: Hashable) -> Path:
+        assert self.directory is not None
+        return self.directory / (hashlib.sha256(repr(key).encode()).hexdigest()[:32] + ".json")
+
+    def _save(self, key: Hashable, version: str, value: Any, at: float) -> None:
+        """Write ``key``'s answer to its file, whole or not at all (a new file renamed over)."""
+        data: dict[str, Any]
+        if isinstance(value, _Refusal):
+            error = value.error
+            data = {"refused": _name(type(error)), "args": list(error.args)}
+        elif isinstance(value, bytes):
+            data = {"bytes": base64.b64encode(value).decode("ascii")}
+        else:
+            data = {"json": self._kinds[key].dump_python(value, mode="json")}
+        try:
+            text = json.dumps({"key": repr(key), "version": version, "computed_at": at, **data})
+        except (TypeError, ValueError) as exc:  # a refusal with arguments JSON cannot hold
+            log.warning("could not keep the answer %r on disk: %s", key, exc)
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+            temporary = Path(name)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(text)
+                temporary.replace(path)
+            finally:
+                temporary.unlink(missing_ok=True)
+        except OSError as exc:  # a full or read-only disk: the answer is kept in memory still
+            log.warning("could not keep the answer %r on disk: %s", key, exc)
+
+    def _load(self, key: Hashable) -> None:
+        """Take ``key``'s answer from its file, if there is one for this key that reads back."""
+        path = self._path(key)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["key"] != repr(key):
+                return  # another key's file under the same name: not this answer
+            value: Any
+            if "refused" in data:
+                value = _Refusal(self._refusal(data["refused"], data["args"]))
+            elif "bytes" in data:
+                value = base64.b64decode(data["bytes"], validate=True)
+            else:
+                value = self._kinds[key].validate_python(data["json"])
+            entry = (str(data["version"]), value, float(data["computed_at"]))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+            log.warning("left out the answer kept in %s: %s", path, exc)
+            return
+        with self._lock:
+            self._answers.setdefault(key, entry)
 
     def refresh(self) -> None:
         """Compute the warmed answers for the current version, in the background, once no
@@ -223,6 +320,10 @@ class AnswerCache:
         """The keys of the answers kept now."""
         with self._lock:
             return list(self._answers)
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class _Refusal:

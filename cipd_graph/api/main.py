@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from cipd_graph._config import Settings
 from cipd_graph.analytics import AnalyticsError
 from cipd_graph.api import problems
-from cipd_graph.api.cache import AnswerCache
+from cipd_graph.api.cache import ANSWERS, AnswerCache
 from cipd_graph.api.limits import BodyLimit, ConcurrencyLimit
 from cipd_graph.api.routers import analytics, rest, sparql, stats
 from cipd_graph.graph import GraphStore
@@ -39,8 +39,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.store = store or GraphStore.open(settings)
+        location = app.state.store.location
         app.state.cache = cache = AnswerCache(
-            app.state.store, delay=settings.refresh_delay, keep=(AnalyticsError,)
+            app.state.store,
+            delay=settings.refresh_delay,
+            keep=(AnalyticsError,),
+            # the dashboard's first answers, for the next start (see api.cache)
+            directory=None if location is None else location / ANSWERS,
         )
         stats.warm(cache, app.state.store)
         analytics.warm(cache, app.state.store)

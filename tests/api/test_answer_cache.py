@@ -3,6 +3,7 @@ only once writes have paused (CIPD_REFRESH_DELAY), on a real store on disk."""
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -340,3 +341,84 @@ def test_the_dashboard_never_waits_for_a_whole_store_answer_after_a_write(
     finally:
         gate.set()
         next(servers, None)
+
+
+def test_warmed_answers_are_kept_on_disk_for_the_next_start(
+    store: GraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new cache over the same store (a server started again) takes the answer kept on
+    disk: current while the store has not changed, an earlier version's after a write."""
+    folder = tmp_path / "answers"
+    first = AnswerCache(store, delay=60, directory=folder)
+    first.warm("batches", Counted(store), int)
+    kept = first.answer("batches", Counted(store))
+    first.close()
+    assert len(list(folder.glob("*.json"))) == 1
+    again = AnswerCache(store, delay=60, directory=folder)
+    counted = Counted(store)
+    again.warm("batches", counted, int)
+    assert again.answer("batches", counted) == kept
+    assert counted.at == [] and again.computed == 0
+    assert store.load([PROJECTS[1]], staged=False).ok
+    earlier = again.answer("batches", counted, max_stale=math.inf)
+    assert (earlier.value, earlier.version, earlier.stale) == (kept.value, kept.version, True)
+    current = again.answer("batches", counted)
+    assert (current.value, current.stale) == (kept.value + 1, False)
+    again.close()
+    # What cannot be read back into its type is left out, and said so.
+    path = next(folder.glob("*.json"))
+    for broken in (
+        "{not json",
+        json.dumps({"key": "'batches'", "version": "v", "computed_at": 1, "json": "many"}),
+        json.dumps({"key": "'other'", "version": "v", "computed_at": 1, "json": 3}),
+    ):
+        path.write_text(broken, encoding="utf-8")
+        caplog.clear()
+        fresh = AnswerCache(store, delay=60, directory=folder)
+        fresh.warm("batches", Counted(store), int)
+        assert fresh.keys() == []
+        assert ("left out" in caplog.text) == (broken.startswith("{not") or "many" in broken)
+        fresh.close()
+
+
+def test_the_dashboards_answers_read_back_from_disk_equal_those_computed(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every answer the app keeps on disk (counts, scopes, coverage, matrix, collaboration,
+    figures of scope all), and a refusal (the network too wide to draw), reads back equal to
+    the one computed, without computing it again."""
+    from cipd_graph.analytics import AnalyticsError, _figures
+    from cipd_graph.api.routers import analytics as analytics_route
+    from cipd_graph.api.routers import stats as stats_route
+
+    monkeypatch.setattr(_figures, "NETWORK_MOST_PEOPLE", 1)
+    folder = tmp_path / "answers"
+
+    def answers(cache: AnswerCache) -> dict[object, object]:
+        found: dict[object, object] = {}
+        for key, compute in cache._warm.items():
+            try:
+                found[key] = cache.get(key, compute)
+            except AnalyticsError as refused:
+                found[key] = ("refused", type(refused), str(refused))
+        return found
+
+    computed = AnswerCache(store, delay=0, directory=folder, keep=(AnalyticsError,))
+    for route in (stats_route, analytics_route):
+        route.warm(computed, store)
+    values = answers(computed)
+    computed.close()
+    assert len(values) == len(list(folder.glob("*.json"))) == 7
+    refused = values[("figure", "network", "svg", "all")]
+    assert isinstance(refused, tuple) and "draws at most 1:" in refused[2]
+
+    def never() -> object:
+        raise AssertionError("computed again")
+
+    read = AnswerCache(store, delay=0, directory=folder, keep=(AnalyticsError,))
+    for route in (stats_route, analytics_route):
+        route.warm(read, store)
+    read._warm = dict.fromkeys(read._warm, never)
+    assert answers(read) == values
+    assert read.computed == 0
+    read.close()

@@ -64,15 +64,27 @@ def warm(cache: AnswerCache, store: GraphStore) -> None:
     """Compute again after each write what the dashboard asks first: the scopes, and the
     scope ``all``'s coverage, matrix, tapestry, collaboration and network (cheap first)."""
     every = analytics.ALL
-    cache.warm(("scopes",), lambda: analytics.list_scopes(store))
-    cache.warm(("coverage", every.key), lambda: analytics.coverage(store, every))
-    cache.warm(("matrix", every.key), lambda: analytics.module_matrix(store, every))
+    cache.warm(("scopes",), lambda: analytics.list_scopes(store), list[analytics.Scope])
     cache.warm(
-        ("figure", "tapestry", "svg", every.key), lambda: _figure(store, every, "tapestry", "svg")
+        ("coverage", every.key), lambda: analytics.coverage(store, every), analytics.Coverage
     )
-    cache.warm(("collaboration", every.key), lambda: analytics.collaboration(store, every))
     cache.warm(
-        ("figure", "network", "svg", every.key), lambda: _figure(store, every, "network", "svg")
+        ("matrix", every.key), lambda: analytics.module_matrix(store, every), analytics.ModuleMatrix
+    )
+    cache.warm(
+        ("figure", "tapestry", "svg", every.key),
+        lambda: _figure(store, every, "tapestry", "svg"),
+        bytes,
+    )
+    cache.warm(
+        ("collaboration", every.key),
+        lambda: analytics.collaboration(store, every),
+        analytics.Collaboration,
+    )
+    cache.warm(
+        ("figure", "network", "svg", every.key),
+        lambda: _figure(store, every, "network", "svg"),
+        bytes,
     )
 
 

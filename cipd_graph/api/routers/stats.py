@@ -65,7 +65,7 @@ def _stats(store: GraphStore) -> StatsPublic:
 
 def warm(cache: AnswerCache, store: GraphStore) -> None:
     """Compute the answer again after each write."""
-    cache.warm(("stats",), lambda: _stats(store))
+    cache.warm(("stats",), lambda: _stats(store), StatsPublic)
 
 
 @router.get("", response_model=StatsPublic)
