@@ -63,6 +63,7 @@ from cipd_graph.analytics._links import (
     LearningLinks,
     LinkedRecord,
     learning_links,
+    link_order,
 )
 from cipd_graph.analytics._report import Analytics, analyse, jsonable, render_html, write_report
 
@@ -114,6 +115,7 @@ __all__ = [
     "gaps_and_overlaps",
     "jsonable",
     "learning_links",
+    "link_order",
     "list_scopes",
     "module_matrix",
     "practice_learning_graph",

@@ -108,6 +108,12 @@ class LearningLinks:
     definition: str
 
 
+def link_order(link: LearningLink) -> tuple[int, str, str, str, str, str]:
+    """Where ``link`` comes in a scope's list: strongest first, then by project, kind, the
+    two records and the link itself (one place for each link, so pages can follow it)."""
+    return (-link.weight, link.project, link.kind, link.source.iri, link.target.iri, link.iri)
+
+
 def _id(store: GraphStore, iri: str) -> str:
     return iri.rsplit("/", 1)[-1] if iri.startswith(store.base) else iri
 
@@ -211,7 +217,7 @@ def learning_links(store: GraphStore, scope: Scope) -> LearningLinks:
                 ),
             )
         )
-    links.sort(key=lambda x: (-x.weight, x.project, x.kind, x.source.iri, x.target.iri))
+    links.sort(key=link_order)
     return LearningLinks(
         scope=scope,
         links=links,

@@ -21,8 +21,10 @@ and says what it shows is from before the latest change until the new answer is 
 
 The answers the dashboard asks for first, and their refusals, are also kept on disk beside an
 embedded store (``<CIPD_STORE>/answers/``, one JSON file each, written when computed), so a
-server started again finds them (at 10,000 projects: the collaboration analytics in 0.06 s
-instead of 37 s, the network figure's refusal at once instead of after 9 s): at once current when the store has not changed since, otherwise given to a
+server started again finds them (at 10,000 projects: the collaboration analytics in 0.06-0.09 s
+instead of 37 s, the network figure's refusal at once instead of after 9 s, the first page of
+the practice-to-learning links in 0.04 s instead of 21 s; reading the 73 MB back adds about
+2 s to the server's start): at once current when the store has not changed since, otherwise given to a
 client that accepts an earlier version's, as above, until computed again. A file that cannot
 be read back into its type is left out (and logged); nothing else reads the folder.
 

@@ -385,7 +385,7 @@ def test_the_dashboards_answers_read_back_from_disk_equal_those_computed(
     store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every answer the app keeps on disk (counts, scopes, coverage, matrix, collaboration,
-    figures of scope all), and a refusal (the network too wide to draw), reads back equal to
+    figures and practice-to-learning links of scope all), and a refusal (the network too wide to draw), reads back equal to
     the one computed, without computing it again."""
     from cipd_graph.analytics import AnalyticsError, _figures
     from cipd_graph.api.routers import analytics as analytics_route
@@ -408,7 +408,7 @@ def test_the_dashboards_answers_read_back_from_disk_equal_those_computed(
         route.warm(computed, store)
     values = answers(computed)
     computed.close()
-    assert len(values) == len(list(folder.glob("*.json"))) == 7
+    assert len(values) == len(list(folder.glob("*.json"))) == 8
     refused = values[("figure", "network", "svg", "all")]
     assert isinstance(refused, tuple) and "draws at most 1:" in refused[2]
 
