@@ -375,8 +375,11 @@ def test_warmed_answers_are_kept_on_disk_for_the_next_start(
         path.write_text(broken, encoding="utf-8")
         caplog.clear()
         fresh = AnswerCache(store, delay=60, directory=folder)
-        fresh.warm("batches", Counted(store), int)
-        assert fresh.keys() == []
+        recount = Counted(store)
+        fresh.warm("batches", recount, int)
+        assert fresh.keys() == [], "read when first asked for, not before"
+        assert fresh.get("batches", recount) == kept.value + 1
+        assert len(recount.at) == 1, "computed: the file was not this answer"
         assert ("left out" in caplog.text) == (broken.startswith("{not") or "many" in broken)
         fresh.close()
 
