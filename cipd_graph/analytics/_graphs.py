@@ -191,8 +191,15 @@ def resolve_scope(store: GraphStore, text: str) -> Scope:
     return Scope(kind_, iri, _local_id(store, iri), label or _local_id(store, iri))
 
 
+def scope_order(scope: Scope) -> tuple[int, str, str, str]:
+    """Where ``scope`` comes in :func:`list_scopes`: ``all`` first, then by kind, label
+    (regardless of case), id and IRI (one place for each scope, so pages can follow it)."""
+    kind = 0 if scope.kind == "all" else 1 + list(SCOPE_CLASSES).index(scope.kind)
+    return (kind, scope.label.lower(), scope.id, scope.iri or "")
+
+
 def list_scopes(store: GraphStore) -> list[Scope]:
-    """Every scope the store holds, by kind then label (``all`` first)."""
+    """Every scope the store holds, by kind then label (``all`` first: :func:`scope_order`)."""
     scopes = [ALL]
     for kind, classes in SCOPE_CLASSES.items():
         rows = select(
@@ -206,7 +213,7 @@ def list_scopes(store: GraphStore) -> list[Scope]:
                 seen.setdefault(row["s"], row["label"])
         scopes += sorted(
             (Scope(kind, iri, _local_id(store, iri), label) for iri, label in seen.items()),
-            key=lambda s: (s.label.lower(), s.id),
+            key=scope_order,
         )
     return scopes
 

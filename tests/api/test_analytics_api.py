@@ -127,3 +127,39 @@ def test_learning_links_come_a_page_at_a_time(server):
         for bad in ("not a cursor!", "eyJ2IjoxfQ"):
             answer = client.get("/analytics/learning-links", params={"scope": "all", "cursor": bad})
             assert answer.status_code == 400, bad
+
+
+def test_scopes_come_a_page_at_a_time_and_forged_cursors_are_400(server):
+    import pyoxigraph as ox
+
+    from cipd_graph._pages import Cursor, ident
+
+    with server.client() as client:
+        whole = client.get("/analytics/scopes").json()
+        seen, cursor = [], None
+        while True:
+            params = {"page_size": 11} | ({"cursor": cursor} if cursor else {})
+            page = client.get("/analytics/scopes", params=params)
+            assert page.status_code == 200 and page.headers["X-Total-Count"] == str(len(whole))
+            seen += page.json()
+            cursor = page.headers.get("X-Next-Cursor")
+            if cursor is None:
+                break
+        assert seen == whole and seen[0]["kind"] == "all"
+        # a cursor this server could have signed for the list, but of another shape
+        for place in ((ox.Literal("x"),), (ox.NamedNode("https://example.org/x"),)):
+            forged = Cursor(ident("scopes", {}), place).encode()
+            answer = client.get("/analytics/scopes", params={"cursor": forged})
+            assert answer.status_code == 400, answer.text
+
+
+def test_a_cursor_of_any_length_a_client_may_send_is_answered(server):
+    """The longest cursor the API accepts, even all characters that must be escaped in a
+    URL, fits the HTTP server's request line: an error comes back, the connection is not
+    dropped; one character more is a 422."""
+    with server.client() as client:
+        for path in ("/analytics/learning-links", "/analytics/scopes", "/projects"):
+            longest = client.get(path, params={"cursor": ":" * 4096})
+            assert longest.status_code == 400, (path, longest.status_code)
+            over = client.get(path, params={"cursor": "A" * 4097})
+            assert over.status_code == 422, (path, over.status_code)

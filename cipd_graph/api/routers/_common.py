@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bisect
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import pyoxigraph as ox
 from fastapi import HTTPException, Path, Query, Request, Response, status
@@ -22,6 +23,9 @@ from cipd_graph._pages import (
     walked_page,
 )
 from cipd_graph.graph import GraphStore
+
+T = TypeVar("T")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 #: The identifier pattern of records (``Slug`` in cipd_graph.records.parse).
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
@@ -113,7 +117,11 @@ PageSize = Annotated[
 CursorParam = Annotated[
     str | None,
     Query(
-        max_length=65536,
+        # The cursors this server gives are a few hundred characters. A longer value would
+        # make a request line past the HTTP server's 16 KB limit (each character outside
+        # the token alphabet is three once encoded), and the connection would be dropped
+        # instead of answered with a 422.
+        max_length=4096,
         description="The cursor of the previous page (its `next_cursor`, or the X-Next-Cursor "
         f"header of a list); the page size defaults to {DEFAULT_PAGE}.",
     ),
@@ -163,3 +171,68 @@ def paged_select(
         {v: (None if row.get(v) is None else str(row[v].value)) for v in page.variables}
         for row in page.rows
     ]
+
+
+def list_page(
+    items: Sequence[T],
+    order: Callable[[T], tuple[int | str, ...]],
+    name: str,
+    params: Mapping[str, str],
+    *,
+    page_size: int | None,
+    cursor: str | None,
+    request: Request,
+    response: Response,
+) -> Sequence[T]:
+    """One page of ``items``, a list kept whole (an answer kept per store version) and
+    sorted by ``order``, which gives each item its own place: the ``page_size`` items after
+    the place ``cursor`` names (a keyset: a page follows the last item shown even if the
+    list changed meanwhile), or every item with neither. The headers are those of
+    :func:`paged_select`: ``X-Total-Count``, and ``Link`` and ``X-Next-Cursor`` for the next
+    page. ``name`` and ``params`` name the list a cursor belongs to."""
+    response.headers["X-Total-Count"] = str(len(items))
+    if page_size is None and cursor is None:
+        return items
+    size = page_size or DEFAULT_PAGE
+    listing = ident(name, dict(params))
+    start = 0
+    if cursor is not None:
+        with page_errors():
+            after = _place(Cursor.decode(cursor, listing))
+        try:
+            start = bisect.bisect_right(items, after, key=order)
+        except TypeError as exc:  # a place of another shape than this list's
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, "not a cursor this server gave for this list"
+            ) from exc
+    page = items[start : start + size]
+    if page and start + size < len(items):
+        token = Cursor(listing, tuple(_term(v) for v in order(page[-1]))).encode()
+        url = request.url.include_query_params(page_size=size, cursor=token)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+        response.headers["X-Next-Cursor"] = token
+    return page
+
+
+def _term(value: int | str) -> ox.Literal:
+    return (
+        ox.Literal(str(value), datatype=XSD_INTEGER)
+        if isinstance(value, int)
+        else ox.Literal(value)
+    )
+
+
+def _place(cursor: Cursor) -> tuple[int | str, ...]:
+    """The place in a list a cursor of :func:`list_page` names."""
+    place: list[int | str] = []
+    for term in cursor.last:
+        if not isinstance(term, ox.Literal):
+            raise CursorError("not a cursor this server gave for this list")
+        if term.datatype == XSD_INTEGER:
+            try:
+                place.append(int(term.value))
+            except ValueError as exc:
+                raise CursorError("not a cursor this server gave for this list") from exc
+        else:
+            place.append(term.value)
+    return tuple(place)

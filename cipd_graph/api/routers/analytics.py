@@ -14,21 +14,18 @@ gets the answer from before the write meanwhile, with the version it describes.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-import pyoxigraph as ox
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from cipd_graph import analytics
-from cipd_graph._pages import DEFAULT_PAGE, Cursor, CursorError, ident
 from cipd_graph.api.cache import AnswerCache
 from cipd_graph.api.deps import AnswersDep, StoreDep
-from cipd_graph.api.routers._common import CursorParam, PageSize, page_errors
+from cipd_graph.api.routers._common import CursorParam, PageSize, list_page
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -100,9 +97,28 @@ def warm(cache: AnswerCache, store: GraphStore) -> None:
 
 
 @router.get("/scopes", response_model=list[analytics.Scope])
-def list_scopes(store: StoreDep, answers: AnswersDep) -> list[analytics.Scope]:
-    """List the scopes analytics can look at: all, projects, teams, organisations, programmes."""
-    return answers.get(("scopes",), lambda: analytics.list_scopes(store))
+def list_scopes(  # noqa: PLR0917 - FastAPI's parameters, as the other listings
+    store: StoreDep,
+    answers: AnswersDep,
+    request: Request,
+    response: Response,
+    page_size: PageSize = None,
+    cursor: CursorParam = None,
+) -> list[analytics.Scope]:
+    """List the scopes analytics can look at: all, projects, teams, organisations, programmes (by kind, then label; with `page_size`, a page at a time, the next one named by the `Link` and `X-Next-Cursor` headers, the number of scopes by `X-Total-Count`)."""
+    scopes = answers.get(("scopes",), lambda: analytics.list_scopes(store))
+    return list(
+        list_page(
+            scopes,
+            analytics.scope_order,
+            "scopes",
+            {},
+            page_size=page_size,
+            cursor=cursor,
+            request=request,
+            response=response,
+        )
+    )
 
 
 @router.get("/coverage", response_model=analytics.Coverage)
@@ -163,36 +179,17 @@ def read_learning_links(  # noqa: PLR0917 - FastAPI's parameters, as the other l
             ("learning-links", chosen.key), lambda: analytics.learning_links(store, chosen)
         )
     )
-    response.headers["X-Total-Count"] = str(len(whole.links))
-    if page_size is None and cursor is None:
-        return whole
-    size = page_size or DEFAULT_PAGE
-    listing = ident("learning-links", {"scope": chosen.key})
-    with page_errors():
-        after = _link_position(Cursor.decode(cursor, listing)) if cursor is not None else None
-    start = (
-        0 if after is None else bisect.bisect_right(whole.links, after, key=analytics.link_order)
+    page = list_page(
+        whole.links,
+        analytics.link_order,
+        "learning-links",
+        {"scope": chosen.key},
+        page_size=page_size,
+        cursor=cursor,
+        request=request,
+        response=response,
     )
-    page = whole.links[start : start + size]
-    if start + size < len(whole.links):
-        last = analytics.link_order(page[-1])
-        token = Cursor(listing, tuple(ox.Literal(str(v)) for v in last)).encode()
-        url = request.url.include_query_params(page_size=size, cursor=token)
-        response.headers["Link"] = f'<{url}>; rel="next"'
-        response.headers["X-Next-Cursor"] = token
-    return dataclasses.replace(whole, links=page)
-
-
-def _link_position(cursor: Cursor) -> tuple[int, str, str, str, str, str]:
-    """The place in a list of links a cursor names (see ``analytics.link_order``)."""
-    values = [term.value if isinstance(term, ox.Literal) else None for term in cursor.last]
-    if len(values) != 6 or None in values:
-        raise CursorError("not a cursor of this list of links")
-    weight, project, kind, source, target, link = (str(v) for v in values)
-    try:
-        return (int(weight), project, kind, source, target, link)
-    except ValueError as exc:
-        raise CursorError("not a cursor of this list of links") from exc
+    return whole if page is whole.links else dataclasses.replace(whole, links=list(page))
 
 
 @router.get("/paths", response_model=analytics.PathExplanation)
