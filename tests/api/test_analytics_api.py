@@ -163,3 +163,24 @@ def test_a_cursor_of_any_length_a_client_may_send_is_answered(server):
             assert longest.status_code == 400, (path, longest.status_code)
             over = client.get(path, params={"cursor": "A" * 4097})
             assert over.status_code == 422, (path, over.status_code)
+
+
+def test_the_loaded_sources_come_a_page_at_a_time_with_the_whole_counts(server):
+    with server.client() as client:
+        whole = client.get("/stats").json()
+        expected = sorted(whole["sources"], key=lambda s: (s["file"], s["graph"]))
+        seen, cursor = [], None
+        while True:
+            params = {"page_size": 4} | ({"cursor": cursor} if cursor else {})
+            page = client.get("/stats", params=params)
+            assert page.status_code == 200, page.text
+            assert page.json()["counts"] == whole["counts"]
+            assert page.headers["X-Total-Count"] == str(len(expected))
+            seen += page.json()["sources"]
+            cursor = page.headers.get("X-Next-Cursor")
+            if cursor is None:
+                break
+        assert seen == expected and len(seen) > 4
+        scopes = client.get("/analytics/scopes", params={"page_size": 2})
+        mixed = client.get("/stats", params={"cursor": scopes.headers["X-Next-Cursor"]})
+        assert mixed.status_code == 400

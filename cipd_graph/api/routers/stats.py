@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from cipd_graph.api.cache import AnswerCache
 from cipd_graph.api.deps import AnswersDep, StoreDep
+from cipd_graph.api.routers._common import CursorParam, PageSize, list_page
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -68,11 +69,39 @@ def warm(cache: AnswerCache, store: GraphStore) -> None:
     cache.warm(("stats",), lambda: _stats(store), StatsPublic)
 
 
+def _source_order(source: SourcePublic) -> tuple[str, str]:
+    return (source.file, source.graph)
+
+
 @router.get("", response_model=StatsPublic)
-def read_stats(store: StoreDep, answers: AnswersDep) -> StatsPublic:
+def read_stats(  # noqa: PLR0917 - FastAPI's parameters, as the other listings
+    store: StoreDep,
+    answers: AnswersDep,
+    request: Request,
+    response: Response,
+    page_size: PageSize = None,
+    cursor: CursorParam = None,
+) -> StatsPublic:
     """Count what the store holds and list the loaded source files.
 
-    Send `Cache-Control: max-stale` to get the answer from before the latest write at once
-    while the new one is computed (the `CIPD-Answer-Version` header says which version an
-    answer describes, `CIPD-Store-Version` which one the store is at)."""
-    return answers.get(("stats",), lambda: _stats(store))
+    With `page_size`, the sources come a page at a time, by file name (the next page named
+    by the `Link` and `X-Next-Cursor` headers, their number by `X-Total-Count`); the counts
+    are the whole store's on every page. Send `Cache-Control: max-stale` to get the answer
+    from before the latest write at once while the new one is computed (the
+    `CIPD-Answer-Version` header says which version an answer describes,
+    `CIPD-Store-Version` which one the store is at)."""
+    stats = answers.get(("stats",), lambda: _stats(store))
+    if page_size is None and cursor is None:
+        response.headers["X-Total-Count"] = str(len(stats.sources))
+        return stats
+    page = list_page(
+        sorted(stats.sources, key=_source_order),
+        _source_order,
+        "sources",
+        {},
+        page_size=page_size,
+        cursor=cursor,
+        request=request,
+        response=response,
+    )
+    return stats.model_copy(update={"sources": list(page)})
