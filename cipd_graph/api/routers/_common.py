@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import pyoxigraph as ox
-from fastapi import HTTPException, Path, Query, Request, Response, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from cipd_graph._pages import (
@@ -236,3 +236,47 @@ def _place(cursor: Cursor) -> tuple[int | str, ...]:
         else:
             place.append(term.value)
     return tuple(place)
+
+
+class ListPages:
+    """The page a request asks for (``page_size``, ``cursor``) of a list kept whole: a
+    route's one parameter for :func:`list_page`."""
+
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        page_size: PageSize = None,
+        cursor: CursorParam = None,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.page_size = page_size
+        self.cursor = cursor
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the request asks for a page (otherwise: the whole list)."""
+        return self.page_size is not None or self.cursor is not None
+
+    def of(
+        self,
+        items: Sequence[T],
+        order: Callable[[T], tuple[int | str, ...]],
+        name: str,
+        params: Mapping[str, str] | None = None,
+    ) -> Sequence[T]:
+        """The page of ``items`` asked for (see :func:`list_page`)."""
+        return list_page(
+            items,
+            order,
+            name,
+            params or {},
+            page_size=self.page_size,
+            cursor=self.cursor,
+            request=self.request,
+            response=self.response,
+        )
+
+
+ListPagesDep = Annotated[ListPages, Depends()]

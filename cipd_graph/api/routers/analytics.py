@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from cipd_graph import analytics
 from cipd_graph.api.cache import AnswerCache
 from cipd_graph.api.deps import AnswersDep, StoreDep
-from cipd_graph.api.routers._common import CursorParam, PageSize, list_page
+from cipd_graph.api.routers._common import ListPagesDep
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -97,28 +97,10 @@ def warm(cache: AnswerCache, store: GraphStore) -> None:
 
 
 @router.get("/scopes", response_model=list[analytics.Scope])
-def list_scopes(  # noqa: PLR0917 - FastAPI's parameters, as the other listings
-    store: StoreDep,
-    answers: AnswersDep,
-    request: Request,
-    response: Response,
-    page_size: PageSize = None,
-    cursor: CursorParam = None,
-) -> list[analytics.Scope]:
+def list_scopes(store: StoreDep, answers: AnswersDep, pages: ListPagesDep) -> list[analytics.Scope]:
     """List the scopes analytics can look at: all, projects, teams, organisations, programmes (by kind, then label; with `page_size`, a page at a time, the next one named by the `Link` and `X-Next-Cursor` headers, the number of scopes by `X-Total-Count`)."""
     scopes = answers.get(("scopes",), lambda: analytics.list_scopes(store))
-    return list(
-        list_page(
-            scopes,
-            analytics.scope_order,
-            "scopes",
-            {},
-            page_size=page_size,
-            cursor=cursor,
-            request=request,
-            response=response,
-        )
-    )
+    return list(pages.of(scopes, analytics.scope_order, "scopes"))
 
 
 @router.get("/coverage", response_model=analytics.Coverage)
@@ -161,14 +143,8 @@ def read_timeline(store: StoreDep, answers: AnswersDep, scope: ScopeParam) -> an
 
 
 @router.get("/learning-links", response_model=analytics.LearningLinks)
-def read_learning_links(  # noqa: PLR0917 - FastAPI's parameters, as the other listings
-    store: StoreDep,
-    answers: AnswersDep,
-    request: Request,
-    response: Response,
-    scope: ScopeParam = "all",
-    page_size: PageSize = None,
-    cursor: CursorParam = None,
+def read_learning_links(
+    store: StoreDep, answers: AnswersDep, pages: ListPagesDep, scope: ScopeParam = "all"
 ) -> analytics.LearningLinks:
     """The practice-to-learning links of a scope (all: the whole store), strongest first, each with its kind, strength, records and why (CQ5); with `page_size`, a page at a time (the next one named by the `Link` and `X-Next-Cursor` headers; `X-Total-Count` and the counts by kind and strength are the whole scope's)."""
     chosen = _scope(store, scope)
@@ -179,16 +155,7 @@ def read_learning_links(  # noqa: PLR0917 - FastAPI's parameters, as the other l
             ("learning-links", chosen.key), lambda: analytics.learning_links(store, chosen)
         )
     )
-    page = list_page(
-        whole.links,
-        analytics.link_order,
-        "learning-links",
-        {"scope": chosen.key},
-        page_size=page_size,
-        cursor=cursor,
-        request=request,
-        response=response,
-    )
+    page = pages.of(whole.links, analytics.link_order, "learning-links", {"scope": chosen.key})
     return whole if page is whole.links else dataclasses.replace(whole, links=list(page))
 
 

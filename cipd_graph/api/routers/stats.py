@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from cipd_graph.api.cache import AnswerCache
 from cipd_graph.api.deps import AnswersDep, StoreDep
-from cipd_graph.api.routers._common import CursorParam, PageSize, list_page
+from cipd_graph.api.routers._common import ListPagesDep
 from cipd_graph.graph import GraphStore
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -74,14 +74,7 @@ def _source_order(source: SourcePublic) -> tuple[str, str]:
 
 
 @router.get("", response_model=StatsPublic)
-def read_stats(  # noqa: PLR0917 - FastAPI's parameters, as the other listings
-    store: StoreDep,
-    answers: AnswersDep,
-    request: Request,
-    response: Response,
-    page_size: PageSize = None,
-    cursor: CursorParam = None,
-) -> StatsPublic:
+def read_stats(store: StoreDep, answers: AnswersDep, pages: ListPagesDep) -> StatsPublic:
     """Count what the store holds and list the loaded source files.
 
     With `page_size`, the sources come a page at a time, by file name (the next page named
@@ -91,17 +84,8 @@ def read_stats(  # noqa: PLR0917 - FastAPI's parameters, as the other listings
     `CIPD-Answer-Version` header says which version an answer describes,
     `CIPD-Store-Version` which one the store is at)."""
     stats = answers.get(("stats",), lambda: _stats(store))
-    if page_size is None and cursor is None:
-        response.headers["X-Total-Count"] = str(len(stats.sources))
-        return stats
-    page = list_page(
-        sorted(stats.sources, key=_source_order),
-        _source_order,
-        "sources",
-        {},
-        page_size=page_size,
-        cursor=cursor,
-        request=request,
-        response=response,
-    )
-    return stats.model_copy(update={"sources": list(page)})
+    # Sorted again before paging: a kept answer (a file of an earlier version) may be in
+    # another order; the whole answer keeps the order it was kept in.
+    sources = sorted(stats.sources, key=_source_order) if pages.wanted else stats.sources
+    page = pages.of(sources, _source_order, "sources")
+    return stats if page is stats.sources else stats.model_copy(update={"sources": list(page)})
