@@ -309,6 +309,7 @@ def _emit(result: LoadResult, fmt: str) -> None:
         payload["ok"] = result.ok
         payload["written"] = result.written
         payload["batches"] = [asdict(b) for b in result.batches]
+        payload["stages"] = [asdict(s) for s in result.stages]
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     elif fmt == "shacl":
         typer.echo(result.report.results.serialize(format="turtle"))
@@ -316,6 +317,8 @@ def _emit(result: LoadResult, fmt: str) -> None:
             typer.echo(f"# {problem}", err=True)
     else:
         typer.echo(result.to_text())
+    if result.stages:  # a write: where its time went, last, beside the progress lines
+        typer.echo(result.timing_text(), err=True)
 
 
 def _check_format(fmt: str) -> None:

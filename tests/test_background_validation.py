@@ -82,6 +82,24 @@ def test_a_batch_validated_aside_stores_and_reports_what_one_process_does(
     s1.close()
     s2.close()
     assert multiprocessing.active_children() == []
+    # Each load says where its time went: SHACL in the loading process, or beside it.
+    common = ["read and map", "checks"]
+    assert [s.name for s in one.stages] == [*common, "validation", "plan", "derived facts", "write"]
+    assert [(s.name, s.aside) for s in two.stages] == [
+        *((name, False) for name in common),
+        ("validation context", False),
+        ("plan", False),
+        ("derived facts", False),
+        ("waiting for validation", False),
+        ("validation", True),
+        ("write", False),
+    ]
+    for result in (one, two):
+        assert all(s.seconds >= 0 for s in result.stages)
+        own = sum(s.seconds for s in result.stages if not s.aside)
+        assert result.timing_text().startswith(f"took {own:.2f} s: read and map ")
+    assert "; beside them, in another process: validation " in two.timing_text()
+    assert "beside them" not in one.timing_text()
 
 
 def test_a_batch_with_errors_found_aside_is_not_written(

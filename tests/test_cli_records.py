@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,13 +49,30 @@ def test_load_stats_export_drop(tmp_path: Path):
     loaded = cipd(store, "load", str(SAMPLES))
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert "loaded:" in loaded.stdout and "writing them in one transaction" in loaded.stderr
+    # The last line on stderr says where the time went (the first load derives everything).
+    took = loaded.stderr.splitlines()[-1]
+    assert re.fullmatch(
+        r"took [\d.]+ s: read and map [\d.]+ s, checks [\d.]+ s, validation [\d.]+ s, "
+        r"plan [\d.]+ s, write, with every derived fact again [\d.]+ s",
+        took,
+    ), loaded.stderr
+    ward7 = SAMPLES / "projects" / "ward7-falls.yaml"
+    reloaded = cipd(store, "load", str(ward7), "--format", "json")
+    assert reloaded.returncode == 0, reloaded.stderr
+    assert [s["name"] for s in json.loads(reloaded.stdout)["stages"]] == [
+        "read and map",
+        "checks",
+        "validation",
+        "plan",
+        "derived facts",
+        "write",
+    ]
     stats = json.loads(cipd(store, "stats", "--json", "--sources").stdout)
     assert stats["counts"]["projects"] >= 25
     assert {s["loaded_by"] for s in stats["sources"]} == {"cli-tester"}
     out = tmp_path / "export.nq"
     assert cipd(store, "export", "--format", "nq", "--out", str(out)).returncode == 0
     assert len(list(ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS))) > 1000
-    ward7 = SAMPLES / "projects" / "ward7-falls.yaml"
     assert cipd(store, "drop", str(ward7)).returncode == 0
     again = cipd(store, "drop", str(ward7))
     assert again.returncode == 2 and "nothing is loaded from" in again.stderr

@@ -71,6 +71,13 @@ def test_a_staged_load_stores_what_one_transaction_stores(
         assert len(result.batches) == len(s.sources()) == files == 67
         assert all(src.loaded_by == "faults" for src in s.sources())
     assert sum(m.startswith("staged chunk") for m in messages) == 1 + -(-60 // CHUNK)
+    assert [s.name for s in result.stages] == [
+        "read, map and validate, in chunks",
+        "bulk write",
+        "compaction",
+        "derived facts",
+        "swap",
+    ]
     assert (store / "oxigraph").is_symlink() and leftovers(store) == []
     # Reopened from disk it holds the same.
     with GraphStore(store, settings_for(store)) as s:

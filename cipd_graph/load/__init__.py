@@ -10,6 +10,14 @@ and provenance (:mod:`~cipd_graph.load.batches`).
 
 from cipd_graph.load.batches import TOOL_VERSION, batch_graph
 from cipd_graph.load.pipeline import Pipeline
-from cipd_graph.load.result import BatchSummary, LoadResult, Progress
+from cipd_graph.load.result import BatchSummary, LoadResult, Progress, Stage
 
-__all__ = ["TOOL_VERSION", "BatchSummary", "LoadResult", "Pipeline", "Progress", "batch_graph"]
+__all__ = [
+    "TOOL_VERSION",
+    "BatchSummary",
+    "LoadResult",
+    "Pipeline",
+    "Progress",
+    "Stage",
+    "batch_graph",
+]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -40,12 +41,14 @@ def _child(conn: Connection, run: Callable[[], ValidationReport]) -> None:
     parent = multiprocessing.parent_process()
     die_with_parent(parent.pid if parent is not None else None)
     settle_worker()
+    start = time.perf_counter()
     try:
         report = run()
-        conn.send(("done", report.findings, results_text(report.results, 0)))
+        text = results_text(report.results, 0)
+        conn.send(("done", report.findings, text, time.perf_counter() - start))
     except BaseException:  # reported to the loading process, which fails the load
         with contextlib.suppress(OSError):
-            conn.send(("error", None, traceback.format_exc()))
+            conn.send(("error", None, traceback.format_exc(), 0.0))
     finally:
         conn.close()
 
@@ -58,8 +61,14 @@ class Validation:
         self._report: ValidationReport | None = None
         self._conn: Connection | None = None
         self._process: Any = None
+        #: Whether it runs in another process.
+        self.aside = fork
+        #: How long it took, once done (in the other process: as that process timed it).
+        self.seconds: float | None = None
         if not fork:
+            start = time.perf_counter()
             self._report = run()
+            self.seconds = time.perf_counter() - start
             return
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe(duplex=False)
@@ -74,7 +83,7 @@ class Validation:
             return self._report
         assert self._conn is not None
         try:
-            kind, findings, payload = self._conn.recv()
+            kind, findings, payload, seconds = self._conn.recv()
         except (EOFError, OSError) as exc:
             raise StoreError(
                 "the process validating the batch ended without an answer; nothing was written"
@@ -86,6 +95,7 @@ class Validation:
         report = ValidationReport(findings)
         report.add_results_text(payload)
         self._report = report
+        self.seconds = seconds
         return report
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +49,7 @@ from cipd_graph.load.batches import (
 )
 from cipd_graph.load.context import ContextReader
 from cipd_graph.load.gc import fewer_collections
-from cipd_graph.load.result import LoadResult, Progress
+from cipd_graph.load.result import LoadResult, Progress, Stage, untimed
 from cipd_graph.load.staged import derive_all_staged, load_staged, write_all_staged
 from cipd_graph.mapping import MappedFile, Mapper, Pseudonymiser, parse_and_map
 from cipd_graph.records import expand_paths
@@ -254,7 +255,9 @@ class Pipeline:
         result.problems.extend(duplicate_problems(self.store, entities_of(mapped), graphs))
         return result, set(graphs.values())
 
-    def _validation(self, mapped: Sequence[MappedFile], replaced: set[str]) -> Validation:
+    def _validation(
+        self, mapped: Sequence[MappedFile], replaced: set[str], result: LoadResult
+    ) -> Validation:
         """Validate ``mapped``: in a forked process when the batch is large and there is a
         core for it (see ``background``), with its context read here first."""
         size = sum(len(m.graph) for m in mapped)
@@ -264,11 +267,25 @@ class Pipeline:
             and "fork" in multiprocessing.get_all_start_methods()
         )
         if not fork:
-            return Validation(lambda: self.validate_batches(mapped, replaced), fork=False)
-        context = ContextReader(self.store).for_mapped(mapped, replaced)
+            with result.timed("validation"):
+                return Validation(lambda: self.validate_batches(mapped, replaced), fork=False)
+        with result.timed("validation context"):
+            context = ContextReader(self.store).for_mapped(mapped, replaced)
         return Validation(
             lambda: self.validate_batches(mapped, replaced, context=context), fork=True
         )
+
+    @staticmethod
+    def _report(validation: Validation, result: LoadResult) -> None:
+        """Give ``result`` the report of ``validation``, waiting for it if it runs aside
+        (timed as a stage of its own, beside its own time in the other process)."""
+        if not validation.aside:
+            result.report = validation.report()
+            return
+        with result.timed("waiting for validation"):
+            result.report = validation.report()
+        if validation.seconds is not None:
+            result.stages.append(Stage("validation", validation.seconds, aside=True))
 
     def validate_batches(
         self,
@@ -345,6 +362,7 @@ class Pipeline:
         in a checkpoint of an on-disk store, swapped in when done
         (:func:`~cipd_graph.load.staged.write_all_staged`), or in the write's transaction.
         """
+        timed = result.timed if result is not None else untimed
         legacy = self.store.format() == 1
         state = self.store.state()
         layout = self.store.layout
@@ -361,7 +379,8 @@ class Pipeline:
                 # A remote server's ontology graph is shared by the stores it holds: one made
                 # before this store's union was started is not in it yet.
                 raise NeedsFullDerivation("the union does not hold the ontology yet")
-            counts = _maintainer(self.base).maintain(change)
+            with timed("derived facts"):
+                counts = _maintainer(self.base).maintain(change)
         except NeedsFullDerivation:
             if validated is not None and not validated():
                 return False
@@ -369,13 +388,15 @@ class Pipeline:
             if ontology is not None and layout.ontology not in change.replaced:
                 change.replace(layout.ontology, ontology)
             self._stamp(change, state, keep_totals=False)
-            if self.can_stage and not self.store.backend.union_is_empty():
-                # In a checkpoint, written in bulk: the same rules as one update took
-                # 1,402 s at 10,000 projects (the first write after an ontology change).
-                # Not the first write into an empty store: nothing to gain there.
-                write_all_staged(self, _written_graphs(change), progress or (lambda _m: None))
-            else:
-                self._write_full(change, legacy=legacy)
+            with timed("write, with every derived fact again"):
+                if self.can_stage and not self.store.backend.union_is_empty():
+                    # In a checkpoint, written in bulk: the same rules as one update took
+                    # 1,402 s at 10,000 projects (the first write after an ontology change).
+                    # Not the first write into an empty store: nothing to gain there.
+                    say = progress or (lambda _m: None)
+                    write_all_staged(self, _written_graphs(change), say)
+                else:
+                    self._write_full(change, legacy=legacy)
             if result is not None:
                 result.derived = {"*": -1}
             self._written()
@@ -383,7 +404,8 @@ class Pipeline:
         if validated is not None and not validated():
             return False
         self._stamp(change, state, keep_totals=True)
-        self.store.apply(change.changeset())
+        with timed("write"):
+            self.store.apply(change.changeset())
         if result is not None:
             result.derived = counts
         self._written()
@@ -450,24 +472,27 @@ class Pipeline:
         other formats (:mod:`cipd_graph.interop`) for what their readers mapped.
         """
         with self._lock, fewer_collections():
+            start = time.perf_counter()
             result, replaced = self._prechecked(mapped, problems)
+            result.stages.append(Stage("checks", time.perf_counter() - start))
             if replaced is None:
                 return result
-            validation = self._validation(mapped, replaced)
+            validation = self._validation(mapped, replaced, result)
             try:
                 if result.problems or not mapped:
-                    result.report = validation.report()
+                    self._report(validation, result)
                     return result
-                change = Change(self.store.backend)
-                who, now = loader(user or self.settings.user), now_utc()
-                for m in mapped:
-                    graph = self.batch_graph(m.source.path)
-                    contents = batch_contents(m, graph, self.store.layout, who, now)
-                    for name, triples in contents.items():
-                        change.replace(name, triples)
+                with result.timed("plan"):
+                    change = Change(self.store.backend)
+                    who, now = loader(user or self.settings.user), now_utc()
+                    for m in mapped:
+                        graph = self.batch_graph(m.source.path)
+                        contents = batch_contents(m, graph, self.store.layout, who, now)
+                        for name, triples in contents.items():
+                            change.replace(name, triples)
 
                 def validated() -> bool:
-                    result.report = validation.report()
+                    self._report(validation, result)
                     if result.ok and progress is not None:
                         progress(
                             f"validated {len(mapped)} file(s); writing them in one transaction"
@@ -513,8 +538,12 @@ class Pipeline:
                 if result.written:
                     self._written()
                 return result
+            start = time.perf_counter()
             mapped, problems = self.parse_and_map(paths)
-            return self.load_mapped(mapped, problems, user=user, progress=progress)
+            read = Stage("read and map", time.perf_counter() - start)
+            result = self.load_mapped(mapped, problems, user=user, progress=progress)
+            result.stages.insert(0, read)
+            return result
 
     @property
     def can_stage(self) -> bool:
@@ -557,13 +586,14 @@ class Pipeline:
         derive what they touch; all in one step."""
         result = LoadResult()
         with self._lock, fewer_collections():
-            change = Change(self.store.backend)
-            for graph, triples in (replace or {}).items():
-                change.replace(graph, triples)
-            for graph in sorted(set(remove or {}) | set(add or {})):
-                change.edit(
-                    graph, remove=(remove or {}).get(graph, ()), add=(add or {}).get(graph, ())
-                )
+            with result.timed("plan"):
+                change = Change(self.store.backend)
+                for graph, triples in (replace or {}).items():
+                    change.replace(graph, triples)
+                for graph in sorted(set(remove or {}) | set(add or {})):
+                    change.edit(
+                        graph, remove=(remove or {}).get(graph, ()), add=(add or {}).get(graph, ())
+                    )
             self.write(change, result)
         result.written = True
         return result

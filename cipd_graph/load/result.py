@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from cipd_graph._errors import RecordProblem
@@ -24,6 +26,22 @@ class BatchSummary:
     replaces: bool
 
 
+def untimed(_name: str) -> AbstractContextManager[None]:
+    """A stand-in for :meth:`LoadResult.timed` where a write has no result to time."""
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """How long one stage of a write took, in seconds of wall time."""
+
+    name: str
+    seconds: float
+    #: Run in another process beside the stages of the loading process (SHACL of a large
+    #: batch: ``load.background``), so not a part of their sum.
+    aside: bool = False
+
+
 @dataclass
 class LoadResult:
     """The outcome of loading or validating files: problems, the SHACL report, what was written."""
@@ -37,6 +55,35 @@ class LoadResult:
     #: Derived facts recomputed by the write, by rule: how many things each rule looked at
     #: again (a full derivation counts as -1).
     derived: dict[str, int] = field(default_factory=dict)
+    #: The stages the write went through, in order, and how long each took: where a slow
+    #: load spends its time (``cipd load`` prints them; ``--format json`` and the API give
+    #: them as ``stages``).
+    stages: list[Stage] = field(default_factory=list)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Time the block as the stage ``name`` (also when it fails: a load that stops
+        says how far it got)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages.append(Stage(name, time.perf_counter() - start))
+
+    def timing_text(self) -> str:
+        """The stages in one line: ``took 6.1 s: read and map 0.4 s, ...``; empty when
+        nothing was timed."""
+        own = [s for s in self.stages if not s.aside]
+        if not own:
+            return ""
+        parts = ", ".join(f"{s.name} {s.seconds:.2f} s" for s in own)
+        text = f"took {sum(s.seconds for s in own):.2f} s: {parts}"
+        aside = [s for s in self.stages if s.aside]
+        if aside:
+            text += "; beside them, in another process: " + ", ".join(
+                f"{s.name} {s.seconds:.2f} s" for s in aside
+            )
+        return text
 
     @property
     def ok(self) -> bool:

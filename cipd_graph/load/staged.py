@@ -38,7 +38,7 @@ from cipd_graph.load.batches import (
 )
 from cipd_graph.load.bloom import SubjectFilter
 from cipd_graph.load.context import ContextReader
-from cipd_graph.load.result import LoadResult, Progress
+from cipd_graph.load.result import LoadResult, Progress, untimed
 from cipd_graph.load.workers import ChunkOutcome, WorkerSetup, merge_report, run_chunks
 from cipd_graph.mapping import MappedFile, Mapper, parse_and_map
 from cipd_graph.store import ChangeSet, EmbeddedBackend, Store, StoreState
@@ -131,26 +131,29 @@ def load_staged(
                     for name in (g, layout.names(g), layout.provenance(g))
                 ]
             )
-        _stage_chunks(
-            staged,
-            chunks,
-            state,
-            pending=pending,
-            reader=reader,
-            known=known,
-            tables=bool(tables),
-            say=say,
-        )
+        with result.timed("read, map and validate, in chunks"):
+            _stage_chunks(
+                staged,
+                chunks,
+                state,
+                pending=pending,
+                reader=reader,
+                known=known,
+                tables=bool(tables),
+                say=say,
+            )
         if not result.ok or not result.batches:
             return result
-        pending.flush()
+        with result.timed("bulk write"):
+            pending.flush()
         say(f"validated {len(result.batches)} file(s); compacting the staged store")
-        _derive_staged(staged, staging, rebuild_union=not state.union, say=say)
+        _derive_staged(staged, staging, rebuild_union=not state.union, say=say, result=result)
         say("swapping the staged store in")
-        old = live.swap_in(staging)
-        swapped = True
-        say("swapped the staged store in")
-        live.discard(old)
+        with result.timed("swap"):
+            old = live.swap_in(staging)
+            swapped = True
+            say("swapped the staged store in")
+            live.discard(old)
         result.written = True
         result.derived = {"*": -1}
         return result
@@ -195,7 +198,12 @@ def write_all_staged(pipeline: Pipeline, changes: ChangeSet, say: Progress) -> N
 
 
 def _derive_staged(
-    staged: Pipeline, staging: EmbeddedBackend, *, rebuild_union: bool, say: Progress
+    staged: Pipeline,
+    staging: EmbeddedBackend,
+    *,
+    rebuild_union: bool,
+    say: Progress,
+    result: LoadResult | None = None,
 ) -> None:
     """Compact a staged store holding every chunk, then derive its facts.
 
@@ -205,9 +213,20 @@ def _derive_staged(
     into a fresh store): compacting 82 s, then deriving 185 s, against deriving 314 s and
     compacting afterwards 112 s in the same load timed alone the same morning. It is not
     compacted again after: that took 71-116 s for a tenth of the quads, and RocksDB merges
-    them in the background as the store is written again."""
-    staging.store.optimize()
+    them in the background as the store is written again. ``result``: where to time the
+    two as stages of a load."""
+    timed = result.timed if result is not None else untimed
+    with timed("compaction"):
+        staging.store.optimize()
     say("compacted the staged store; deriving facts")
+    with timed("derived facts"):
+        _derive_compacted(staged, staging, rebuild_union=rebuild_union, say=say)
+
+
+def _derive_compacted(
+    staged: Pipeline, staging: EmbeddedBackend, *, rebuild_union: bool, say: Progress
+) -> None:
+    """The derivation of :func:`_derive_staged`, in the compacted store."""
     legacy = ox.NamedNode(staging.layout.base + "graph/inferred")  # a store of layout 1
     if staging.store.contains_named_graph(legacy):
         staging.store.remove_graph(legacy)

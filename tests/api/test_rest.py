@@ -299,6 +299,13 @@ def test_upload_a_new_project(fresh_server: Server) -> None:
         body = r.json()
         assert body["ok"] and body["written"]
         assert body["batches"][0]["path"] == "ward9-falls.yaml"
+        # Where the upload's time went, stage by stage, as `cipd load --format json` says.
+        stages = [(s["name"], s["aside"]) for s in body["stages"]]
+        assert stages == [
+            (name, False)
+            for name in ("read and map", "checks", "validation", "plan", "derived facts", "write")
+        ]
+        assert all(isinstance(s["seconds"], float) and s["seconds"] >= 0 for s in body["stages"])
         ids = {p["id"] for p in w.get("/projects").json()}
         again = w.post("/records", files={"files": ("ward9-falls.yaml", _new_project())})
         projects = w.get("/projects").json()

@@ -32,7 +32,7 @@ from cipd_graph.api.deps import SettingsDep, StoreDep, WriterDep
 from cipd_graph.api.problems import INVALID_RECORDS, MEDIA_TYPE, problem
 from cipd_graph.graph import GraphStore
 from cipd_graph.limits import Limits, strip_paths
-from cipd_graph.load import BatchSummary, LoadResult
+from cipd_graph.load import BatchSummary, LoadResult, Stage
 from cipd_graph.records.parse import PROJECT_SUFFIXES, TABLES
 from cipd_graph.validation.report import Finding
 
@@ -56,6 +56,8 @@ class LoadReport(BaseModel):
     warnings: list[RecordProblem] = []
     findings: list[Finding]
     batches: list[BatchSummary]
+    #: The stages of the write and their seconds (none for a dry run).
+    stages: list[Stage] = []
 
 
 Uploads = Annotated[
@@ -226,6 +228,7 @@ def _report(result: LoadResult, folder: Path) -> LoadReport:
         warnings=warnings,
         findings=findings,
         batches=batches,
+        stages=result.stages,
     )
 
 
@@ -247,6 +250,8 @@ class RecordsRefused(BaseModel):
     warnings: list[RecordProblem] = []
     findings: list[Finding]
     batches: list[BatchSummary]
+    #: The stages of the write and their seconds (none for a dry run).
+    stages: list[Stage] = []
 
 
 def refused(report: LoadReport) -> JSONResponse:
