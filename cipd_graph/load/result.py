@@ -26,6 +26,16 @@ class BatchSummary:
     replaces: bool
 
 
+def _seconds(value: float) -> str:
+    """Seconds to the millisecond below one second (an upload's stages take a few), to the
+    hundredth above.
+
+    >>> _seconds(0.0042), _seconds(6.604)
+    ('0.004 s', '6.60 s')
+    """
+    return f"{value:.3f} s" if value < 1 else f"{value:.2f} s"
+
+
 def untimed(_name: str) -> AbstractContextManager[None]:
     """A stand-in for :meth:`LoadResult.timed` where a write has no result to time."""
     return nullcontext()
@@ -76,12 +86,12 @@ class LoadResult:
         own = [s for s in self.stages if not s.aside]
         if not own:
             return ""
-        parts = ", ".join(f"{s.name} {s.seconds:.2f} s" for s in own)
-        text = f"took {sum(s.seconds for s in own):.2f} s: {parts}"
+        parts = ", ".join(f"{s.name} {_seconds(s.seconds)}" for s in own)
+        text = f"took {_seconds(sum(s.seconds for s in own))}: {parts}"
         aside = [s for s in self.stages if s.aside]
         if aside:
             text += "; beside them, in another process: " + ", ".join(
-                f"{s.name} {s.seconds:.2f} s" for s in aside
+                f"{s.name} {_seconds(s.seconds)}" for s in aside
             )
         return text
 
