@@ -86,6 +86,8 @@ def test_validate_is_a_dry_run_with_json_and_shacl_reports(tmp_path: Path):
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["written"] is False and report["errors"] >= 1
     assert {f["file"] for f in report["findings"] if f["severity"] == "error"} == {str(ward7)}
+    assert [s["name"] for s in report["stages"]] == ["read and map", "checks", "validation"]
+    assert result.stderr.splitlines()[-1].startswith("took ")
     shacl = cipd(store, "validate", str(ward7), "--format", "shacl")
     assert "sh:ValidationReport" in shacl.stdout
     assert not (store / "oxigraph").exists() or not quads(store)

@@ -226,16 +226,23 @@ class Pipeline:
     def check(self, paths: Sequence[Path]) -> tuple[LoadResult, list[MappedFile]]:
         """Read, map and validate ``paths`` against the store without writing anything."""
         with fewer_collections():
+            start = time.perf_counter()
             mapped, problems = self.parse_and_map(paths)
-            return self.check_mapped(mapped, problems), mapped
+            read = Stage("read and map", time.perf_counter() - start)
+            result = self.check_mapped(mapped, problems)
+            result.stages.insert(0, read)
+            return result, mapped
 
     def check_mapped(
         self, mapped: Sequence[MappedFile], problems: Sequence[RecordProblem] = ()
     ) -> LoadResult:
         """Validate already-mapped batches (from any reader) against the store; write nothing."""
+        start = time.perf_counter()
         result, replaced = self._prechecked(mapped, problems)
+        result.stages.append(Stage("checks", time.perf_counter() - start))
         if replaced is not None:
-            result.report = self.validate_batches(mapped, replaced)
+            with result.timed("validation"):
+                result.report = self.validate_batches(mapped, replaced)
         return result
 
     def _prechecked(

@@ -65,9 +65,9 @@ class LoadResult:
     #: Derived facts recomputed by the write, by rule: how many things each rule looked at
     #: again (a full derivation counts as -1).
     derived: dict[str, int] = field(default_factory=dict)
-    #: The stages the write went through, in order, and how long each took: where a slow
-    #: load spends its time (``cipd load`` prints them; ``--format json`` and the API give
-    #: them as ``stages``).
+    #: The stages the load (or dry run) went through, in order, and how long each took:
+    #: where a slow load spends its time (the CLI prints them; ``--format json`` and the
+    #: API give them as ``stages``).
     stages: list[Stage] = field(default_factory=list)
 
     @contextmanager

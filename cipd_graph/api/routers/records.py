@@ -56,7 +56,7 @@ class LoadReport(BaseModel):
     warnings: list[RecordProblem] = []
     findings: list[Finding]
     batches: list[BatchSummary]
-    #: The stages of the write and their seconds (none for a dry run).
+    #: The stages the files went through (a dry run stops after validation) and their seconds.
     stages: list[Stage] = []
 
 
@@ -250,7 +250,7 @@ class RecordsRefused(BaseModel):
     warnings: list[RecordProblem] = []
     findings: list[Finding]
     batches: list[BatchSummary]
-    #: The stages of the write and their seconds (none for a dry run).
+    #: The stages the files went through (a dry run stops after validation) and their seconds.
     stages: list[Stage] = []
 
 
