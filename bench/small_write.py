@@ -379,9 +379,21 @@ def child_batch(store_dir: str, warm: str, out: str, mode: str, *files: str) -> 
     assert result.ok, result.to_text()[:2000]
     store.close()
     done: dict[str, Any] = {"open_s": opened, "warm_s": warm_s, "load_s": seconds}
+    if hasattr(result, "timing_text"):  # the baseline's code has no stages
+        done["stages"] = result.timing_text()
     if mode == "profile":
         done["top"] = _top(profile)
     Path(out).write_text(json.dumps(done), encoding="utf-8")
+
+
+def _took(log: Path, since: int) -> str | None:
+    """The stages a ``cipd load`` printed last (its ``took ...`` line) in ``log`` after byte
+    ``since``; None from code that prints none (the baseline's)."""
+    with log.open("rb") as handle:
+        handle.seek(since)
+        text = handle.read().decode(errors="replace")
+    lines = [line for line in text.splitlines() if line.startswith("took ")]
+    return lines[-1] if lines else None
 
 
 def _top(profile: cProfile.Profile | pstats.Stats, lines: int = 15, by: str = "cumulative") -> str:
@@ -585,7 +597,9 @@ def measure(  # noqa: PLR0915 - one size, step by step
         raise RuntimeError(f"{left} generated projects to load, not {projects}")
     step("load")
     env = _env(store)
+    before = log.stat().st_size if log.exists() else 0
     res["load_s"] = children.run([str(cipd), "load", str(gen)], env, log)
+    res["load_stages"] = _took(log, before)
     emit(res)
     step("export + bulk_load")
     bulk_out = work / "bulk.json"
@@ -931,6 +945,25 @@ def section(data: dict[str, Any]) -> list[str]:  # noqa: PLR0912, PLR0915 - one 
                 f"union triples/s ours {o['load_tps']:,.0f}, baseline {b['load_tps']:,.0f}"
             )
         lines.append(f"- {n:,} projects: " + "; ".join(parts))
+    staged = [
+        (n, r)
+        for n in sizes
+        if (r := runs.get(f"ours-{n}", {})).get("load_stages") or _get(r, "batch", "stages")
+    ]
+    if staged:
+        lines += [
+            "",
+            "Where ours spent the time, as each load reports it (`cipd load`'s last line; the "
+            "100 new files: `LoadResult.timing_text()` of the load call):",
+            "",
+        ]
+        for n, r in staged:
+            for label, text in (
+                ("load", r.get("load_stages")),
+                ("100 new files", _get(r, "batch", "stages")),
+            ):
+                if text:
+                    lines.append(f"- {n:,} projects, {label}: `{text}`")
     lines += [
         "",
         "### Named queries",
