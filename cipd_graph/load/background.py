@@ -63,12 +63,10 @@ class Validation:
         self._process: Any = None
         #: Whether it runs in another process.
         self.aside = fork
-        #: How long it took, once done (in the other process: as that process timed it).
+        #: How long it took in the other process, as that process timed it, once done.
         self.seconds: float | None = None
         if not fork:
-            start = time.perf_counter()
             self._report = run()
-            self.seconds = time.perf_counter() - start
             return
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe(duplex=False)
